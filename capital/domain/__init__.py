@@ -1,0 +1,1 @@
+"""Capital's business rules: standard library only (no Flask, no SQLAlchemy)."""
