@@ -1,0 +1,223 @@
+"""A cycle's timeline: its deadlines, their order, and the windows they open (SPEC §4).
+
+All datetimes are aware and normalised to UTC; the web layer shows them in the reader's
+time zone. A window is half-open, ``opens <= now < closes``: at the very second of a
+deadline the window is already closed, so "one second late" and "exactly on time at the
+deadline" are both refused, and the automatic step a deadline triggers is due from that
+same second (see :mod:`capital.domain.phases`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from capital.domain.messages import Message, N_
+from capital.domain.phases import Phase
+
+CELEBRATION_MONTH, CELEBRATION_DAY = 5, 16  # 16 May, resolution A/RES/72/130
+
+# Deadlines fall at 12:00 UTC: working hours in Europe and Africa, morning in the Americas,
+# evening in Asia, and the same calendar day nearly everywhere a member city is.
+DEADLINE_TIME = time(12, 0, tzinfo=UTC)
+SECOND_ROUND_DURATION = timedelta(weeks=1)
+
+DEADLINE_FIELDS = (
+    "nominations_open_dt",
+    "nominations_close_dt",
+    "voting_open_dt",
+    "voting_close_dt",
+    "announcement_dt",
+)
+
+DEADLINE_LABELS = {
+    "nominations_open_dt": N_("Nominations open"),
+    "nominations_close_dt": N_("Nomination deadline"),
+    "voting_open_dt": N_("Voting opens"),
+    "voting_close_dt": N_("Voting deadline"),
+    "announcement_dt": N_("Announcement"),
+}
+
+# The deadline that ends each phase of the normal course; the tally follows voting at once.
+_PHASE_DEADLINE = {
+    Phase.DRAFT: "nominations_open_dt",
+    Phase.NOMINATIONS_OPEN: "nominations_close_dt",
+    Phase.NOMINATIONS_CLOSED: "voting_open_dt",
+    Phase.VOTING_OPEN: "voting_close_dt",
+    Phase.VOTING_CLOSED: "announcement_dt",
+    Phase.TALLIED: "announcement_dt",
+}
+
+_ORDER_MESSAGES = {
+    "nominations_close_dt": N_("The nomination deadline must be after nominations open."),
+    "voting_open_dt": N_("Voting must open after the nomination deadline."),
+    "voting_close_dt": N_("The voting deadline must be after voting opens."),
+    "announcement_dt": N_("The announcement must be after the voting deadline."),
+}
+
+_FUTURE_MESSAGES = {
+    "nominations_open_dt": N_("The opening of nominations must be in the future."),
+    "nominations_close_dt": N_("The nomination deadline must be in the future."),
+    "voting_open_dt": N_("The opening of voting must be in the future."),
+    "voting_close_dt": N_("The voting deadline must be in the future."),
+    "announcement_dt": N_("The announcement must be in the future."),
+}
+
+
+def celebration_day(year: int) -> date:
+    """16 May of ``year``."""
+    return date(year, CELEBRATION_MONTH, CELEBRATION_DAY)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open span of time, ``opens <= now < closes``."""
+
+    opens: datetime
+    closes: datetime
+
+    def is_open(self, now: datetime) -> bool:
+        """True from ``opens`` included to ``closes`` excluded: at ``closes`` it is shut."""
+        return self.opens <= now < self.closes
+
+    def has_closed(self, now: datetime) -> bool:
+        return now >= self.closes
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The deadlines of one cycle. Datetimes must be aware; they are stored converted to UTC."""
+
+    nominations_open_dt: datetime
+    nominations_close_dt: datetime
+    voting_open_dt: datetime
+    voting_close_dt: datetime
+    announcement_dt: datetime
+    celebration_date: date
+
+    def __post_init__(self) -> None:
+        for name in DEADLINE_FIELDS:
+            value = getattr(self, name)
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"{name} must be an aware datetime, got {value!r}")
+            object.__setattr__(self, name, value.astimezone(UTC))
+
+    @property
+    def celebration_starts(self) -> datetime:
+        """Midnight UTC at the start of the celebration day: everything must happen before it."""
+        return datetime.combine(self.celebration_date, time(0, tzinfo=UTC))
+
+    @property
+    def nominations(self) -> Window:
+        """When nominations may be filed, edited and submitted."""
+        return Window(self.nominations_open_dt, self.nominations_close_dt)
+
+    @property
+    def voting(self) -> Window:
+        """When the board may cast ballots."""
+        return Window(self.voting_open_dt, self.voting_close_dt)
+
+    def deadlines(self) -> dict[str, datetime]:
+        """The five deadlines by field name, in chronological order."""
+        return {name: getattr(self, name) for name in DEADLINE_FIELDS}
+
+    def deadline_for(self, phase: Phase) -> datetime | None:
+        """The deadline that ends ``phase``, or None for a final phase.
+
+        Voting closed and tallied both end with the announcement: the tally itself has no
+        deadline, it runs as soon as voting closes.
+        """
+        name = _PHASE_DEADLINE.get(phase)
+        return getattr(self, name) if name else None
+
+    def second_round(self, now: datetime, duration: timedelta = SECOND_ROUND_DURATION) -> Timeline:
+        """The timeline for a second voting round opening at ``now`` and lasting ``duration``.
+
+        The announcement moves by as much as the voting deadline, keeping the time between the
+        result and its announcement; :func:`validate_timeline` then tells whether it still
+        comes before the celebration.
+        """
+        voting_close = now + duration
+        return replace(
+            self,
+            voting_open_dt=now,
+            voting_close_dt=voting_close,
+            announcement_dt=self.announcement_dt + (voting_close - self.voting_close_dt),
+        )
+
+
+def default_timeline(year: int) -> Timeline:
+    """The usual timeline for the 16 May celebration of ``year``, at 12:00 UTC.
+
+    Nominations open on 16 October of the year before (seven months ahead) and close on
+    16 January (four months ahead), leaving a month for the eligibility review; voting opens
+    on 16 February (three months ahead) and closes on 9 March (three weeks, a day less in a
+    leap year); the announcement is on 16 March (two months ahead), a week after the vote,
+    which leaves the capital two months to prepare. Fixed calendar days make each year's
+    default the :func:`carry_over` of the year before.
+    """
+    return Timeline(
+        nominations_open_dt=_at_noon(date(year - 1, 10, 16)),
+        nominations_close_dt=_at_noon(date(year, 1, 16)),
+        voting_open_dt=_at_noon(date(year, 2, 16)),
+        voting_close_dt=_at_noon(date(year, 3, 9)),
+        announcement_dt=_at_noon(date(year, 3, 16)),
+        celebration_date=celebration_day(year),
+    )
+
+
+def carry_over(previous: Timeline, year: int) -> Timeline:
+    """``previous`` moved to the celebration of ``year`` ("copy last year's settings").
+
+    Each deadline keeps its calendar day and UTC time relative to 16 May (so the default
+    timeline of one year carries over to the default of the next, leap years included);
+    a deadline on 29 February moves to 28 February in a year without one.
+    """
+    shift = year - previous.celebration_date.year
+    moved = {name: _shift_year(getattr(previous, name), shift) for name in DEADLINE_FIELDS}
+    return Timeline(**moved, celebration_date=celebration_day(year))
+
+
+def validate_timeline(timeline: Timeline, now: datetime, *, phase: Phase) -> list[Message]:
+    """Every problem with ``timeline`` for a cycle currently in ``phase``; empty when valid.
+
+    Deadlines must be in chronological order (each strictly after the one before), the
+    announcement must come before the celebration day begins (00:00 UTC), and the celebration
+    must be on 16 May. A deadline that ends ``phase`` or a later phase must be in the future;
+    deadlines of phases already behind the cycle may lie in the past. A final phase
+    (announced, cancelled, no capital) checks the order only.
+    """
+    problems: list[Message] = []
+    names = DEADLINE_FIELDS
+    for before, after in zip(names, names[1:]):
+        if getattr(timeline, after) <= getattr(timeline, before):
+            problems.append(Message(_ORDER_MESSAGES[after], {}, f"timeline.order.{after}"))
+    if timeline.announcement_dt >= timeline.celebration_starts:
+        problems.append(
+            Message(N_("The announcement must be before the celebration on 16 May."), {}, "timeline.after_celebration")
+        )
+    if (timeline.celebration_date.month, timeline.celebration_date.day) != (CELEBRATION_MONTH, CELEBRATION_DAY):
+        problems.append(Message(N_("The celebration must be on 16 May."), {}, "timeline.celebration_date"))
+    for name in _deadlines_still_ahead(phase):
+        if getattr(timeline, name) <= now:
+            problems.append(Message(_FUTURE_MESSAGES[name], {}, f"timeline.past.{name}"))
+    return problems
+
+
+def _deadlines_still_ahead(phase: Phase) -> tuple[str, ...]:
+    """The deadlines that end ``phase`` or a phase after it, in the normal course."""
+    if phase not in _PHASE_DEADLINE:
+        return ()
+    return DEADLINE_FIELDS[DEADLINE_FIELDS.index(_PHASE_DEADLINE[phase]) :]
+
+
+def _at_noon(day: date) -> datetime:
+    return datetime.combine(day, DEADLINE_TIME)
+
+
+def _shift_year(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February into a common year
+        return moment.replace(year=moment.year + years, day=28)
+

@@ -1,0 +1,271 @@
+"""Uploads: PDFs and images checked by content, safe display names, the file store."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+
+import pytest
+from PIL import Image, ImageCms, PngImagePlugin
+from pypdf import PdfWriter
+
+from capital.uploads import (
+    MEGABYTE,
+    CleanImage,
+    FileStore,
+    PdfInfo,
+    UploadError,
+    check_image,
+    check_pdf,
+    safe_display_name,
+)
+
+LIMIT = 5 * MEGABYTE
+PIXELS = 20_000_000
+
+
+def make_pdf(pages: int = 2, **encrypt) -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": "Letter of commitment"})
+    if encrypt:
+        writer.encrypt(**encrypt, algorithm="RC4-128")
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+def make_image(fmt: str, size=(40, 30), mode="RGB", **save) -> bytes:
+    image = Image.new(mode, size, "red")
+    output = io.BytesIO()
+    image.save(output, format=fmt, **save)
+    return output.getvalue()
+
+
+def make_zip() -> bytes:
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w") as archive:
+        archive.writestr("letter.pdf", "%PDF-1.7 not really")
+    return output.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares huge dimensions but holds almost no data: a decompression bomb's shape."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+def code_of(error: pytest.ExceptionInfo[UploadError]) -> str:
+    return error.value.reason.code
+
+
+def test_a_real_pdf_is_accepted():
+    data = make_pdf(pages=3)
+    info = check_pdf(data, max_bytes=LIMIT)
+    assert isinstance(info, PdfInfo)
+    assert (info.pages, info.size, len(info.sha256)) == (3, len(data), 64)
+
+
+def test_a_pdf_that_opens_without_a_password_is_accepted():
+    assert check_pdf(make_pdf(user_password="", owner_password="owner"), max_bytes=LIMIT).pages == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"<!DOCTYPE html><html><script>alert(1)</script></html>", "upload.not_pdf"),
+        (make_zip(), "upload.not_pdf"),
+        (b"\x7fELF\x02\x01\x01\x00" + b"\0" * 200, "upload.not_pdf"),
+        (b"MZ\x90\x00\x03\x00\x00\x00" + b"\0" * 200, "upload.not_pdf"),
+        (b" %PDF-1.7\n", "upload.not_pdf"),
+        (b"%PDF-1.7\n<html><body>not a pdf</body></html>\n", "upload.pdf_damaged"),
+        (b"%PDF-1.4\n" + make_zip(), "upload.pdf_damaged"),
+        (make_pdf()[:-200], "upload.pdf_damaged"),
+        (make_pdf()[: len(make_pdf()) // 2], "upload.pdf_damaged"),
+        (make_pdf(pages=0), "upload.pdf_empty"),
+        (make_pdf(user_password="secret", owner_password="secret"), "upload.pdf_protected"),
+        (b"", "upload.empty"),
+    ],
+    ids=["html", "zip", "elf", "pe", "late-header", "html-with-header", "zip-with-header", "truncated-end",
+         "truncated-half", "no-pages", "password", "empty"],
+)
+def test_what_is_not_a_readable_pdf_is_refused(data, code):
+    with pytest.raises(UploadError) as error:
+        check_pdf(data, max_bytes=LIMIT)
+    assert code_of(error) == code
+
+
+def test_a_pdf_over_the_size_limit_is_refused():
+    data = make_pdf()
+    assert check_pdf(data, max_bytes=len(data)).size == len(data)
+    with pytest.raises(UploadError) as error:
+        check_pdf(data, max_bytes=len(data) - 1)
+    assert code_of(error) == "upload.too_large"
+    with pytest.raises(UploadError) as error:
+        check_pdf(b"%PDF-" + b"0" * (3 * MEGABYTE), max_bytes=int(2.5 * MEGABYTE))
+    reason = error.value.reason
+    assert reason.message % reason.params == "The file is larger than 2.5 MB."
+
+
+def test_a_jpeg_photo_loses_its_exif_and_stays_a_jpeg():
+    exif = Image.Exif()
+    exif[0x013B] = "Jane Photographer"  # Artist
+    exif[0x0110] = "Secret camera"  # Model
+    data = make_image("JPEG", exif=exif.tobytes())
+    assert Image.open(io.BytesIO(data)).getexif()[0x013B] == "Jane Photographer"
+
+    clean = check_image(data, max_bytes=LIMIT, max_pixels=PIXELS)
+    assert isinstance(clean, CleanImage) and (clean.ext, clean.mime) == ("jpg", "image/jpeg")
+    reopened = Image.open(io.BytesIO(clean.data))
+    assert reopened.format == "JPEG" and reopened.size == (40, 30)
+    assert "exif" not in reopened.info and len(reopened.getexif()) == 0
+    assert b"Jane Photographer" not in clean.data
+
+
+def test_a_photo_is_turned_upright_before_its_orientation_is_dropped():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    clean = check_image(make_image("JPEG", size=(40, 30), exif=exif.tobytes()), max_bytes=LIMIT, max_pixels=PIXELS)
+    assert Image.open(io.BytesIO(clean.data)).size == (30, 40)
+
+
+def test_a_png_loses_its_text_chunks_and_colour_profile():
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", "Jane Photographer")
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = make_image("PNG", mode="RGBA", pnginfo=text, icc_profile=profile)
+    clean = check_image(data, max_bytes=LIMIT, max_pixels=PIXELS)
+    assert (clean.ext, clean.mime) == ("png", "image/png")
+    reopened = Image.open(io.BytesIO(clean.data))
+    assert reopened.mode == "RGBA" and "Author" not in reopened.info and "icc_profile" not in reopened.info
+    assert b"Jane Photographer" not in clean.data
+
+
+def test_gif_and_webp_become_png_and_palette_transparency_survives():
+    image = Image.new("P", (40, 30), 1)
+    image.putpalette([0, 0, 0, 255, 0, 0])
+    image.paste(0, (0, 0, 10, 10))
+    output = io.BytesIO()
+    image.save(output, format="GIF", transparency=0)
+    gif = output.getvalue()
+    clean = check_image(gif, max_bytes=LIMIT, max_pixels=PIXELS)
+    reopened = Image.open(io.BytesIO(clean.data))
+    assert clean.ext == "png" and reopened.mode == "P" and reopened.info.get("transparency") == 0
+    assert check_image(make_image("WEBP"), max_bytes=LIMIT, max_pixels=PIXELS).ext == "png"
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"This is a plain text file, renamed photo.jpg", "upload.not_image"),
+        (make_pdf(), "upload.not_image"),
+        (make_zip(), "upload.not_image"),
+        (make_image("BMP"), "upload.not_image"),
+        (make_image("TIFF"), "upload.not_image"),
+        (make_image("JPEG", size=(400, 300))[:300], "upload.not_image"),
+        (make_image("PNG", size=(400, 300))[:-30], "upload.not_image"),
+        (png_header_only(100_000, 100_000), "upload.image_too_large"),
+        (png_header_only(5000, 5000), "upload.image_too_large"),
+        (b"", "upload.empty"),
+    ],
+    ids=["text", "pdf", "zip", "bmp", "tiff", "truncated-jpeg", "truncated-png", "bomb", "over-max-pixels", "empty"],
+)
+def test_what_is_not_a_safe_image_is_refused(data, code):
+    with pytest.raises(UploadError) as error:
+        check_image(data, max_bytes=LIMIT, max_pixels=PIXELS)
+    assert code_of(error) == code
+
+
+def test_image_limits():
+    data = make_image("PNG", size=(100, 100))
+    assert check_image(data, max_bytes=LIMIT, max_pixels=10_000).ext == "png"
+    with pytest.raises(UploadError) as error:
+        check_image(data, max_bytes=LIMIT, max_pixels=9_999)
+    assert code_of(error) == "upload.image_too_large"
+    with pytest.raises(UploadError) as error:
+        check_image(data, max_bytes=len(data) - 1, max_pixels=PIXELS)
+    assert code_of(error) == "upload.too_large"
+
+
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        ("letter.pdf", "letter.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\x\\y.pdf", "y.pdf"),
+        ("/var/www/../../secret.pdf", "secret.pdf"),
+        ("..", "file"),
+        ("", "file"),
+        ("   ", "file"),
+        ("folder/", "file"),
+        (".htaccess", "htaccess"),
+        ("letter.pdf.", "letter.pdf"),
+        ("a\x00b\x1b[31mc.pdf", "ab[31mc.pdf"),
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),
+        ("line\nbreak\ttab.pdf", "line break tab.pdf"),
+        ('what?<script>"x".pdf', "whatscriptx.pdf"),
+        ("Lettre du maire – Córdoba.pdf", "Lettre du maire – Córdoba.pdf"),
+        ("市长的信.pdf", "市长的信.pdf"),
+        ("رسالة العمدة.pdf", "رسالة العمدة.pdf"),
+        ("Письмо мэра.pdf", "Письмо мэра.pdf"),
+        ("Cordoba\u0301.pdf", "Cordobá.pdf"),  # normalised to NFC
+    ],
+)
+def test_safe_display_name(filename, expected):
+    assert safe_display_name(filename) == expected
+
+
+def test_long_names_are_shortened_keeping_the_extension():
+    name = safe_display_name("é" * 300 + ".pdf", max_length=50)
+    assert len(name) == 50 and name.endswith(".pdf")
+    assert len(safe_display_name("x" * 300)) == 100
+
+
+def test_the_store_saves_reads_and_deletes(tmp_path):
+    store = FileStore(tmp_path)
+    key = store.save(b"%PDF-1.7 letter")
+    assert FileStore.KEY_PATTERN.fullmatch(key)
+    assert store.path(key) == tmp_path / key[:2] / key
+    assert store.exists(key) and store.read(key) == b"%PDF-1.7 letter"
+    with store.open(key) as file:
+        assert file.read() == b"%PDF-1.7 letter"
+    assert store.save(b"other") != key
+    store.delete(key)
+    assert not store.exists(key)
+    store.delete(key)  # twice is fine: tasks may retry
+    with pytest.raises(FileNotFoundError):
+        store.open(key)
+    leftovers = [path.name for path in tmp_path.rglob(".upload-*")]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["../../etc/passwd", "..", "", "a" * 31, "a" * 33, "aa/" + "a" * 29, "/" + "a" * 31, "a" * 31 + "\0",
+     "." * 32, "a" * 31 + "\n", "ab\\" + "a" * 29, None],
+)
+def test_the_store_refuses_keys_it_did_not_make(tmp_path, key):
+    store = FileStore(tmp_path)
+    for action in (store.path, store.open, store.read, store.exists, store.delete):
+        with pytest.raises(ValueError):
+            action(key)
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    store = FileStore(tmp_path)
+
+    def broken_replace(source, target):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("capital.uploads.os.replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        store.save(b"data")
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
