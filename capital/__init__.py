@@ -1,0 +1,60 @@
+"""Capital: nomination and vote for the Capital of Living Together."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from capital.config import ROOT, Config, ConfigError
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the web application from ``config`` (by default, from the environment)."""
+    from capital import cli, i18n, security
+    from capital.celery_app import celery_init_app
+    from capital.extensions import csrf, db, limiter, login_manager, migrate
+    from capital.models.types import render_item
+
+    config = config if config is not None else Config()
+    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
+    app.config.from_object(config)
+    config.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True,
+                     render_item=render_item)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    celery_init_app(app)
+    _register_blueprints(app)
+    cli.init_app(app)
+
+    if app.config["CHECK_SERVICES_AT_START"]:
+        from capital.services.health import check_services_or_fail
+
+        check_services_or_fail(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from capital import models  # noqa: F401  (every table known before first use)
+    from capital.auth import bp as auth_bp
+    from capital.board import bp as board_bp
+    from capital.errors import bp as errors_bp
+    from capital.nominations import bp as nominations_bp
+    from capital.public import bp as public_bp
+    from capital.secretariat import bp as secretariat_bp
+
+    app.register_blueprint(errors_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp, url_prefix="/account")
+    app.register_blueprint(secretariat_bp, url_prefix="/secretariat")
+    app.register_blueprint(board_bp, url_prefix="/board")
+    app.register_blueprint(nominations_bp, url_prefix="/city")

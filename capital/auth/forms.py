@@ -1,0 +1,30 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from capital.forms import strip
+from capital.i18n import _l
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), filters=[strip], validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    submit = SubmitField(_l("Sign in"))
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(
+        _l("Repeat the password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))]
+    )
+    submit = SubmitField(_l("Save the password"))
+
+
+class AcceptInvitationForm(SetPasswordForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Create my account"))
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), filters=[strip], validators=[DataRequired(), Email()])
+    submit = SubmitField(_l("Send me a reset link"))

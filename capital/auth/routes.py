@@ -1,0 +1,107 @@
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user, login_required, login_user, logout_user
+
+from capital.auth import bp
+from capital.auth.forms import AcceptInvitationForm, LoginForm, ResetRequestForm, SetPasswordForm
+from capital.extensions import db, limiter, login_manager
+from capital.i18n import _, _l
+from capital.models import User
+from capital.models.types import utcnow
+from capital.services import accounts
+from capital.services.dispatch import commit
+from capital.urls import safe_next_url
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Please sign in to see this page.")
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _failed_login(response) -> bool:
+    # Only failed attempts count against the limit: a successful sign-in redirects.
+    return response.status_code != 302
+
+
+def _login_email() -> str:
+    return (request.form.get("email") or "").strip().lower()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["CAPITAL_LOGIN_LIMIT"], methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(lambda: current_app.config["CAPITAL_LOGIN_LIMIT"], methods=["POST"], deduct_when=_failed_login,
+               key_func=_login_email, scope="login-email")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("public.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data, utcnow())
+        if user is not None:
+            commit()
+            login_user(user)
+            return redirect(safe_next_url(request.args.get("next")) or url_for("public.dashboard"))
+        form.password.errors.append(_("Wrong e-mail address or password."))
+    status = 401 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    now = utcnow()
+    try:
+        invitation = accounts.load_invitation(token, now)
+    except accounts.AccountError as error:
+        return render_template("auth/invitation_invalid.html", error=error.reason), 410
+    form = AcceptInvitationForm(name=invitation.name)
+    if form.validate_on_submit():
+        try:
+            user = accounts.accept_invitation(token, name=form.name.data, password=form.password.data, now=now)
+        except accounts.AccountError as error:
+            db.session.rollback()
+            return render_template("auth/invitation_invalid.html", error=error.reason), 410
+        commit()
+        login_user(user)
+        flash(_("Welcome to Capital. Your account is ready."), "success")
+        return redirect(url_for("public.dashboard"))
+    return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def request_reset():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data, locale=str(get_locale()), now=utcnow())
+        commit()
+        flash(_("If this address has an account, a reset link is on its way."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data, utcnow())
+        except accounts.AccountError as error:
+            db.session.rollback()
+            flash(_(error.reason.message, **error.reason.params), "error")
+            return redirect(url_for("auth.request_reset"))
+        commit()
+        flash(_("Your password is changed. Sign in with it now."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)

@@ -1,0 +1,169 @@
+"""Configuration, read from the environment in this one place (12-factor).
+
+Every setting has a safe default for the embedded set-up (SQLite file, tasks run
+in-process, mail written to an outbox folder), so ``flask --app wsgi capital demo``
+works on a fresh machine. A malformed setting raises :class:`ConfigError` at start
+with a message that names it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("en", "fr", "de", "es", "ar", "zh", "ru")
+RTL_LOCALES = frozenset({"ar"})
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing, malformed or unreachable; the message says which and why."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={value!r} is not a boolean (use true or false).")
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number.") from None
+
+
+def database_url(raw: str) -> str:
+    """Normalise a database URL to the drivers Capital ships with, or raise ConfigError."""
+    if raw.startswith("postgres://"):  # Heroku-style URLs name no driver
+        raw = "postgresql://" + raw[len("postgres://"):]
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL={raw!r} is not a database URL.") from None
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ConfigError(
+            f"DATABASE_URL uses {url.get_backend_name()!r}; Capital supports postgresql and sqlite."
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def _secret_key(instance_path: Path, production: bool) -> str:
+    key = _env("SECRET_KEY")
+    if key:
+        if production and len(key) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production.")
+        return key
+    if production:
+        raise ConfigError("SECRET_KEY is not set: production refuses to start without one.")
+    # Local use: generate once and keep it, so sessions survive a restart.
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+class Config:
+    """Settings from the environment; construct it to read them (tests subclass it)."""
+
+    TESTING = False
+    PRODUCTION = False
+
+    def __init__(self) -> None:
+        self.INSTANCE_PATH = Path(_env("CAPITAL_INSTANCE_PATH", str(ROOT / "instance"))).resolve()
+        env = _env("CAPITAL_ENV", "development")
+        if env not in ("development", "production"):
+            raise ConfigError(f"CAPITAL_ENV={env!r}: use development or production.")
+        self.PRODUCTION = self.PRODUCTION or env == "production"
+
+        self.SECRET_KEY = _secret_key(self.INSTANCE_PATH, self.PRODUCTION)
+        self.SQLALCHEMY_DATABASE_URI = database_url(
+            _env("DATABASE_URL", f"sqlite:///{self.INSTANCE_PATH / 'capital.db'}")
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+        # Redis serves as Celery broker and as the rate limiter's store.
+        self.REDIS_URL = _env("REDIS_URL")
+        self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", self.REDIS_URL)
+        broker = self.CELERY_BROKER_URL
+        for name, value in (("REDIS_URL", self.REDIS_URL), ("CELERY_BROKER_URL", broker)):
+            if value and not value.startswith(("redis://", "rediss://", "amqp://", "memory://")):
+                raise ConfigError(f"{name}={value!r} is not a redis:// (or amqp://) URL.")
+        self.CELERY = {
+            "broker_url": broker or "memory://",
+            "task_always_eager": broker is None,  # no broker: run tasks in-process
+            "task_eager_propagates": True,
+            "task_ignore_result": True,
+            "task_acks_late": True,  # a worker that dies mid-task leaves it queued
+            "task_reject_on_worker_lost": True,
+            "broker_connection_retry_on_startup": True,
+            "broker_transport_options": {"visibility_timeout": 3600},
+            "worker_hijack_root_logger": False,
+            "timezone": "UTC",
+            "beat_schedule": {
+                "tick": {"task": "capital.deadlines.tick", "schedule": timedelta(seconds=_env_int("CAPITAL_TICK_SECONDS", 60))},
+            },
+        }
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.CAPITAL_LOGIN_LIMIT = _env("CAPITAL_LOGIN_LIMIT", "5 per minute; 30 per hour")
+
+        self.MAIL_SERVER = _env("MAIL_SERVER")
+        self.MAIL_PORT = _env_int("MAIL_PORT", 25)
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+        self.MAIL_USERNAME = _env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
+        self.MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Capital <capital@localhost>")
+        self.MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 20)
+        self.MAIL_OUTBOX_DIR = Path(_env("CAPITAL_MAIL_OUTBOX_DIR", str(self.INSTANCE_PATH / "outbox")))
+        if self.MAIL_USE_TLS and self.MAIL_USE_SSL:
+            raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: choose one.")
+
+        self.UPLOAD_DIR = Path(_env("CAPITAL_UPLOAD_DIR", str(self.INSTANCE_PATH / "uploads")))
+        self.MAX_CONTENT_LENGTH = _env_int("CAPITAL_MAX_UPLOAD_MB", 10) * 1024 * 1024 + 64 * 1024
+        self.BASE_URL = _env("CAPITAL_BASE_URL", "http://127.0.0.1:5000")
+        self.INVITATION_DAYS = _env_int("CAPITAL_INVITATION_DAYS", 14)
+        self.PASSWORD_RESET_SECONDS = _env_int("CAPITAL_PASSWORD_RESET_SECONDS", 3600)
+        self.CHECK_SERVICES_AT_START = _env_bool("CAPITAL_CHECK_SERVICES_AT_START", True)
+
+        self.BABEL_DEFAULT_LOCALE = "en"
+        self.BABEL_DEFAULT_TIMEZONE = "UTC"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+        self.LANGUAGES = LOCALES
+
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = self.PRODUCTION
+        self.REMEMBER_COOKIE_SECURE = self.PRODUCTION
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+
+class ProductionConfig(Config):
+    PRODUCTION = True

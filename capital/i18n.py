@@ -1,0 +1,81 @@
+"""Locale and time zone selection, and the helpers templates use to show dates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l  # noqa: F401
+from flask_login import current_user
+
+from capital.config import LOCALES, RTL_LOCALES
+from capital.extensions import babel
+
+# Each language's name in itself, for the switcher.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "Français",
+    "de": "Deutsch",
+    "es": "Español",
+    "ar": "العربية",
+    "zh": "中文",
+    "ru": "Русский",
+}
+
+
+def select_locale() -> str:
+    """The user's saved choice, then this session's choice, then the browser's preference."""
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    """The user's time zone, then their city's, then UTC."""
+    if current_user and current_user.is_authenticated:
+        for name in (current_user.timezone, current_user.city.timezone if current_user.city else None):
+            if name and valid_timezone(name):
+                return name
+    return "UTC"
+
+
+def valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def text_direction() -> str:
+    return "rtl" if str(get_locale()) in RTL_LOCALES else "ltr"
+
+
+def format_dt_with_offset(value: datetime | None, format: str = "medium") -> str:
+    """A datetime in the reader's zone and language, followed by its UTC offset."""
+    if value is None:
+        return ""
+    from flask_babel import get_timezone
+
+    local = value.astimezone(get_timezone())
+    offset = local.strftime("%z")
+    return f"{format_datetime(value, format)} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def init_app(app) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters["dt"] = format_dt_with_offset
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+
+    @app.context_processor
+    def inject_i18n():
+        return {
+            "current_locale": str(get_locale()),
+            "text_direction": text_direction(),
+            "language_names": LANGUAGE_NAMES,
+        }

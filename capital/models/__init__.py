@@ -1,0 +1,17 @@
+"""All models, imported here so Alembic and the app see every table."""
+
+from capital.models.audit import AuditEntry, WorkerHeartbeat
+from capital.models.cities import City, DeclarationSignature
+from capital.models.cycles import TALLY_METHODS, Cycle, VotingRound
+from capital.models.mail import Mail, MailState
+from capital.models.nominations import Attachment, EligibilityDecision, Endorsement, Nomination, NominationText
+from capital.models.subscribers import Subscriber
+from capital.models.users import BoardTerm, Invitation, RoleGrant, User
+from capital.models.voting import Ballot, Participation, Recusal, Result
+
+__all__ = [
+    "TALLY_METHODS", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City", "Cycle",
+    "DeclarationSignature", "EligibilityDecision", "Endorsement", "Invitation", "Mail", "MailState",
+    "Nomination", "NominationText", "Participation", "Recusal", "Result", "RoleGrant", "Subscriber",
+    "User", "VotingRound", "WorkerHeartbeat",
+]

@@ -1,0 +1,77 @@
+"""A designation cycle: one 16 May celebration, its timeline and its rules (SPEC §4)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from capital.domain.phases import Phase
+from capital.extensions import db
+from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
+
+TALLY_METHODS = ("schulze", "ranked_pairs", "irv", "borda", "plurality")
+
+
+class Cycle(db.Model):
+    __tablename__ = "cycles"
+    __table_args__ = (
+        enum_check("phase", Phase),
+        CheckConstraint("quorum_share > 0 AND quorum_share <= 1", name="quorum_share_range"),
+        CheckConstraint("method IN ('schulze', 'ranked_pairs', 'irv', 'borda', 'plurality')", name="known_method"),
+        CheckConstraint("max_rounds >= 1", name="max_rounds_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(unique=True)  # the year of the 16 May celebration
+    celebration_date: Mapped[date]
+    title: Mapped[str] = mapped_column(String(200), default="")
+    is_biennial: Mapped[bool] = mapped_column(default=False)
+    phase: Mapped[Phase] = mapped_column(IntEnumType(Phase), default=Phase.DRAFT, index=True)
+    phase_changed_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    nominations_open_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    nominations_close_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voting_open_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voting_close_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    announcement_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    method: Mapped[str] = mapped_column(String(20), default="schulze")
+    quorum_share: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.5"))
+    max_rounds: Mapped[int] = mapped_column(default=2)
+    is_secret: Mapped[bool] = mapped_column(default=True)
+    allows_ballot_replacement: Mapped[bool] = mapped_column(default=False)
+    requires_recusal: Mapped[bool] = mapped_column(default=True)
+    # Eligibility rules and dossier limits, as capital.domain.eligibility stores them.
+    rules: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    capital_city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id", ondelete="RESTRICT"))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    capital_city = relationship("City", foreign_keys=[capital_city_id])
+    rounds: Mapped[list[VotingRound]] = relationship(
+        back_populates="cycle", order_by="VotingRound.number", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Cycle {self.year} {self.phase.name}>"
+
+
+class VotingRound(db.Model):
+    """One round of the board vote; a second round follows when quorum is not met."""
+
+    __tablename__ = "voting_rounds"
+    __table_args__ = (db.UniqueConstraint("cycle_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(default=1)
+    opens_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Drawn and published when voting opens; the tally breaks ties by it and nothing else.
+    tie_break_order: Mapped[list] = mapped_column(JSON, default=list)
+    closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    cycle: Mapped[Cycle] = relationship(back_populates="rounds")

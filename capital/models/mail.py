@@ -1,0 +1,51 @@
+"""The mail outbox: every mail is recorded before it is sent (SPEC §7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from capital.domain.messages import N_
+from capital.extensions import db
+from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
+
+
+class MailState(IntEnum):
+    QUEUED = 1  # waiting for its next attempt
+    SENDING = 2  # handed to the mail server; confirmed by SENT
+    SENT = 3
+    FAILED = 4  # refused for good by the mail server; shown to the secretariat
+
+    @property
+    def title(self) -> str:
+        return {1: N_("Waiting"), 2: N_("Sending"), 3: N_("Sent"), 4: N_("Refused")}[self.value]
+
+
+class Mail(db.Model):
+    __tablename__ = "mails"
+    __table_args__ = (
+        enum_check("state", MailState),
+        Index("ix_mails_due", "state", "next_attempt_dt"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "<cycle or ->:<kind>:<recipient>": each is sent at most once.
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    kind: Mapped[str] = mapped_column(String(50), index=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"), index=True)
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id", ondelete="SET NULL"), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[MailState] = mapped_column(IntEnumType(MailState), default=MailState.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)

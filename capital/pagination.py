@@ -1,0 +1,32 @@
+"""Listing pages: sort, filter and page in the database, never in Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+from sqlalchemy import Select
+
+from capital.extensions import db
+
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Listing:
+    pagination: object
+    sort: str
+    direction: str
+    query: str
+
+
+def paged(statement: Select, sort_columns: dict, default_sort: str, *, per_page: int = PER_PAGE) -> Listing:
+    """Apply ``?sort=&dir=&page=`` from the request; unknown sort keys fall back to the default."""
+    sort = request.args.get("sort", default_sort)
+    if sort not in sort_columns:
+        sort = default_sort
+    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    column = sort_columns[sort]
+    statement = statement.order_by(column.desc() if direction == "desc" else column.asc())
+    pagination = db.paginate(statement, per_page=per_page, max_per_page=200, error_out=False)
+    return Listing(pagination, sort, direction, request.args.get("q", ""))

@@ -1,0 +1,60 @@
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from capital.config import LOCALES
+from capital.domain.phases import Phase
+from capital.domain.roles import Role
+from capital.extensions import db
+from capital.i18n import _
+from capital.models import Cycle
+from capital.models.types import utcnow
+from capital.public import bp
+from capital.services.health import health_report
+from capital.urls import safe_next_url
+
+
+@bp.route("/")
+def home():
+    latest_capital = db.session.scalar(
+        select(Cycle).where(Cycle.phase == Phase.ANNOUNCED).order_by(Cycle.year.desc()).limit(1)
+    )
+    upcoming = db.session.scalar(
+        select(Cycle).where(Cycle.phase.not_in([Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL]))
+        .order_by(Cycle.year).limit(1)
+    )
+    return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming)
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    """Send each person to the page of their role; several roles get a choice."""
+    pages = [
+        (Role.SECRETARIAT, "secretariat.dashboard"),
+        (Role.BOARD, "board.dashboard"),
+        (Role.REPRESENTATIVE, "nominations.dashboard"),
+    ]
+    mine = [(role, endpoint) for role, endpoint in pages if current_user.has_role(role)]
+    if len(mine) == 1:
+        return redirect(url_for(mine[0][1]))
+    return render_template("public/dashboard.html", pages=mine)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    locale = request.form.get("locale", "")
+    if locale in LOCALES:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    else:
+        flash(_("This language is not available."), "error")
+    return redirect(safe_next_url(request.form.get("next")) or url_for("public.home"))
+
+
+@bp.route("/healthz")
+def healthz():
+    report, healthy = health_report(utcnow())
+    return jsonify(report), 200 if healthy else 503

@@ -1,0 +1,1 @@
+"""Services: load, apply the domain's rules, persist. They flush; the caller commits."""

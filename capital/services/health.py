@@ -1,0 +1,102 @@
+"""What /healthz reports, and the start-up check of configured services."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from capital.config import ConfigError
+from capital.extensions import db
+from capital.models import Mail, MailState, WorkerHeartbeat
+
+BROKER_TIMEOUT_SECONDS = 2
+
+
+def check_database() -> tuple[bool, str]:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:
+        db.session.rollback()
+        return False, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return True, ""
+
+
+def check_broker(url: str | None) -> tuple[bool, str]:
+    """Ping a redis broker (the only kind /healthz can check cheaply); ok when none is set."""
+    if not url:
+        return True, ""
+    if url.startswith(("redis://", "rediss://")):
+        import redis
+
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+                                          socket_timeout=BROKER_TIMEOUT_SECONDS)
+            client.ping()
+            client.close()
+        except Exception as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        return True, ""
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=BROKER_TIMEOUT_SECONDS) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, ""
+
+
+def health_report(now: datetime) -> tuple[dict, bool]:
+    """The JSON /healthz serves and whether everything it depends on answers."""
+    config = current_app.config
+    db_ok, db_error = check_database()
+    broker_url = config["CELERY_BROKER_URL"]
+    broker_ok, broker_error = check_broker(broker_url)
+    report = {
+        "database": {"ok": db_ok, "backend": make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()},
+        "broker": {"ok": broker_ok, "configured": bool(broker_url),
+                   "mode": "celery" if broker_url else "in-process"},
+        "outbox": {"backend": "smtp" if config["MAIL_SERVER"] else "folder"},
+        "tick": {},
+    }
+    if db_error:
+        report["database"]["error"] = db_error
+    if broker_error:
+        report["broker"]["error"] = broker_error
+    if db_ok:
+        counts = dict(db.session.execute(select(Mail.state, func.count()).group_by(Mail.state)).all())
+        oldest = db.session.scalar(select(func.min(Mail.created_dt)).where(Mail.state == MailState.QUEUED))
+        report["outbox"].update({
+            "queued": counts.get(MailState.QUEUED, 0) + counts.get(MailState.SENDING, 0),
+            "sent": counts.get(MailState.SENT, 0),
+            "failed": counts.get(MailState.FAILED, 0),
+            "oldest_queued_dt": oldest.isoformat() if oldest else None,
+        })
+        beat = db.session.get(WorkerHeartbeat, "tick")
+        interval = config["CELERY"]["beat_schedule"]["tick"]["schedule"]
+        report["tick"] = {
+            "last_run_dt": beat.last_run_dt.isoformat() if beat else None,
+            "runs": beat.runs if beat else 0,
+            # Beat is late if three ticks were missed in a row.
+            "is_late": beat is None or now - beat.last_run_dt > max(3 * interval, timedelta(minutes=3)),
+        }
+    healthy = db_ok and broker_ok
+    report["status"] = "ok" if healthy else "unavailable"
+    return report, healthy
+
+
+def check_services_or_fail(app: Flask) -> None:
+    """Refuse to start when the database or a configured broker cannot be reached."""
+    with app.app_context():
+        ok, error = check_database()
+        if not ok:
+            url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+            raise ConfigError(f"DATABASE_URL: cannot reach {url}: {error}")
+        broker = app.config["CELERY_BROKER_URL"]
+        ok, error = check_broker(broker)
+        if not ok:
+            safe = make_url(broker).render_as_string(hide_password=True) if "://" in broker else broker
+            raise ConfigError(f"CELERY_BROKER_URL / REDIS_URL: cannot reach {safe}: {error}")

@@ -1,0 +1,192 @@
+"""Sign-in, invitations, password reset, rate limiting and CSRF, as a person meets them."""
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from capital.domain.roles import Role
+from capital.models import AuditEntry, Invitation, Mail, User
+from capital.models.types import utcnow
+from tests.conftest import PASSWORD
+
+LINK = re.compile(r"(http://[^\s\"<]+/account/(?:invitation|password-reset)/[^\s\"<]+)")
+
+
+def _link_in(mail: Mail) -> str:
+    return LINK.search(mail.body_text).group(1).replace("http://127.0.0.1:5000", "")
+
+
+def test_sign_in_with_the_right_password_opens_the_dashboard(client, make_user):
+    user = make_user(Role.SECRETARIAT)
+    response = client.login(user.email)
+    assert response.headers["Location"].endswith("/dashboard")
+    page = client.get("/secretariat/")
+    assert page.status_code == 200
+    assert "Member cities" in page.get_data(as_text=True)
+
+
+def test_a_wrong_password_is_refused_with_a_clear_message(client, make_user, db):
+    user = make_user(Role.SECRETARIAT)
+    response = client.post("/account/login", {"email": user.email, "password": "not the password"})
+    assert response.status_code == 401
+    assert "Wrong e-mail address or password." in response.get_data(as_text=True)
+    assert client.get("/secretariat/").status_code == 302  # still signed out
+    assert db.session.get(User, user.id).last_login_dt is None
+
+
+def test_sign_in_ignores_case_and_spaces_in_the_address(client, make_user):
+    user = make_user(Role.BOARD, email="board.member@capital.example")
+    client.login("  Board.Member@Capital.example ")
+    assert client.get("/board/").status_code == 200
+
+
+def test_a_deactivated_account_cannot_sign_in(client, make_user, db):
+    user = make_user(Role.SECRETARIAT)
+    user.is_active_account = False
+    db.session.commit()
+    response = client.post("/account/login", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 401
+
+
+def test_sign_out_needs_a_post_with_the_csrf_token(client, make_user):
+    user = make_user(Role.SECRETARIAT)
+    client.login(user.email)
+    assert client.get("/account/logout").status_code == 405
+    assert client.raw.post("/account/logout").status_code == 400  # no token: refused
+    assert client.get("/secretariat/").status_code == 200  # still signed in
+    client.post("/account/logout")
+    assert client.get("/secretariat/").status_code == 302
+
+
+def test_a_form_without_csrf_token_is_refused_and_changes_nothing(client, make_user, db):
+    secretariat = make_user(Role.SECRETARIAT)
+    client.login(secretariat.email)
+    response = client.raw.post("/secretariat/invitations", data={
+        "email": "someone@city.example", "role": int(Role.BOARD), "city_id": 0, "locale": "en"})
+    assert response.status_code == 400
+    assert "The form has expired" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Invitation.id))) == 0
+    assert db.session.scalar(select(func.count(Mail.id))) == 0
+
+
+def test_a_forged_csrf_token_is_refused(client, make_user):
+    response = client.post("/account/login", {"email": "x@y.example", "password": "p", "csrf_token": "forged"})
+    assert response.status_code == 400
+
+
+def test_failed_sign_ins_are_rate_limited(client, make_user):
+    user = make_user(Role.SECRETARIAT)
+    for _ in range(5):
+        assert client.post("/account/login", {"email": user.email, "password": "wrong"}).status_code == 401
+    blocked = client.post("/account/login", {"email": user.email, "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert "Too many attempts" in blocked.get_data(as_text=True)
+
+
+def test_successful_sign_ins_do_not_count_against_the_limit(client, make_user):
+    user = make_user(Role.SECRETARIAT)
+    for _ in range(8):
+        client.login(user.email)
+        client.post("/account/logout")
+
+
+def _invite(client, db, make_user, **fields):
+    secretariat = make_user(Role.SECRETARIAT)
+    client.login(secretariat.email)
+    data = {"email": "new.member@city.example", "name": "Nadia", "role": int(Role.BOARD), "city_id": 0,
+            "locale": "en"} | fields
+    response = client.post("/secretariat/invitations", data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    client.post("/account/logout")
+    return db.session.scalar(select(Mail).where(Mail.kind == "invitation"))
+
+
+def test_an_invitation_mail_lets_the_person_create_an_account_once(client, db, make_user, app):
+    mail = _invite(client, db, make_user)
+    assert mail.recipient == "new.member@city.example"
+    assert mail.state.name == "SENT"  # in-process delivery, to the outbox folder
+    assert any(app.config["MAIL_OUTBOX_DIR"].glob("*-invitation.eml"))
+    link = _link_in(mail)
+
+    page = client.get(link)
+    assert page.status_code == 200 and "Create your account" in page.get_data(as_text=True)
+    response = client.post(link, {"name": "Nadia Member", "password": "a long enough password",
+                                  "confirm": "a long enough password"})
+    assert response.status_code == 302
+    user = User.by_email("new.member@city.example")
+    assert user.roles == {Role.BOARD}
+    assert user.password_hash.startswith("$argon2id$")
+    assert client.get("/board/").status_code == 200  # signed in straight away
+
+    client.post("/account/logout")
+    again = client.get(link)
+    assert again.status_code == 410
+    assert "already been used" in again.get_data(as_text=True)
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert {"invitation.sent", "invitation.accepted", "role.granted"} <= actions
+
+
+def test_an_expired_invitation_is_refused(client, db, make_user):
+    mail = _invite(client, db, make_user)
+    invitation = db.session.scalar(select(Invitation))
+    invitation.expires_dt = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    response = client.get(_link_in(mail))
+    assert response.status_code == 410
+    assert "expired" in response.get_data(as_text=True)
+    assert User.by_email("new.member@city.example") is None
+
+
+def test_a_tampered_or_withdrawn_invitation_is_refused(client, db, make_user):
+    mail = _invite(client, db, make_user)
+    link = _link_in(mail)
+    assert client.get(link[:-3] + "abc").status_code == 410
+    invitation = db.session.scalar(select(Invitation))
+    invitation.revoked_dt = utcnow()
+    db.session.commit()
+    assert "withdrawn" in client.get(link).get_data(as_text=True)
+
+
+def test_a_representative_invitation_needs_a_city(client, db, make_user, make_city):
+    secretariat = make_user(Role.SECRETARIAT)
+    client.login(secretariat.email)
+    response = client.post("/secretariat/invitations", {
+        "email": "rep@city.example", "role": int(Role.REPRESENTATIVE), "city_id": 0, "locale": "en"})
+    assert response.status_code == 200
+    assert "must be invited for a city" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Invitation.id))) == 0
+
+    city = make_city("Venlo", country="NL")
+    client.post("/secretariat/invitations", {
+        "email": "rep@city.example", "role": int(Role.REPRESENTATIVE), "city_id": city.id, "locale": "en"})
+    link = _link_in(db.session.scalar(select(Mail)))
+    client.post("/account/logout")
+    client.post(link, {"name": "Rep", "password": "a long enough password", "confirm": "a long enough password"})
+    assert "Venlo" in client.get("/city/").get_data(as_text=True)
+
+
+def test_password_reset_works_once(client, db, make_user):
+    user = make_user(Role.SECRETARIAT)
+    response = client.post("/account/password-reset", {"email": user.email})
+    assert response.status_code == 302
+    link = _link_in(db.session.scalar(select(Mail).where(Mail.kind == "password_reset")))
+    new = "another long password"
+    assert client.post(link, {"password": new, "confirm": new}).status_code == 302
+    client.login(user.email, new)
+    client.post("/account/logout")
+    reused = client.post(link, {"password": "yet another password", "confirm": "yet another password"})
+    assert reused.headers["Location"].endswith("/account/password-reset")
+    client.login(user.email, new)  # the second use changed nothing
+
+
+def test_password_reset_for_an_unknown_address_says_the_same_and_sends_nothing(client, db):
+    response = client.post("/account/password-reset", {"email": "nobody@nowhere.example"}, follow_redirects=True)
+    assert "If this address has an account" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Mail.id))) == 0
+
+
+def test_sign_in_does_not_redirect_to_another_site(client, make_user):
+    user = make_user(Role.SECRETARIAT)
+    response = client.post("/account/login?next=https://evil.example/", {"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"] == "/dashboard"
