@@ -80,13 +80,38 @@ def _catalogs():
     compile_catalogs()
 
 
+def dispose(app) -> None:
+    """Close the app's pooled connections (left open, they warn when collected)."""
+    from capital.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def session_app(tmp_path_factory, _catalogs):
     from capital import create_app
 
     app = create_app(make_config(tmp_path_factory.mktemp("instance")))
     reset_postgres_schema(app)
-    return app
+    yield app
+    dispose(app)
+
+
+@pytest.fixture
+def sqlite_app(tmp_path, _catalogs):
+    """An app on the embedded default: a SQLite file built by the migrations."""
+    from flask_migrate import upgrade
+
+    from capital import create_app
+
+    app = create_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'capital.db'}"))
+    with app.app_context():
+        upgrade()
+    yield app
+    dispose(app)
 
 
 def _truncate_all(app) -> None:
