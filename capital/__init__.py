@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from capital.config import ROOT, Config, ConfigError
+
+if TYPE_CHECKING:  # `capital.voting` is used without Flask: keep this package import light
+    from flask import Flask
 
 __all__ = ["ConfigError", "create_app"]
 
 
-def create_app(config: Config | None = None) -> Flask:
+def create_app(config: Config | None = None) -> "Flask":
     """Build the web application from ``config`` (by default, from the environment)."""
+    from flask import Flask
+
     from capital import cli, i18n, security
     from capital.celery_app import celery_init_app
     from capital.extensions import csrf, db, limiter, login_manager, migrate
@@ -43,13 +47,14 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
-def _register_blueprints(app: Flask) -> None:
+def _register_blueprints(app: "Flask") -> None:
     from capital import models  # noqa: F401  (every table known before first use)
     from capital.auth import bp as auth_bp
     from capital.board import bp as board_bp
     from capital.errors import bp as errors_bp
     from capital.nominations import bp as nominations_bp
     from capital.public import bp as public_bp
+    from capital.review import bp as review_bp
     from capital.secretariat import bp as secretariat_bp
 
     app.register_blueprint(errors_bp)
@@ -58,3 +63,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(secretariat_bp, url_prefix="/secretariat")
     app.register_blueprint(board_bp, url_prefix="/board")
     app.register_blueprint(nominations_bp, url_prefix="/city")
+    app.register_blueprint(review_bp, url_prefix="/review")

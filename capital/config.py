@@ -58,8 +58,10 @@ def database_url(raw: str) -> str:
         raw = "postgresql://" + raw[len("postgres://"):]
     try:
         url = make_url(raw)
-    except ArgumentError:
-        raise ConfigError(f"DATABASE_URL={raw!r} is not a database URL.") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        # The value is not echoed: it may hold a password.
+        raise ConfigError("DATABASE_URL is not a database URL (postgresql://user:password@host/name "
+                          "or sqlite:///path).") from None
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() not in ("postgresql", "sqlite"):
@@ -113,7 +115,8 @@ class Config:
         broker = self.CELERY_BROKER_URL
         for name, value in (("REDIS_URL", self.REDIS_URL), ("CELERY_BROKER_URL", broker)):
             if value and not value.startswith(("redis://", "rediss://", "amqp://", "memory://")):
-                raise ConfigError(f"{name}={value!r} is not a redis:// (or amqp://) URL.")
+                # Only the scheme is echoed: the rest may hold a password.
+                raise ConfigError(f"{name} starts with {value.split('://')[0]!r}: use a redis:// (or amqp://) URL.")
         self.CELERY = {
             "broker_url": broker or "memory://",
             "task_always_eager": broker is None,  # no broker: run tasks in-process
@@ -146,7 +149,10 @@ class Config:
             raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: choose one.")
 
         self.UPLOAD_DIR = Path(_env("CAPITAL_UPLOAD_DIR", str(self.INSTANCE_PATH / "uploads")))
-        self.MAX_CONTENT_LENGTH = _env_int("CAPITAL_MAX_UPLOAD_MB", 10) * 1024 * 1024 + 64 * 1024
+        self.MAX_UPLOAD_BYTES = _env_int("CAPITAL_MAX_UPLOAD_MB", 10) * 1024 * 1024
+        # Room for a letter and images in one form; a single file over the limit is refused
+        # with a clear message by the upload check, a flood beyond this with 413.
+        self.MAX_CONTENT_LENGTH = 4 * self.MAX_UPLOAD_BYTES
         self.BASE_URL = _env("CAPITAL_BASE_URL", "http://127.0.0.1:5000")
         self.INVITATION_DAYS = _env_int("CAPITAL_INVITATION_DAYS", 14)
         self.PASSWORD_RESET_SECONDS = _env_int("CAPITAL_PASSWORD_RESET_SECONDS", 3600)

@@ -66,10 +66,19 @@ def format_dt_with_offset(value: datetime | None, format: str = "medium") -> str
     return f"{format_datetime(value, format)} (UTC{offset[:3]}:{offset[3:]})"
 
 
+def translate(message) -> str:
+    """A domain :class:`~capital.domain.messages.Message` in the reader's language."""
+    params = dict(message.params)
+    if "language" in params:  # dossier messages name a locale code; show the language's name
+        params["language"] = LANGUAGE_NAMES.get(params["language"], params["language"])
+    return _(message.message, **params)
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["dt"] = format_dt_with_offset
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["tr"] = translate
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.context_processor

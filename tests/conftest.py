@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 from contextlib import closing
 from datetime import date, timedelta
@@ -80,6 +81,20 @@ def _catalogs():
     compile_catalogs()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """Argon2 at its cheapest: the suite signs in hundreds of times (production keeps the defaults)."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from capital.services import accounts
+
+    production = accounts._hasher
+    accounts._hasher = PasswordHasher.from_parameters(CHEAPEST)
+    yield
+    accounts._hasher = production
+
+
 def dispose(app) -> None:
     """Close the app's pooled connections (left open, they warn when collected)."""
     from capital.extensions import db
@@ -131,10 +146,8 @@ def app(session_app):
 
     _truncate_all(session_app)
     limiter.reset()
-    outbox = session_app.config["MAIL_OUTBOX_DIR"]
-    if outbox.exists():
-        for path in outbox.iterdir():
-            path.unlink()
+    for folder in (session_app.config["MAIL_OUTBOX_DIR"], session_app.config["UPLOAD_DIR"]):
+        shutil.rmtree(folder, ignore_errors=True)
     with session_app.app_context():
         yield session_app
         from capital.extensions import db
@@ -150,24 +163,47 @@ def db(app):
 
 
 class WebClient:
-    """A test client that signs in and adds the session's CSRF token to its forms."""
+    """A test client that signs in and adds the session's CSRF token to its forms.
+
+    Each request runs in a fresh application context, as in production: otherwise it would
+    share the test's ``g`` (the signed-in user, the locale) and database session.
+    """
 
     TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
     def __init__(self, flask_client):
         self.raw = flask_client
+        self.app = flask_client.application
+
+    def _request(self, method, *args, **kwargs):
+        from capital.extensions import db
+
+        with self.app.app_context():
+            response = getattr(self.raw, method)(*args, **kwargs)
+            response.get_data()
+            response.close()
+        if db.session.registry.has():
+            db.session.expire_all()  # the test's own session sees what the request committed
+        return response
 
     def get(self, *args, **kwargs):
-        return self.raw.get(*args, **kwargs)
+        return self._request("get", *args, **kwargs)
 
     def csrf_token(self) -> str:
-        page = self.raw.get("/").get_data(as_text=True)
-        return self.TOKEN.search(page).group(1)
+        """The session's CSRF token (it stays valid for the whole session)."""
+        if getattr(self, "_token", None) is None:
+            page = self.get("/").get_data(as_text=True)
+            self._token = self.TOKEN.search(page).group(1)
+        return self._token
 
     def post(self, url, data=None, **kwargs):
         data = dict(data or {})
         data.setdefault("csrf_token", self.csrf_token())
-        return self.raw.post(url, data=data, **kwargs)
+        return self._request("post", url, data=data, **kwargs)
+
+    def post_raw(self, url, **kwargs):
+        """A POST without the CSRF token."""
+        return self._request("post", url, **kwargs)
 
     def login(self, email, password=PASSWORD):
         response = self.post("/account/login", {"email": email, "password": password})
@@ -222,5 +258,46 @@ def make_user(db):
         db.session.add(user)
         db.session.commit()
         return user
+
+    return factory
+
+
+def pdf_bytes(pages: int = 1) -> bytes:
+    """A real PDF document, as a mayor's scanner would produce."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def make_cycle(db):
+    """A cycle whose deadlines sit around now: by default nominations are open for ten more days."""
+    from capital.domain.phases import Phase
+    from capital.domain.timeline import celebration_day
+    from capital.models import Cycle
+    from capital.models.types import utcnow
+
+    def factory(phase=Phase.NOMINATIONS_OPEN, *, year=None, close_in=timedelta(days=10), **fields):
+        now = utcnow().replace(microsecond=0)
+        close = now + close_in
+        year = year or (now + timedelta(days=200)).year
+        values = dict(
+            year=year, celebration_date=celebration_day(year), phase=phase,
+            nominations_open_dt=close - timedelta(days=60), nominations_close_dt=close,
+            voting_open_dt=close + timedelta(days=20), voting_close_dt=close + timedelta(days=40),
+            announcement_dt=close + timedelta(days=50),
+        )
+        values.update(fields)
+        cycle = Cycle(**values)
+        db.session.add(cycle)
+        db.session.commit()
+        return cycle
 
     return factory

@@ -1,21 +1,249 @@
-from flask import render_template
-from flask_login import current_user
+"""A city representative's pages: their city, its nomination, endorsements."""
+
+from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from capital.auth.access import role_required
+from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, Theme
+from capital.domain.eligibility import EligibilityRules
+from capital.domain.messages import RuleViolation
+from capital.domain.nominations import ACTIVE_STATES
 from capital.domain.roles import Role
 from capital.extensions import db
-from capital.models import Mail
+from capital.i18n import _, translate
+from capital.models import Attachment, Endorsement, Mail, Nomination
+from capital.models.types import utcnow
 from capital.nominations import bp
+from capital.nominations.forms import ConfirmForm, DossierForm, EndorseForm, StartNominationForm
+from capital.services import nominations as service
+from capital.services.dispatch import commit
+
+
+def flash_refusal(error: RuleViolation) -> None:
+    for reason in error.reasons:
+        flash(translate(reason), "error")
+
+
+def _own_nomination(nomination_id: int) -> Nomination:
+    """The current user's city's nomination, or 404 (another city's is not even confirmed to exist)."""
+    nomination = db.session.get(Nomination, nomination_id)
+    if nomination is None or not service.is_city_representative(current_user, nomination.nominating_city_id):
+        abort(404)
+    return nomination
+
+
+def _visible_nomination(nomination_id: int) -> Nomination:
+    nomination = db.session.get(Nomination, nomination_id)
+    if nomination is None or not service.can_view(current_user, nomination):
+        abort(404)
+    return nomination
 
 
 @bp.route("/")
 @role_required(Role.REPRESENTATIVE)
 def dashboard():
     city = current_user.city
+    cycle = service.current_cycle()
+    mine, others, endorsed, start_form = [], [], None, None
+    if city is not None and cycle is not None:
+        mine = db.session.scalars(select(Nomination).where(
+            Nomination.cycle_id == cycle.id, Nomination.nominating_city_id == city.id).order_by(Nomination.created_dt)
+        ).all()
+        others = db.session.scalars(select(Nomination).where(
+            Nomination.cycle_id == cycle.id, Nomination.nominating_city_id != city.id,
+            Nomination.state.in_(ACTIVE_STATES)).order_by(Nomination.submitted_dt)).all()
+        endorsed = db.session.scalar(select(Endorsement).where(
+            Endorsement.cycle_id == cycle.id, Endorsement.city_id == city.id))
+        start_form = StartNominationForm(host_city_id=city.id)
+        start_form.host_city_id.choices = [SelectChoice(host.id, host.name) for host in service.eligible_hosts()]
     mails = []
     if city is not None:
         mails = db.session.scalars(
-            select(Mail).where(Mail.city_id == city.id).order_by(Mail.created_dt.desc()).limit(20)
-        ).all()
-    return render_template("nominations/dashboard.html", city=city, mails=mails)
+            select(Mail).where(Mail.city_id == city.id).order_by(Mail.created_dt.desc()).limit(20)).all()
+    return render_template("nominations/dashboard.html", city=city, cycle=cycle, mine=mine, others=others,
+                           endorsed=endorsed, mails=mails, start_form=start_form, now=utcnow())
+
+
+@bp.route("/nominations/new", methods=["POST"])
+@role_required(Role.REPRESENTATIVE)
+def start():
+    cycle = service.current_cycle()
+    city = current_user.city
+    if cycle is None or city is None:
+        abort(404)
+    form = StartNominationForm()
+    form.host_city_id.choices = [SelectChoice(host.id, host.name) for host in service.eligible_hosts()]
+    if not form.validate_on_submit():
+        flash(_("Choose a host city from the list."), "error")
+        return redirect(url_for("nominations.dashboard"))
+    host = db.session.get(type(city), form.host_city_id.data)
+    try:
+        nomination = service.start_nomination(cycle, city, host, actor=current_user, now=utcnow())
+    except RuleViolation as error:
+        db.session.rollback()
+        flash_refusal(error)
+        return redirect(url_for("nominations.dashboard"))
+    commit()
+    flash(_("Your draft is created. Fill in the dossier and save it as often as you like."), "success")
+    return redirect(url_for("nominations.edit", nomination_id=nomination.id))
+
+
+def _dossier_input(form: DossierForm) -> service.DossierInput:
+    return service.DossierInput(
+        title=form.title.data or "",
+        host_city_id=form.host_city_id.data,
+        texts={locale: (form[f"summary_{locale}"].data or "", form[f"programme_{locale}"].data or "")
+               for locale in SUPPORTED_LOCALES},
+        themes={Theme(value) for value in form.themes.data or []},
+        expected_participants=form.expected_participants.data,
+        partners=form.partners.data or "",
+        budget_range=BudgetRange(form.budget_range.data) if form.budget_range.data else None,
+    )
+
+
+def _fill(form: DossierForm, nomination: Nomination) -> None:
+    form.host_city_id.data = nomination.host_city_id
+    form.title.data = nomination.title
+    form.themes.data = list(nomination.themes or [])
+    form.expected_participants.data = nomination.expected_participants
+    form.partners.data = nomination.partners
+    form.budget_range.data = nomination.budget_range or ""
+    for text in nomination.texts:
+        form[f"summary_{text.locale}"].data = text.summary
+        form[f"programme_{text.locale}"].data = text.programme
+
+
+@bp.route("/nominations/<int:nomination_id>/edit", methods=["GET", "POST"])
+@role_required(Role.REPRESENTATIVE)
+def edit(nomination_id):
+    nomination = _own_nomination(nomination_id)
+    form = DossierForm(hosts=service.eligible_hosts())
+    if form.validate_on_submit():
+        now = utcnow()
+        try:
+            service.save_dossier(nomination, _dossier_input(form), actor=current_user, now=now)
+            for kind, field in (("letter", form.letter), ("image", form.image)):
+                upload = field.data
+                if upload and upload.filename:
+                    service.attach_file(nomination, kind, upload.filename, upload.read(), actor=current_user, now=now)
+        except RuleViolation as error:
+            db.session.rollback()
+            flash_refusal(error)
+            db.session.refresh(nomination)
+        else:
+            commit()
+            flash(_("Your dossier is saved."), "success")
+            return redirect(url_for("nominations.edit", nomination_id=nomination.id))
+    elif not form.is_submitted():
+        _fill(form, nomination)
+    checklist = service.check_rules(nomination)
+    limits = EligibilityRules.from_dict(nomination.cycle.rules).dossier_limits
+    return render_template("nominations/edit.html", nomination=nomination, form=form, checklist=checklist,
+                           timeline=service.timeline_of(nomination.cycle), remove_form=ConfirmForm(),
+                           limits=limits, max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024))
+
+
+@bp.route("/nominations/<int:nomination_id>")
+@login_required
+def show(nomination_id):
+    nomination = _visible_nomination(nomination_id)
+    own = service.is_city_representative(current_user, nomination.nominating_city_id)
+    endorse_form = None
+    city = current_user.city
+    if city is not None and not own and current_user.has_role(Role.REPRESENTATIVE):
+        endorse_form = EndorseForm()
+    return render_template(
+        "nominations/show.html", nomination=nomination, own=own, endorse_form=endorse_form,
+        checklist=service.check_rules(nomination) if own else None,
+        can_download=service.can_download(current_user, nomination), confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/nominations/<int:nomination_id>/submit", methods=["GET", "POST"])
+@role_required(Role.REPRESENTATIVE)
+def submit(nomination_id):
+    nomination = _own_nomination(nomination_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            service.submit_nomination(nomination, actor=current_user, now=utcnow())
+        except RuleViolation as error:
+            db.session.rollback()
+            flash_refusal(error)
+            return redirect(url_for("nominations.edit", nomination_id=nomination.id))
+        commit()
+        flash(_("Your nomination is submitted. A receipt is on its way by e-mail."), "success")
+        return redirect(url_for("nominations.show", nomination_id=nomination.id))
+    return render_template("nominations/confirm.html", nomination=nomination, form=form, action="submit",
+                           checklist=service.check_rules(nomination),
+                           timeline=service.timeline_of(nomination.cycle))
+
+
+@bp.route("/nominations/<int:nomination_id>/withdraw", methods=["GET", "POST"])
+@role_required(Role.REPRESENTATIVE)
+def withdraw(nomination_id):
+    nomination = _own_nomination(nomination_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            service.withdraw_nomination(nomination, actor=current_user, now=utcnow())
+        except RuleViolation as error:
+            db.session.rollback()
+            flash_refusal(error)
+        else:
+            commit()
+            flash(_("Your nomination is withdrawn."), "info")
+        return redirect(url_for("nominations.show", nomination_id=nomination.id))
+    return render_template("nominations/confirm.html", nomination=nomination, form=form, action="withdraw",
+                           checklist=None, timeline=service.timeline_of(nomination.cycle))
+
+
+@bp.route("/nominations/<int:nomination_id>/endorse", methods=["POST"])
+@role_required(Role.REPRESENTATIVE)
+def endorse(nomination_id):
+    nomination = _visible_nomination(nomination_id)
+    if not EndorseForm().validate_on_submit() or current_user.city is None:
+        abort(400)
+    try:
+        service.endorse_nomination(nomination, current_user.city, actor=current_user, now=utcnow())
+    except RuleViolation as error:
+        db.session.rollback()
+        flash_refusal(error)
+    else:
+        commit()
+        flash(_("Your city endorses this nomination."), "success")
+    return redirect(url_for("nominations.show", nomination_id=nomination.id))
+
+
+@bp.route("/nominations/<int:nomination_id>/files/<int:attachment_id>")
+@login_required
+def download(nomination_id, attachment_id):
+    nomination = _visible_nomination(nomination_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.nomination_id != nomination.id \
+            or not service.can_download(current_user, nomination):
+        abort(404)
+    response = send_file(service.file_store().path(attachment.storage_key), mimetype=attachment.content_type,
+                         as_attachment=True, download_name=attachment.filename, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/nominations/<int:nomination_id>/files/<int:attachment_id>/remove", methods=["POST"])
+@role_required(Role.REPRESENTATIVE)
+def remove_file(nomination_id, attachment_id):
+    nomination = _own_nomination(nomination_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.nomination_id != nomination.id or not ConfirmForm().validate_on_submit():
+        abort(404)
+    try:
+        service.remove_file(nomination, attachment, actor=current_user, now=utcnow())
+    except RuleViolation as error:
+        db.session.rollback()
+        flash_refusal(error)
+    else:
+        commit()
+        flash(_("The file is removed."), "info")
+    return redirect(url_for("nominations.edit", nomination_id=nomination.id))

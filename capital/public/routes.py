@@ -7,7 +7,8 @@ from capital.domain.phases import Phase
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.i18n import _
-from capital.models import Cycle
+from capital.domain.nominations import ACTIVE_STATES
+from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
 from capital.public import bp
 from capital.services.health import health_report
@@ -24,6 +25,22 @@ def home():
         .order_by(Cycle.year).limit(1)
     )
     return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming)
+
+
+@bp.route("/nominees")
+def nominees():
+    """The nominees' names and titles, public once nominations have closed."""
+    cycle = db.session.scalar(
+        select(Cycle).where(Cycle.phase >= Phase.NOMINATIONS_CLOSED, Cycle.phase != Phase.CANCELLED)
+        .order_by(Cycle.year.desc()).limit(1)
+    )
+    nominations = []
+    if cycle is not None:
+        nominations = db.session.scalars(
+            select(Nomination).where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
+            .order_by(Nomination.title)
+        ).all()
+    return render_template("public/nominees.html", cycle=cycle, nominations=nominations)
 
 
 @bp.route("/dashboard")

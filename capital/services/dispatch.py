@@ -37,12 +37,23 @@ def _discard(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+def on_commit(callback) -> None:
+    """Call ``callback()`` once the current transaction commits (e.g. delete a replaced file)."""
+    db.session.info.setdefault(_PENDING, []).append((callback, ()))
+
+
 def commit() -> None:
-    """Commit the session, then enqueue the tasks its services asked for."""
+    """Commit the session, then enqueue the tasks (and run the callbacks) its services asked for."""
     db.session.commit()
     ready = db.session.info.pop(_READY, [])
     celery = current_app.extensions["celery"]
     for task_name, args in ready:
+        if callable(task_name):
+            try:
+                task_name(*args)
+            except Exception:  # the data is committed; a failed clean-up must not undo the request
+                log.exception("after-commit callback %r failed", task_name)
+            continue
         try:
             celery.tasks[task_name].delay(*args)
         except Exception:  # broker down: the tick finds the work in the database later

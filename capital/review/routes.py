@@ -1,0 +1,73 @@
+"""The secretariat's eligibility review, and the board's reading of eligible dossiers."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from capital.auth.access import role_required
+from capital.domain.messages import RuleViolation
+from capital.domain.nominations import NominationState, REVIEWABLE_STATES
+from capital.domain.phases import Phase
+from capital.domain.roles import Role
+from capital.extensions import db
+from capital.i18n import _, translate
+from capital.models import Nomination
+from capital.models.types import utcnow
+from capital.pagination import paged
+from capital.review import bp
+from capital.review.forms import DecisionForm
+from capital.services import nominations as service
+from capital.services.dispatch import commit
+
+
+@bp.route("/")
+@role_required(Role.SECRETARIAT)
+def index():
+    cycle = service.current_cycle()
+    listing = None
+    state = request.args.get("state", type=int)
+    if cycle is not None:
+        statement = select(Nomination).where(Nomination.cycle_id == cycle.id,
+                                             Nomination.state.in_(REVIEWABLE_STATES | {NominationState.WITHDRAWN}))
+        if state in {int(s) for s in NominationState}:
+            statement = statement.where(Nomination.state == state)
+        listing = paged(statement, {"submitted": Nomination.submitted_dt, "state": Nomination.state,
+                                    "title": Nomination.title}, "submitted")
+    return render_template("review/index.html", cycle=cycle, listing=listing, states=list(NominationState),
+                           state=state)
+
+
+@bp.route("/<int:nomination_id>", methods=["GET", "POST"])
+@role_required(Role.SECRETARIAT)
+def decide(nomination_id):
+    nomination = db.session.get(Nomination, nomination_id)
+    if nomination is None or nomination.state == NominationState.DRAFT:
+        abort(404)  # nobody, the secretariat included, reads a city's draft
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            service.decide_eligibility(nomination, eligible=form.decision.data == "eligible",
+                                       reason=form.reason.data or "", actor=current_user, now=utcnow())
+        except RuleViolation as error:
+            db.session.rollback()
+            for reason in error.reasons:
+                form.reason.errors.append(translate(reason))
+        else:
+            commit()
+            flash(_("The decision is recorded and the city is informed by e-mail."), "success")
+            return redirect(url_for("review.index"))
+    return render_template("review/decide.html", nomination=nomination, form=form,
+                           checklist=service.check_rules(nomination), can_download=True)
+
+
+@bp.route("/board")
+@role_required(Role.BOARD)
+def board_dossiers():
+    """The eligible dossiers, for the board, once nominations have closed."""
+    cycle = service.current_cycle()
+    nominations = []
+    if cycle is not None and cycle.phase >= Phase.NOMINATIONS_CLOSED:
+        nominations = db.session.scalars(select(Nomination).where(
+            Nomination.cycle_id == cycle.id, Nomination.state == NominationState.ELIGIBLE
+        ).order_by(Nomination.title)).all()
+    return render_template("review/board.html", cycle=cycle, nominations=nominations)

@@ -1,0 +1,337 @@
+"""Nominations: drafts, dossier files, submission, withdrawal, endorsements and review (SPEC §5).
+
+Every function takes the acting user and ``now``; the domain decides whether the action is
+allowed (raising :class:`RuleViolation` with the reasons when not), the function persists it
+and writes the audit log. The caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from capital.domain import nominations as rules
+from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, DossierData, Theme
+from capital.domain.eligibility import EligibilityRules, NominationFacts, evaluate
+from capital.domain.messages import Decision, Message, N_, RuleViolation
+from capital.domain.nominations import ACTIVE_STATES, NominationState
+from capital.domain.phases import Phase
+from capital.domain.roles import Role
+from capital.domain.timeline import Timeline
+from capital.extensions import db
+from capital.models import (
+    Attachment, City, Cycle, EligibilityDecision, Endorsement, Nomination, NominationText, User,
+)
+from capital.services.audit import record
+from capital.services.dispatch import on_commit
+from capital.services.mail import absolute_url, queue_mail
+from capital.uploads import FileStore, check_image, check_pdf, safe_display_name
+
+MAX_IMAGES = 6
+MAX_IMAGE_PIXELS = 40_000_000
+OPEN_PHASES = (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED,
+               Phase.TALLIED)
+
+
+@dataclass
+class DossierInput:
+    """What the dossier form sends; every field optional while the nomination is a draft."""
+
+    title: str = ""
+    host_city_id: int | None = None
+    texts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    themes: set[Theme] = field(default_factory=set)
+    expected_participants: int | None = None
+    partners: str = ""
+    budget_range: BudgetRange | None = None
+
+
+def file_store() -> FileStore:
+    return FileStore(current_app.config["UPLOAD_DIR"])
+
+
+def timeline_of(cycle: Cycle) -> Timeline:
+    return Timeline(
+        nominations_open_dt=cycle.nominations_open_dt, nominations_close_dt=cycle.nominations_close_dt,
+        voting_open_dt=cycle.voting_open_dt, voting_close_dt=cycle.voting_close_dt,
+        announcement_dt=cycle.announcement_dt, celebration_date=cycle.celebration_date,
+    )
+
+
+def current_cycle() -> Cycle | None:
+    """The cycle in progress (nominations open through tallied), the earliest if several."""
+    return db.session.scalar(select(Cycle).where(Cycle.phase.in_(OPEN_PHASES)).order_by(Cycle.year).limit(1))
+
+
+def eligible_hosts() -> list[City]:
+    from capital.domain.membership import CityStatus
+
+    return list(db.session.scalars(select(City).where(City.status == CityStatus.MEMBER).order_by(City.name_latin)))
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def dossier_of(nomination: Nomination) -> DossierData:
+    return DossierData(
+        title=nomination.title,
+        texts={text.locale: (text.summary, text.programme) for text in nomination.texts},
+        themes={Theme(value) for value in nomination.themes or []},
+        expected_participants=nomination.expected_participants,
+        partners=nomination.partners,
+        budget_range=BudgetRange(nomination.budget_range) if nomination.budget_range else None,
+        has_letter=letter_of(nomination) is not None,
+    )
+
+
+def letter_of(nomination: Nomination) -> Attachment | None:
+    return next((item for item in nomination.attachments if item.kind == "letter"), None)
+
+
+def images_of(nomination: Nomination) -> list[Attachment]:
+    return [item for item in nomination.attachments if item.kind == "image"]
+
+
+def facts_of(nomination: Nomination) -> NominationFacts:
+    cycle = nomination.cycle
+    others = db.session.scalar(
+        select(func.count(Nomination.id)).where(
+            Nomination.cycle_id == cycle.id,
+            Nomination.nominating_city_id == nomination.nominating_city_id,
+            Nomination.id != nomination.id,
+            Nomination.state.in_(ACTIVE_STATES),
+        )
+    )
+    capital_years = frozenset(db.session.scalars(
+        select(Cycle.year).where(Cycle.capital_city_id == nomination.host_city_id, Cycle.phase == Phase.ANNOUNCED)
+    ))
+    return NominationFacts(
+        cycle_year=cycle.year,
+        nominating_city_status=nomination.nominating_city.status,
+        host_city_status=nomination.host_city.status,
+        other_active_nominations=others,
+        host_capital_years=capital_years,
+        dossier=dossier_of(nomination),
+    )
+
+
+def check_rules(nomination: Nomination) -> Decision:
+    """Every rule of the cycle the nomination does not meet yet (shown before submission)."""
+    return evaluate(facts_of(nomination), EligibilityRules.from_dict(nomination.cycle.rules))
+
+
+def is_city_representative(user: User, city_id: int) -> bool:
+    return user.has_role(Role.REPRESENTATIVE) and user.city_id == city_id
+
+
+def can_view(user: User, nomination: Nomination) -> bool:
+    """Who may read a dossier: its own city always; nobody else a draft; the secretariat and
+    other member cities a submitted one; the board the eligible ones once nominations close."""
+    if is_city_representative(user, nomination.nominating_city_id):
+        return True
+    if nomination.state == NominationState.DRAFT:
+        return False
+    if user.has_role(Role.SECRETARIAT):
+        return True
+    if user.has_role(Role.BOARD) and nomination.state == NominationState.ELIGIBLE \
+            and nomination.cycle.phase >= Phase.NOMINATIONS_CLOSED:
+        return True
+    return user.has_role(Role.REPRESENTATIVE) and nomination.state in ACTIVE_STATES
+
+
+def can_download(user: User, nomination: Nomination) -> bool:
+    """Dossier files go to the nominating city, the secretariat and (eligible dossiers) the board."""
+    if is_city_representative(user, nomination.nominating_city_id):
+        return True
+    return can_view(user, nomination) and user.has_role(Role.SECRETARIAT, Role.BOARD)
+
+
+# --- acting -------------------------------------------------------------------------------
+
+def _enforce(decision: Decision) -> None:
+    if not decision.ok:
+        raise RuleViolation(*decision.reasons)
+
+
+def _lock(nomination: Nomination) -> Nomination:
+    """Reload the nomination locked, so two tabs or two people can't interleave changes."""
+    return db.session.get(Nomination, nomination.id, with_for_update=True, populate_existing=True)
+
+
+def start_nomination(cycle: Cycle, city: City, host: City, *, actor: User, now: datetime) -> Nomination:
+    _enforce(rules.can_start(cycle.phase, timeline_of(cycle), now, nominator_status=city.status))
+    nomination = Nomination(cycle_id=cycle.id, nominating_city_id=city.id, host_city_id=host.id,
+                            created_by_id=actor.id, created_dt=now, updated_dt=now, themes=[])
+    db.session.add(nomination)
+    db.session.flush()
+    record("nomination.started", nomination, actor=actor, now=now, cycle_id=cycle.id,
+           data={"city": city.id, "host": host.id})
+    return nomination
+
+
+def save_dossier(nomination: Nomination, data: DossierInput, *, actor: User, now: datetime) -> None:
+    """Save the dossier; a submitted nomination must stay complete and within the rules."""
+    nomination = _lock(nomination)
+    _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    if data.host_city_id is not None and data.host_city_id != nomination.host_city_id:
+        host = db.session.get(City, data.host_city_id)
+        if host is None:
+            raise RuleViolation(Message(N_("Choose a host city from the list."), {}, "nomination.host_unknown"))
+        nomination.host_city_id = host.id
+        nomination.host_city = host
+    nomination.title = data.title.strip()
+    nomination.themes = sorted(int(theme) for theme in data.themes)
+    nomination.expected_participants = data.expected_participants
+    nomination.partners = data.partners.strip()
+    nomination.budget_range = data.budget_range.value if data.budget_range else None
+    existing = {text.locale: text for text in nomination.texts}
+    for locale in SUPPORTED_LOCALES:
+        summary, programme = (part.strip() for part in data.texts.get(locale, ("", "")))
+        if summary or programme:
+            text = existing.get(locale) or NominationText(locale=locale)
+            text.summary, text.programme = summary, programme
+            if locale not in existing:
+                nomination.texts.append(text)
+        elif locale in existing:
+            nomination.texts.remove(existing[locale])
+    nomination.updated_dt = now
+    db.session.flush()
+    if nomination.state == NominationState.SUBMITTED:
+        _enforce(check_rules(nomination))
+    record("nomination.saved", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id)
+
+
+def attach_file(nomination: Nomination, kind: str, filename: str, data: bytes, *, actor: User,
+                now: datetime) -> Attachment:
+    """Check and store the mayor's letter (replacing any earlier one) or an image."""
+    nomination = _lock(nomination)
+    _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    name = safe_display_name(filename, default="letter.pdf" if kind == "letter" else "image")
+    if kind == "letter":
+        info = check_pdf(data, max_bytes=limit)
+        stored, content_type, sha256 = data, "application/pdf", info.sha256
+        if not name.lower().endswith(".pdf"):
+            name += ".pdf"
+    else:
+        if len(images_of(nomination)) >= MAX_IMAGES:
+            raise RuleViolation(Message(N_("A dossier can hold at most %(count)s images."), {"count": MAX_IMAGES},
+                                        "upload.too_many_images"))
+        image = check_image(data, max_bytes=limit, max_pixels=MAX_IMAGE_PIXELS)
+        stored, content_type = image.data, image.mime
+        sha256 = hashlib.sha256(stored).hexdigest()
+        name = name.rsplit(".", 1)[0] + "." + image.ext
+    store = file_store()
+    key = store.save(stored)
+    if kind == "letter" and (previous := letter_of(nomination)) is not None:
+        nomination.attachments.remove(previous)
+        on_commit(lambda old=previous.storage_key: store.delete(old))
+    attachment = Attachment(kind=kind, storage_key=key, filename=name, content_type=content_type,
+                            size=len(stored), sha256=sha256, uploaded_by_id=actor.id, uploaded_dt=now)
+    nomination.attachments.append(attachment)
+    nomination.updated_dt = now
+    db.session.flush()
+    record("nomination.file_added", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id,
+           data={"kind": kind, "sha256": sha256, "size": len(stored)})
+    return attachment
+
+
+def remove_file(nomination: Nomination, attachment: Attachment, *, actor: User, now: datetime) -> None:
+    nomination = _lock(nomination)
+    _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    if nomination.state == NominationState.SUBMITTED and attachment.kind == "letter":
+        raise RuleViolation(Message(N_("A submitted nomination must keep its letter; upload a new one to replace it."),
+                                    {}, "nomination.letter_required"))
+    nomination.attachments.remove(attachment)
+    store = file_store()
+    on_commit(lambda key=attachment.storage_key: store.delete(key))
+    record("nomination.file_removed", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id,
+           data={"kind": attachment.kind, "sha256": attachment.sha256})
+
+
+def submit_nomination(nomination: Nomination, *, actor: User, now: datetime) -> None:
+    """Submit a complete draft; the server clock decides the deadline. Queues the receipt."""
+    # One submission at a time per nominating city, so "one nomination per city" holds.
+    db.session.execute(select(City.id).where(City.id == nomination.nominating_city_id).with_for_update())
+    nomination = _lock(nomination)
+    _enforce(rules.can_submit(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    _enforce(check_rules(nomination))
+    nomination.state = NominationState.SUBMITTED
+    nomination.submitted_dt = now
+    nomination.updated_dt = now
+    record("nomination.submitted", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id)
+    _mail_city(nomination, "nomination_received", N_("Your nomination for %(year)s is received"), now,
+               dedupe=f"nomination-{nomination.id}", extra={"submitted_dt": now})
+
+
+def withdraw_nomination(nomination: Nomination, *, actor: User, now: datetime) -> None:
+    nomination = _lock(nomination)
+    _enforce(rules.can_withdraw(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    previous = nomination.state
+    nomination.state = NominationState.WITHDRAWN
+    nomination.withdrawn_dt = now
+    nomination.updated_dt = now
+    record("nomination.withdrawn", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id,
+           data={"from": previous.name})
+
+
+def endorse_nomination(nomination: Nomination, city: City, *, actor: User, now: datetime) -> Endorsement:
+    """One endorsement per member city per cycle (also enforced by a unique constraint)."""
+    db.session.execute(select(City.id).where(City.id == city.id).with_for_update())
+    has_endorsed = db.session.scalar(
+        select(func.count(Endorsement.id)).where(Endorsement.cycle_id == nomination.cycle_id,
+                                                 Endorsement.city_id == city.id)) > 0
+    _enforce(rules.can_endorse(
+        nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now,
+        endorser_status=city.status, is_nominator=city.id == nomination.nominating_city_id,
+        is_host=city.id == nomination.host_city_id, has_endorsed=has_endorsed,
+    ))
+    endorsement = Endorsement(cycle_id=nomination.cycle_id, nomination_id=nomination.id, city_id=city.id,
+                              user_id=actor.id, created_dt=now)
+    db.session.add(endorsement)
+    db.session.flush()
+    record("nomination.endorsed", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id,
+           data={"city": city.id})
+    return endorsement
+
+
+def decide_eligibility(nomination: Nomination, *, eligible: bool, reason: str, actor: User,
+                       now: datetime) -> EligibilityDecision:
+    """The secretariat's decision, with the reason the city will read; the city is told by mail."""
+    nomination = _lock(nomination)
+    _enforce(rules.can_review(nomination.state, nomination.cycle.phase))
+    reason = reason.strip()
+    if not eligible and not reason:
+        raise RuleViolation(Message(N_("Give the reason the nomination is not eligible."), {}, "review.reason_missing"))
+    report = [{"code": item.code, "params": item.params} for item in check_rules(nomination).reasons]
+    decision = EligibilityDecision(is_eligible=eligible, reason=reason, rule_report=report,
+                                   decided_by_id=actor.id, decided_dt=now)
+    nomination.decisions.append(decision)
+    nomination.state = NominationState.ELIGIBLE if eligible else NominationState.INELIGIBLE
+    nomination.updated_dt = now
+    db.session.flush()
+    record("nomination.eligible" if eligible else "nomination.ineligible", nomination, actor=actor, now=now,
+           cycle_id=nomination.cycle_id, data={"reason": reason, "rules_unmet": [item["code"] for item in report]})
+    _mail_city(nomination, "eligibility_decision",
+               N_("Your nomination is eligible") if eligible else N_("Your nomination is not eligible"), now,
+               dedupe=f"decision-{decision.id}", extra={"eligible": eligible, "reason": reason})
+    return decision
+
+
+def _mail_city(nomination: Nomination, kind: str, subject: str, now: datetime, *, dedupe: str, extra: dict) -> None:
+    """Mail every representative of the nominating city, each in their language, and its contact."""
+    city = nomination.nominating_city
+    representatives = db.session.scalars(
+        select(User).where(User.city_id == city.id, User.is_active_account.is_(True))
+    ).all()
+    recipients = {user.email: user.locale or "en" for user in representatives if user.has_role(Role.REPRESENTATIVE)}
+    recipients.setdefault(city.contact_email, next(iter(recipients.values()), "en"))
+    link = absolute_url("nominations.show", nomination_id=nomination.id)
+    for email, locale in recipients.items():
+        queue_mail(kind, recipient=email, locale=locale, now=now, cycle_id=nomination.cycle_id, city_id=city.id,
+                   dedupe=dedupe, subject=subject,
+                   context={"year": nomination.cycle.year, "title": nomination.title, "city": city.name,
+                            "host": nomination.host_city.name, "link": link, **extra})
