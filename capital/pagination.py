@@ -27,6 +27,8 @@ def paged(statement: Select, sort_columns: dict, default_sort: str, *, per_page:
         sort = default_sort
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
     column = sort_columns[sort]
-    statement = statement.order_by(column.desc() if direction == "desc" else column.asc())
+    # The primary key last: with ties on the sort column, each row still has one fixed page.
+    entity = statement.column_descriptions[0]["entity"]
+    statement = statement.order_by(column.desc() if direction == "desc" else column.asc(), entity.id.asc())
     pagination = db.paginate(statement, per_page=per_page, max_per_page=200, error_out=False)
     return Listing(pagination, sort, direction, request.args.get("q", ""))

@@ -19,7 +19,9 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """The signed-in person; a deactivated account's open sessions end at their next request."""
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.is_active else None
 
 
 def _failed_login(response) -> bool:

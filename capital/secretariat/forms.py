@@ -1,10 +1,42 @@
+from datetime import timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask_babel import get_locale, get_timezone
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import (
+    BooleanField, DateField, DateTimeLocalField, DecimalField, EmailField, IntegerField, SelectChoice,
+    SelectField, StringField, SubmitField, ValidationError,
+)
+from wtforms.widgets import HiddenInput
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from capital.config import LOCALES
+from capital.domain.dossier import DossierLimits
+from capital.domain.eligibility import EligibilityRules
+from capital.domain.membership import CityStatus, SignatureForm
+from capital.domain.roles import Role
+from capital.domain.timeline import DEADLINE_FIELDS, Timeline, celebration_day
 from capital.forms import strip
-from capital.i18n import LANGUAGE_NAMES, _l
+from capital.i18n import LANGUAGE_NAMES, _, _l
+from capital.models import TALLY_METHODS
+from capital.services.cities import CityProfile, country_codes, is_country_code, is_timezone, timezone_names
+from capital.services.cycles import CycleSettings
+
+# datetime-local inputs send "2027-01-16T13:00"; some browsers add seconds.
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+METHOD_TITLES = {
+    "schulze": _l("Schulze (ranked ballots, pairwise comparison)"),
+    "ranked_pairs": _l("Ranked pairs"),
+    "irv": _l("Instant-runoff"),
+    "borda": _l("Borda count"),
+    "plurality": _l("Plurality (first choices only)"),
+}
+
+_RULE_SWITCHES = ("nominator_in_good_standing", "host_in_good_standing", "one_nomination_per_city",
+                  "host_consent_letter", "dossier_complete")
+_WORD_LIMITS = {"title_words": "title", "summary_words": "summary", "programme_words": "programme"}
 
 
 class InvitationForm(FlaskForm):
@@ -18,3 +50,156 @@ class InvitationForm(FlaskForm):
     def set_choices(self, role_titles, cities):
         self.role.choices = [SelectChoice(int(role), title) for role, title in role_titles]
         self.city_id.choices = [SelectChoice(0, "—")] + [SelectChoice(city.id, city.name) for city in cities]
+
+
+def _deadline(label):
+    return DateTimeLocalField(label, format=LOCAL_FORMATS, validators=[DataRequired()])
+
+
+class CycleForm(FlaskForm):
+    """A cycle's timeline (in the secretariat member's time zone) and its rules."""
+
+    year = IntegerField(_l("Year of the 16 May celebration"), validators=[InputRequired(), NumberRange(2019, 2999)])
+    # Set when the form was pre-filled from an earlier cycle ("copy last year's settings").
+    copy_from = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+    nominations_open_dt = _deadline(_l("Nominations open"))
+    nominations_close_dt = _deadline(_l("Nomination deadline"))
+    voting_open_dt = _deadline(_l("Voting opens"))
+    voting_close_dt = _deadline(_l("Voting deadline"))
+    announcement_dt = _deadline(_l("Announcement"))
+
+    method = SelectField(_l("Counting method"),
+                         choices=[SelectChoice(method, METHOD_TITLES[method]) for method in TALLY_METHODS])
+    quorum_percent = DecimalField(_l("Quorum: share of the board that must vote (%)"), places=1,
+                                  validators=[InputRequired(), NumberRange(min=Decimal("0.1"), max=100)])
+    max_rounds = IntegerField(_l("Most voting rounds"), validators=[InputRequired(), NumberRange(1, 5)])
+    is_secret = BooleanField(_l("Secret ballot"))
+    allows_ballot_replacement = BooleanField(_l("Board members may change their ballot until the deadline"))
+    requires_recusal = BooleanField(_l("Board members from a nominating or nominated city must stand aside"))
+
+    nominator_in_good_standing = BooleanField(_l("The nominating city must be a member in good standing"))
+    host_in_good_standing = BooleanField(_l("The host city must be a member in good standing"))
+    one_nomination_per_city = BooleanField(_l("One nomination per nominating city"))
+    recent_capital_years = IntegerField(_l("Years a former capital must wait before it can be nominated again"),
+                                        validators=[InputRequired(), NumberRange(0, 20)])
+    host_consent_letter = BooleanField(_l("A letter of commitment from the host city's mayor is required"))
+    dossier_complete = BooleanField(_l("The dossier must be complete"))
+    title_words = IntegerField(_l("Most words in the title"), validators=[InputRequired(), NumberRange(1, 1000)])
+    summary_words = IntegerField(_l("Most words in the summary (per language)"),
+                                 validators=[InputRequired(), NumberRange(1, 100000)])
+    programme_words = IntegerField(_l("Most words in the programme (per language)"),
+                                   validators=[InputRequired(), NumberRange(1, 100000)])
+
+    submit = SubmitField(_l("Save"))
+
+    @staticmethod
+    def initial(timeline: Timeline, settings: CycleSettings, zone: ZoneInfo, **extra) -> dict:
+        """The form's values for ``timeline`` (shown in ``zone``) and ``settings``."""
+        data = {name: value.astimezone(zone).replace(tzinfo=None) for name, value in timeline.deadlines().items()}
+        data |= {
+            "method": settings.method,
+            "quorum_percent": Decimal(settings.quorum_share) * 100,
+            "max_rounds": settings.max_rounds,
+            "is_secret": settings.is_secret,
+            "allows_ballot_replacement": settings.allows_ballot_replacement,
+            "requires_recusal": settings.requires_recusal,
+            "recent_capital_years": settings.rules.recent_capital_years,
+        }
+        data |= {name: getattr(settings.rules, name) for name in _RULE_SWITCHES}
+        data |= {field: getattr(settings.rules.dossier_limits, limit) for field, limit in _WORD_LIMITS.items()}
+        return data | extra
+
+    def timeline(self, year: int, zone: ZoneInfo) -> Timeline:
+        """The deadlines entered, read as local times in ``zone`` and kept in UTC."""
+        deadlines = {name: getattr(self, name).data.replace(tzinfo=zone).astimezone(timezone.utc)
+                     for name in DEADLINE_FIELDS}
+        return Timeline(**deadlines, celebration_date=celebration_day(year))
+
+    def settings(self) -> CycleSettings:
+        rules = EligibilityRules(
+            **{name: bool(getattr(self, name).data) for name in _RULE_SWITCHES},
+            recent_capital_years=self.recent_capital_years.data,
+            dossier_limits=DossierLimits(**{limit: getattr(self, field).data for field, limit in _WORD_LIMITS.items()}),
+        )
+        return CycleSettings(
+            method=self.method.data,
+            quorum_share=(self.quorum_percent.data / 100).quantize(Decimal("0.001")),
+            max_rounds=self.max_rounds.data,
+            is_secret=self.is_secret.data,
+            allows_ballot_replacement=self.allows_ballot_replacement.data,
+            requires_recusal=self.requires_recusal.data,
+            rules=rules,
+        )
+
+
+class CycleEditForm(CycleForm):
+    year = None  # a cycle keeps its year
+    copy_from = None
+
+
+def country_choices() -> list[SelectChoice]:
+    """Every country, named and sorted in the reader's language."""
+    names = get_locale().territories
+    codes = sorted(country_codes(), key=lambda code: names.get(code, code))
+    return [SelectChoice("", "—")] + [SelectChoice(code, f"{names.get(code, code)} ({code})") for code in codes]
+
+
+class CityForm(FlaskForm):
+    name = StringField(_l("Name, as the city writes it"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    name_latin = StringField(_l("Name in Latin letters (leave empty if the same)"), filters=[strip],
+                             validators=[Optional(), Length(max=200)])
+    country_code = SelectField(_l("Country"), choices=[], validate_choice=False, validators=[DataRequired()])
+    timezone = SelectField(_l("Time zone"), choices=[SelectChoice(name, name) for name in timezone_names()],
+                           validate_choice=False, default="UTC", validators=[DataRequired()])
+    contact_email = EmailField(_l("Contact e-mail address"), filters=[strip],
+                               validators=[DataRequired(), Email(), Length(max=254)])
+    population = IntegerField(_l("Population (optional)"), validators=[Optional(), NumberRange(min=0)])
+    status = SelectField(_l("Status"), coerce=int,
+                         choices=[SelectChoice(int(status), _l(status.title)) for status in CityStatus])
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country_code.choices = country_choices()
+
+    def validate_country_code(self, field):
+        if not is_country_code(field.data or ""):
+            raise ValidationError(_("This is not a known country code."))
+
+    def validate_timezone(self, field):
+        if not is_timezone(field.data or ""):
+            raise ValidationError(_("This is not a known time zone."))
+
+    def profile(self) -> CityProfile:
+        return CityProfile(name=self.name.data, name_latin=self.name_latin.data or "",
+                           country_code=self.country_code.data, timezone=self.timezone.data,
+                           contact_email=self.contact_email.data, population=self.population.data,
+                           status=CityStatus(self.status.data))
+
+
+class DeclarationSignatureForm(FlaskForm):
+    form = SelectField(_l("How the Declaration was signed"), coerce=int,
+                       choices=[SelectChoice(int(form), _l(form.title)) for form in SignatureForm])
+    signed_on = DateField(_l("Date of signature"), validators=[DataRequired()])
+    signatory_name = StringField(_l("Signed by"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    signatory_title = StringField(_l("Their title (for example, Mayor)"), filters=[strip],
+                                  validators=[Optional(), Length(max=200)])
+    place = StringField(_l("Place of signature"), filters=[strip], validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Record the signature"))
+
+
+class BoardTermForm(FlaskForm):
+    starts_on = DateField(_l("Term starts on"), validators=[DataRequired()])
+    ends_on = DateField(_l("Term ends on"), validators=[DataRequired()])
+    submit = SubmitField(_l("Add the term"))
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), coerce=int, choices=[SelectChoice(int(role), _l(role.title)) for role in Role])
+    submit = SubmitField(_l("Give this role"))
+
+
+def local_zone() -> ZoneInfo:
+    """The reader's time zone (their own, then their city's, then UTC)."""
+    return ZoneInfo(str(get_timezone()))

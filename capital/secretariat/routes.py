@@ -1,17 +1,26 @@
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from capital.auth.access import role_required
+from capital.domain.membership import CityStatus, SignatureForm
+from capital.domain.messages import RuleViolation
+from capital.domain.phases import ALLOWED_TRANSITIONS, Phase, transition_deadline
 from capital.domain.roles import Role
+from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline
 from capital.extensions import db
-from capital.i18n import _
-from capital.models import City, Cycle, Invitation, Mail, RoleGrant, User
+from capital.i18n import _, translate
+from capital.models import AuditEntry, City, Cycle, Invitation, Mail, RoleGrant, User
 from capital.models.types import utcnow
 from capital.pagination import paged
 from capital.secretariat import bp
-from capital.secretariat.forms import InvitationForm
-from capital.services import accounts
+from capital.secretariat.forms import (
+    METHOD_TITLES, BoardTermForm, CityForm, CycleEditForm, CycleForm, DeclarationSignatureForm, InvitationForm,
+    RoleForm, local_zone,
+)
+from capital.services import accounts, cities as city_service, cycles as cycle_service
 from capital.services.dispatch import commit
 
 
@@ -19,6 +28,10 @@ from capital.services.dispatch import commit
 @role_required(Role.SECRETARIAT)
 def require_secretariat():
     """Every page of this blueprint is for the secretariat only."""
+
+
+def _reasons(violation) -> list[str]:
+    return [translate(reason) for reason in violation.reasons]
 
 
 @bp.route("/")
@@ -42,13 +55,203 @@ def _search(statement, query: str, *columns):
     return statement
 
 
+# --- cycles ------------------------------------------------------------------------------
+
+@bp.route("/cycles")
+def cycles():
+    statement = select(Cycle).options(selectinload(Cycle.capital_city))
+    listing = paged(statement, {"year": Cycle.year, "phase": Cycle.phase}, "year")
+    return render_template("secretariat/cycles.html", listing=listing)
+
+
+@bp.route("/cycles/new", methods=["GET", "POST"])
+def create_cycle():
+    latest = cycle_service.latest_cycle()
+    zone = local_zone()
+    if request.method == "POST":
+        form = CycleForm()
+    else:
+        # "Copy last year's settings" pre-fills the form from the latest cycle, carried over a year.
+        year = latest.year + 1 if latest else utcnow().year + 1
+        copy = latest if latest and request.args.get("start") == "copy" else None
+        timeline, settings = cycle_service.proposal(year, copy)
+        form = CycleForm(data=CycleForm.initial(timeline, settings, zone, year=year,
+                                                copy_from=copy.id if copy else None))
+    errors = []
+    if form.validate_on_submit():
+        copy_from = db.session.get(Cycle, form.copy_from.data) if form.copy_from.data else None
+        try:
+            cycle = cycle_service.create_cycle(
+                form.year.data, timeline=form.timeline(form.year.data, zone), settings=form.settings(),
+                copy_from=copy_from, actor=current_user, now=utcnow())
+        except RuleViolation as violation:
+            db.session.rollback()
+            errors = _reasons(violation)
+        else:
+            commit()
+            flash(_("The cycle %(year)s was created as a draft.", year=cycle.year), "success")
+            return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
+    return render_template("secretariat/cycle_form.html", form=form, errors=errors, latest=latest, cycle=None,
+                           zone=zone)
+
+
+def _get_cycle(cycle_id: int) -> Cycle:
+    return db.session.get(Cycle, cycle_id) or abort(404)
+
+
+@bp.route("/cycles/<int:cycle_id>")
+def cycle(cycle_id):
+    cycle = _get_cycle(cycle_id)
+    trail = paged(select(AuditEntry).options(selectinload(AuditEntry.actor)).where(AuditEntry.cycle_id == cycle.id),
+                  {"dt": AuditEntry.dt}, "dt")
+    deadlines = [(DEADLINE_LABELS[name], getattr(cycle, name)) for name in DEADLINE_FIELDS]
+    return render_template("secretariat/cycle.html", cycle=cycle, deadlines=deadlines, trail=trail,
+                           settings=cycle_service.CycleSettings.of(cycle),
+                           next_phases=sorted(ALLOWED_TRANSITIONS[cycle.phase]), phases=Phase,
+                           method_titles=METHOD_TITLES)
+
+
+@bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])
+def edit_cycle(cycle_id):
+    cycle = _get_cycle(cycle_id)
+    zone = local_zone()
+    timeline = cycle_service.cycle_timeline(cycle) or default_timeline(cycle.year)
+    form = CycleEditForm(data=CycleForm.initial(timeline, cycle_service.CycleSettings.of(cycle), zone))
+    errors = []
+    if form.validate_on_submit():
+        try:
+            cycle_service.update_cycle(cycle, timeline=form.timeline(cycle.year, zone), settings=form.settings(),
+                                       actor=current_user, now=utcnow())
+        except RuleViolation as violation:
+            db.session.rollback()
+            errors = _reasons(violation)
+        else:
+            commit()
+            flash(_("The cycle %(year)s was saved.", year=cycle.year), "success")
+            return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
+    return render_template("secretariat/cycle_form.html", form=form, errors=errors, cycle=cycle, latest=None,
+                           zone=zone)
+
+
+def _phase(name: str) -> Phase:
+    try:
+        return Phase[name.upper()]
+    except KeyError:
+        abort(404)
+
+
+@bp.route("/cycles/<int:cycle_id>/phase/<name>", methods=["GET", "POST"])
+def change_phase(cycle_id, name):
+    """GET states what the change will do; POST (with its CSRF token) makes it."""
+    cycle = _get_cycle(cycle_id)
+    target = _phase(name)
+    now = utcnow()
+    try:
+        if request.method == "POST":
+            cycle_service.change_phase(cycle, target, actor=current_user, now=now, by_hand=True)
+        else:
+            cycle_service.check_phase_change(cycle, target, actor=current_user, now=now, by_hand=True)
+    except RuleViolation as violation:
+        db.session.rollback()
+        for reason in _reasons(violation):
+            flash(reason, "error")
+        return redirect(url_for("secretariat.cycle", cycle_id=cycle_id))
+    if request.method == "POST":
+        commit()
+        flash(_("The cycle %(year)s is now in the phase “%(phase)s”.", year=cycle.year, phase=_(target.title)),
+              "success")
+        return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
+    timeline = cycle_service.cycle_timeline(cycle)
+    scheduled = transition_deadline(cycle.phase, target, timeline) if timeline else None
+    return render_template("secretariat/change_phase.html", cycle=cycle, target=target, scheduled=scheduled,
+                           now=now, phases=Phase)
+
+
+# --- member cities -----------------------------------------------------------------------
+
 @bp.route("/cities")
 def cities():
     statement = _search(select(City), request.args.get("q", ""), City.name, City.name_latin, City.country_code)
+    status = request.args.get("status", type=int)
+    if status in {int(s) for s in CityStatus}:
+        statement = statement.where(City.status == status)
+    country = request.args.get("country", "").upper()
+    if country:
+        statement = statement.where(City.country_code == country)
+    statement = statement.options(selectinload(City.signatures))
     listing = paged(statement, {"name": City.name_latin, "country": City.country_code, "status": City.status},
                     "name")
-    return render_template("secretariat/cities.html", listing=listing)
+    countries = db.session.scalars(select(City.country_code).distinct().order_by(City.country_code)).all()
+    return render_template("secretariat/cities.html", listing=listing, statuses=list(CityStatus), status=status,
+                           countries=countries, country=country, country_names=get_locale().territories)
 
+
+@bp.route("/cities/new", methods=["GET", "POST"])
+def create_city():
+    form = CityForm()
+    errors = []
+    if form.validate_on_submit():
+        try:
+            city = city_service.create_city(form.profile(), actor=current_user, now=utcnow())
+        except RuleViolation as violation:
+            db.session.rollback()
+            errors = _reasons(violation)
+        else:
+            commit()
+            flash(_("%(name)s was added.", name=city.name), "success")
+            return redirect(url_for("secretariat.city", city_id=city.id))
+    return render_template("secretariat/city_form.html", form=form, errors=errors)
+
+
+def _get_city(city_id: int) -> City:
+    return db.session.get(City, city_id) or abort(404)
+
+
+@bp.route("/cities/<int:city_id>", methods=["GET", "POST"])
+def city(city_id):
+    city = _get_city(city_id)
+    form = CityForm(obj=city)
+    errors = []
+    if form.validate_on_submit():
+        try:
+            city_service.update_city(city, form.profile(), actor=current_user, now=utcnow())
+        except RuleViolation as violation:
+            db.session.rollback()
+            errors = _reasons(violation)
+        else:
+            commit()
+            flash(_("%(name)s was saved.", name=city.name), "success")
+            return redirect(url_for("secretariat.city", city_id=city.id))
+    return _city_page(city, form, DeclarationSignatureForm(formdata=None), errors)
+
+
+@bp.route("/cities/<int:city_id>/signatures", methods=["POST"])
+def record_signature(city_id):
+    city = _get_city(city_id)
+    form = DeclarationSignatureForm()
+    errors = []
+    if form.validate_on_submit():
+        try:
+            city_service.record_signature(
+                city, form=SignatureForm(form.form.data), signed_on=form.signed_on.data,
+                signatory_name=form.signatory_name.data, signatory_title=form.signatory_title.data or "",
+                place=form.place.data or "", actor=current_user, now=utcnow())
+        except RuleViolation as violation:
+            db.session.rollback()
+            errors = _reasons(violation)
+        else:
+            commit()
+            flash(_("The signature was recorded."), "success")
+            return redirect(url_for("secretariat.city", city_id=city.id))
+    return _city_page(city, CityForm(obj=city, formdata=None), form, errors)
+
+
+def _city_page(city, form, signature_form, errors):
+    return render_template("secretariat/city.html", city=city, form=form, signature_form=signature_form,
+                           errors=errors)
+
+
+# --- people ------------------------------------------------------------------------------
 
 @bp.route("/people")
 def people():
@@ -56,15 +259,90 @@ def people():
     role = request.args.get("role", type=int)
     if role in {int(r) for r in Role}:
         statement = statement.where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == role)))
+    statement = statement.options(selectinload(User.city))
     listing = paged(statement, {"name": User.name, "email": User.email, "created": User.created_dt}, "name")
     return render_template("secretariat/people.html", listing=listing, roles=list(Role), role=role)
 
 
-@bp.route("/cycles")
-def cycles():
-    listing = paged(select(Cycle), {"year": Cycle.year, "phase": Cycle.phase}, "year")
-    return render_template("secretariat/cycles.html", listing=listing)
+def _get_person(user_id: int) -> User:
+    return db.session.get(User, user_id) or abort(404)
 
+
+@bp.route("/people/<int:user_id>")
+def person(user_id):
+    person = _get_person(user_id)
+    return _person_page(person, BoardTermForm(formdata=None), RoleForm(formdata=None))
+
+
+def _person_page(person, term_form, role_form):
+    return render_template("secretariat/person.html", person=person, term_form=term_form, role_form=role_form,
+                           today=utcnow().date())
+
+
+@bp.route("/people/<int:user_id>/board-terms", methods=["POST"])
+def add_board_term(user_id):
+    person = _get_person(user_id)
+    form = BoardTermForm()
+    if form.validate_on_submit():
+        try:
+            accounts.add_board_term(person, form.starts_on.data, form.ends_on.data, actor=current_user, now=utcnow())
+        except accounts.AccountError as error:
+            db.session.rollback()
+            form.ends_on.errors.append(_(error.reason.message, **error.reason.params))
+        else:
+            commit()
+            flash(_("The board term was added."), "success")
+            return redirect(url_for("secretariat.person", user_id=person.id))
+    return _person_page(person, form, RoleForm(formdata=None))
+
+
+@bp.route("/people/<int:user_id>/roles", methods=["POST"])
+def grant_role(user_id):
+    person = _get_person(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        return _person_page(person, BoardTermForm(formdata=None), form)
+    accounts.grant_role(person, Role(form.role.data), actor=current_user, now=utcnow())
+    commit()
+    flash(_("%(name)s now has the role “%(role)s”.", name=person.name, role=_(Role(form.role.data).title)), "success")
+    return redirect(url_for("secretariat.person", user_id=person.id))
+
+
+@bp.route("/people/<int:user_id>/roles/<int:role>/revoke", methods=["POST"])
+def revoke_role(user_id, role):
+    person = _get_person(user_id)
+    if role not in {int(r) for r in Role}:
+        abort(404)
+    role = Role(role)
+    try:
+        accounts.revoke_role(person, role, actor=current_user, now=utcnow())
+    except accounts.AccountError as error:
+        db.session.rollback()
+        flash(translate(error.reason), "error")
+    else:
+        commit()
+        flash(_("%(name)s no longer has the role “%(role)s”.", name=person.name, role=_(role.title)), "success")
+    return redirect(url_for("secretariat.person", user_id=person.id))
+
+
+@bp.route("/people/<int:user_id>/<any(deactivate, reactivate):action>", methods=["POST"])
+def set_account_active(user_id, action):
+    person = _get_person(user_id)
+    is_active = action == "reactivate"
+    try:
+        changed = accounts.set_account_active(person, is_active, actor=current_user, now=utcnow())
+    except accounts.AccountError as error:
+        db.session.rollback()
+        flash(translate(error.reason), "error")
+    else:
+        if changed:
+            commit()
+            flash(_("%(name)s can sign in again.", name=person.name) if is_active
+                  else _("%(name)s can no longer sign in.", name=person.name), "success")
+    return redirect(url_for("secretariat.person", user_id=person.id))
+
+
+# --- invitations and mail ----------------------------------------------------------------
 
 @bp.route("/invitations", methods=["GET", "POST"])
 def invitations():

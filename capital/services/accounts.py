@@ -64,10 +64,24 @@ def grant_role(user: User, role: Role, *, actor: Actor, now: datetime) -> None:
 
 
 def revoke_role(user: User, role: Role, *, actor: Actor, now: datetime) -> None:
+    # Nobody takes away their own secretariat role: they would lock themselves out at once.
+    if role == Role.SECRETARIAT and isinstance(actor, User) and actor.id == user.id:
+        raise AccountError(N_("You can't take away your own secretariat role."))
     for grant in list(user.role_grants):
         if grant.role == role:
             user.role_grants.remove(grant)
             record("role.revoked", user, actor=actor, now=now, data={"role": role.name})
+
+
+def set_account_active(user: User, is_active: bool, *, actor: Actor, now: datetime) -> bool:
+    """Let a person sign in again, or stop them (their open sessions end too); True if it changed."""
+    if not is_active and isinstance(actor, User) and actor.id == user.id:
+        raise AccountError(N_("You can't deactivate your own account."))
+    if user.is_active_account == is_active:
+        return False
+    user.is_active_account = is_active
+    record("account.reactivated" if is_active else "account.deactivated", user, actor=actor, now=now)
+    return True
 
 
 def add_board_term(user: User, starts_on: date, ends_on: date, *, actor: Actor, now: datetime) -> BoardTerm:
