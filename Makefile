@@ -23,8 +23,7 @@ catalogs: install
 demo: catalogs
 	$(FLASK) db upgrade
 	$(FLASK) capital demo
-	@echo "Capital is starting at http://$(HOST):$(PORT)/"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) capital serve --host $(HOST) --port $(PORT)
 
 ## Debian's Chromium for the browser tests (never a downloaded browser).
 browser:

@@ -8,6 +8,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from werkzeug.serving import run_simple
 
 from capital.config import LOCALES, ROOT
 
@@ -28,6 +29,43 @@ def demo_command():
     for role, email, password in summary["credentials"]:
         click.echo(f"  {role.name.lower():<15} {email:<34} {password}")
     click.echo(f"Mail is written to {current_app.config['MAIL_OUTBOX_DIR']}")
+
+
+@capital_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host: str, port: int):
+    """Serve the app on one machine; without a broker, also run the periodic tick in-process."""
+    app = current_app._get_current_object()
+    if app.config["CELERY"]["task_always_eager"]:
+        interval = app.config["CELERY"]["beat_schedule"]["tick"]["schedule"].total_seconds()
+        _start_inprocess_tick(app, interval)
+        click.echo(f"No broker configured: the deadline tick runs in this process every {interval:.0f} s.")
+    click.echo(f"Capital is at http://{host}:{port}/")
+    # app.run() refuses to block inside the flask CLI; this is what it would call.
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _start_inprocess_tick(app, interval: float) -> None:
+    """What celery beat does in production, for the embedded set-up: a daemon thread."""
+    import logging
+    import threading
+
+    from capital.tasks.deadlines import tick
+
+    stop = threading.Event()
+
+    def loop():
+        while not stop.wait(interval):
+            try:
+                with app.app_context():
+                    tick.apply()
+            except Exception:  # keep ticking: the next run retries whatever failed
+                logging.getLogger(__name__).exception("in-process tick failed")
+
+    with app.app_context():
+        tick.apply()  # once at start, so /healthz shows a tick straight away
+    threading.Thread(target=loop, name="capital-tick", daemon=True).start()
 
 
 @capital_cli.group("translations")

@@ -85,8 +85,9 @@ def _secret_key(instance_path: Path, production: bool) -> str:
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    # Created private: never readable by others, even for a moment.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(key)
     return key
 
 

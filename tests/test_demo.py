@@ -42,3 +42,50 @@ def test_demo_on_sqlite_is_idempotent_and_usable(sqlite_app):
     assert len(list(app.config["MAIL_OUTBOX_DIR"].glob("*.eml"))) == 1
     health = browser.get("/healthz")
     assert health.status_code == 200 and health.json["database"]["backend"] == "sqlite"
+
+
+def test_the_readme_demo_commands_bring_the_app_up(tmp_path):
+    """`make demo`'s steps, as processes: migrate, load the demo, serve; the tick runs in-process."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from tests.conftest import free_port
+
+    root = Path(__file__).resolve().parents[1]
+    flask = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "MAIL_", "CAPITAL_"))}
+    env.update(CAPITAL_INSTANCE_PATH=str(tmp_path), CAPITAL_TICK_SECONDS="1")
+    for args in (["db", "upgrade"], ["capital", "demo"]):
+        subprocess.run(flask + args, cwd=root, env=env, check=True, capture_output=True, timeout=120)
+    port = free_port()
+    server = subprocess.Popen(flask + ["capital", "serve", "--port", str(port)], cwd=root, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    health = json.load(response)
+                if health["tick"]["runs"] >= 2:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert health is not None, "the demo server did not answer"
+        assert health["status"] == "ok" and health["database"]["backend"] == "sqlite"
+        assert health["broker"]["mode"] == "in-process"
+        assert health["tick"]["runs"] >= 2 and health["tick"]["is_late"] is False
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            assert "Córdoba" in response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+    assert (tmp_path / "capital.db").exists()

@@ -106,20 +106,27 @@ def deliver_mail(mail_id: int, now: datetime) -> MailState | None:
     db.session.commit()
     try:
         _send(mail)
-    except smtplib.SMTPRecipientsRefused as exc:  # the address itself is refused: retrying won't help
-        mail.state = MailState.FAILED
-        mail.last_error = str(exc)[:2000]
     except (OSError, smtplib.SMTPException) as exc:
-        mail.state = MailState.QUEUED
-        mail.next_attempt_dt = now + backoff(mail.attempts)
-        mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.warning("mail %s not sent (attempt %s): %s", mail.id, mail.attempts, mail.last_error)
+        if _refused_for_good(exc):  # the address itself is refused: retrying won't help
+            mail.state = MailState.FAILED
+            mail.last_error = str(exc)[:2000]
+        else:
+            mail.state = MailState.QUEUED
+            mail.next_attempt_dt = now + backoff(mail.attempts)
+            mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            log.warning("mail %s not sent (attempt %s): %s", mail.id, mail.attempts, mail.last_error)
     else:
         mail.state = MailState.SENT
         mail.sent_dt = now
         mail.last_error = ""
     db.session.commit()
     return mail.state
+
+
+def _refused_for_good(exc: Exception) -> bool:
+    """A 5xx reply to the recipient; a 4xx one ("mailbox busy", greylisting) means try later."""
+    return isinstance(exc, smtplib.SMTPRecipientsRefused) and all(
+        code >= 500 for code, _ in exc.recipients.values())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -134,10 +141,11 @@ def build_message(mail: Mail) -> EmailMessage:
     message["To"] = mail.recipient
     message["Date"] = format_rfc2822(mail.created_dt)
     message["Message-ID"] = mail.message_id  # the same on every attempt: receivers can spot repeats
-    message["Content-Language"] = mail.locale
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body_text)
     message.add_alternative(mail.body_html, subtype="html")
+    # After the body: making the message multipart moves Content-* headers into its first part.
+    message["Content-Language"] = mail.locale
     return message
 
 
