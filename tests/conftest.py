@@ -176,13 +176,15 @@ class WebClient:
         self.app = flask_client.application
 
     def _request(self, method, *args, **kwargs):
+        from flask import has_app_context
+
         from capital.extensions import db
 
         with self.app.app_context():
             response = getattr(self.raw, method)(*args, **kwargs)
             response.get_data()
             response.close()
-        if db.session.registry.has():
+        if has_app_context():
             db.session.expire_all()  # the test's own session sees what the request committed
         return response
 
