@@ -18,6 +18,7 @@ from capital.models.types import utcnow
 from capital.nominations import bp
 from capital.nominations.forms import ConfirmForm, DossierForm, EndorseForm, StartNominationForm
 from capital.services import nominations as service
+from capital.services.cycles import cycle_timeline
 from capital.services.dispatch import commit
 
 
@@ -141,7 +142,7 @@ def edit(nomination_id):
     checklist = service.check_rules(nomination)
     limits = EligibilityRules.from_dict(nomination.cycle.rules).dossier_limits
     return render_template("nominations/edit.html", nomination=nomination, form=form, checklist=checklist,
-                           timeline=service.timeline_of(nomination.cycle), remove_form=ConfirmForm(),
+                           timeline=cycle_timeline(nomination.cycle), remove_form=ConfirmForm(),
                            limits=limits, max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024))
 
 
@@ -178,7 +179,7 @@ def submit(nomination_id):
         return redirect(url_for("nominations.show", nomination_id=nomination.id))
     return render_template("nominations/confirm.html", nomination=nomination, form=form, action="submit",
                            checklist=service.check_rules(nomination),
-                           timeline=service.timeline_of(nomination.cycle))
+                           timeline=cycle_timeline(nomination.cycle))
 
 
 @bp.route("/nominations/<int:nomination_id>/withdraw", methods=["GET", "POST"])
@@ -197,7 +198,7 @@ def withdraw(nomination_id):
             flash(_("Your nomination is withdrawn."), "info")
         return redirect(url_for("nominations.show", nomination_id=nomination.id))
     return render_template("nominations/confirm.html", nomination=nomination, form=form, action="withdraw",
-                           checklist=None, timeline=service.timeline_of(nomination.cycle))
+                           checklist=None, timeline=cycle_timeline(nomination.cycle))
 
 
 @bp.route("/nominations/<int:nomination_id>/endorse", methods=["POST"])

@@ -198,6 +198,33 @@ def change_phase(cycle: Cycle, target: Phase, *, actor: Actor, now: datetime, by
     return cycle
 
 
+# One named action per step, for callers that mean a particular one (the CLI, tests, later
+# issues); each goes through change_phase and so through the same guards and audit entry.
+
+def open_nominations(cycle: Cycle, *, actor: Actor, now: datetime, by_hand: bool = True) -> Cycle:
+    return change_phase(cycle, Phase.NOMINATIONS_OPEN, actor=actor, now=now, by_hand=by_hand)
+
+
+def close_nominations(cycle: Cycle, *, actor: Actor, now: datetime, by_hand: bool = True) -> Cycle:
+    return change_phase(cycle, Phase.NOMINATIONS_CLOSED, actor=actor, now=now, by_hand=by_hand)
+
+
+def open_voting(cycle: Cycle, *, actor: Actor, now: datetime, by_hand: bool = True) -> Cycle:
+    return change_phase(cycle, Phase.VOTING_OPEN, actor=actor, now=now, by_hand=by_hand)
+
+
+def close_voting(cycle: Cycle, *, actor: Actor, now: datetime, by_hand: bool = True) -> Cycle:
+    return change_phase(cycle, Phase.VOTING_CLOSED, actor=actor, now=now, by_hand=by_hand)
+
+
+def cancel_cycle(cycle: Cycle, *, actor: Actor, now: datetime) -> Cycle:
+    return change_phase(cycle, Phase.CANCELLED, actor=actor, now=now, by_hand=True)
+
+
+def declare_no_capital(cycle: Cycle, *, actor: Actor, now: datetime, by_hand: bool = True) -> Cycle:
+    return change_phase(cycle, Phase.NO_CAPITAL, actor=actor, now=now, by_hand=by_hand)
+
+
 def advance_due_cycles(now: datetime) -> list[PhaseChange]:
     """Take every cycle whose deadline has come one step on; safe to run as often as you like.
 

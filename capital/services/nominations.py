@@ -21,12 +21,12 @@ from capital.domain.messages import Decision, Message, N_, RuleViolation
 from capital.domain.nominations import ACTIVE_STATES, NominationState
 from capital.domain.phases import Phase
 from capital.domain.roles import Role
-from capital.domain.timeline import Timeline
 from capital.extensions import db
 from capital.models import (
     Attachment, City, Cycle, EligibilityDecision, Endorsement, Nomination, NominationText, User,
 )
 from capital.services.audit import record
+from capital.services.cycles import cycle_timeline
 from capital.services.dispatch import on_commit
 from capital.services.mail import absolute_url, queue_mail
 from capital.uploads import FileStore, check_image, check_pdf, safe_display_name
@@ -52,14 +52,6 @@ class DossierInput:
 
 def file_store() -> FileStore:
     return FileStore(current_app.config["UPLOAD_DIR"])
-
-
-def timeline_of(cycle: Cycle) -> Timeline:
-    return Timeline(
-        nominations_open_dt=cycle.nominations_open_dt, nominations_close_dt=cycle.nominations_close_dt,
-        voting_open_dt=cycle.voting_open_dt, voting_close_dt=cycle.voting_close_dt,
-        announcement_dt=cycle.announcement_dt, celebration_date=cycle.celebration_date,
-    )
 
 
 def current_cycle() -> Cycle | None:
@@ -162,7 +154,7 @@ def _lock(nomination: Nomination) -> Nomination:
 
 
 def start_nomination(cycle: Cycle, city: City, host: City, *, actor: User, now: datetime) -> Nomination:
-    _enforce(rules.can_start(cycle.phase, timeline_of(cycle), now, nominator_status=city.status))
+    _enforce(rules.can_start(cycle.phase, cycle_timeline(cycle), now, nominator_status=city.status))
     nomination = Nomination(cycle_id=cycle.id, nominating_city_id=city.id, host_city_id=host.id,
                             created_by_id=actor.id, created_dt=now, updated_dt=now, themes=[])
     db.session.add(nomination)
@@ -175,7 +167,7 @@ def start_nomination(cycle: Cycle, city: City, host: City, *, actor: User, now: 
 def save_dossier(nomination: Nomination, data: DossierInput, *, actor: User, now: datetime) -> None:
     """Save the dossier; a submitted nomination must stay complete and within the rules."""
     nomination = _lock(nomination)
-    _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
     if data.host_city_id is not None and data.host_city_id != nomination.host_city_id:
         host = db.session.get(City, data.host_city_id)
         if host is None:
@@ -208,7 +200,7 @@ def attach_file(nomination: Nomination, kind: str, filename: str, data: bytes, *
                 now: datetime) -> Attachment:
     """Check and store the mayor's letter (replacing any earlier one) or an image."""
     nomination = _lock(nomination)
-    _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     name = safe_display_name(filename, default="letter.pdf" if kind == "letter" else "image")
     if kind == "letter":
@@ -241,7 +233,7 @@ def attach_file(nomination: Nomination, kind: str, filename: str, data: bytes, *
 
 def remove_file(nomination: Nomination, attachment: Attachment, *, actor: User, now: datetime) -> None:
     nomination = _lock(nomination)
-    _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
     if nomination.state == NominationState.SUBMITTED and attachment.kind == "letter":
         raise RuleViolation(Message(N_("A submitted nomination must keep its letter; upload a new one to replace it."),
                                     {}, "nomination.letter_required"))
@@ -257,7 +249,7 @@ def submit_nomination(nomination: Nomination, *, actor: User, now: datetime) -> 
     # One submission at a time per nominating city, so "one nomination per city" holds.
     db.session.execute(select(City.id).where(City.id == nomination.nominating_city_id).with_for_update())
     nomination = _lock(nomination)
-    _enforce(rules.can_submit(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    _enforce(rules.can_submit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
     _enforce(check_rules(nomination))
     nomination.state = NominationState.SUBMITTED
     nomination.submitted_dt = now
@@ -269,7 +261,7 @@ def submit_nomination(nomination: Nomination, *, actor: User, now: datetime) -> 
 
 def withdraw_nomination(nomination: Nomination, *, actor: User, now: datetime) -> None:
     nomination = _lock(nomination)
-    _enforce(rules.can_withdraw(nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now))
+    _enforce(rules.can_withdraw(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
     previous = nomination.state
     nomination.state = NominationState.WITHDRAWN
     nomination.withdrawn_dt = now
@@ -285,7 +277,7 @@ def endorse_nomination(nomination: Nomination, city: City, *, actor: User, now: 
         select(func.count(Endorsement.id)).where(Endorsement.cycle_id == nomination.cycle_id,
                                                  Endorsement.city_id == city.id)) > 0
     _enforce(rules.can_endorse(
-        nomination.state, nomination.cycle.phase, timeline_of(nomination.cycle), now,
+        nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now,
         endorser_status=city.status, is_nominator=city.id == nomination.nominating_city_id,
         is_host=city.id == nomination.host_city_id, has_endorsed=has_endorsed,
     ))
