@@ -6,12 +6,14 @@ default is proven by tests that build their own app on a temporary SQLite file.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import socket
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import date, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from babel.messages.mofile import write_mo
@@ -23,6 +25,47 @@ from capital.config import ROOT, Config
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on loopback; yields its handler, which keeps the mail."""
+    from aiosmtpd.controller import Controller
+
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def inbox():
+    with smtp_server() as handler:
+        yield handler
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it accepts and refuses the addresses it is told to."""
+
+    def __init__(self):
+        self.messages = []
+        self.refused = {}  # address -> SMTP reply to RCPT TO
+        self.data_delay = 0.0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return self.refused[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.data_delay)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -19,38 +18,6 @@ from capital.services.mail import backoff, deliver_mail, due_mail_ids, queue_mai
 from tests.conftest import free_port, make_config
 
 SUBJECT = "Reset your Capital password"
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it accepts and refuses the addresses it is told to."""
-
-    def __init__(self):
-        self.messages = []
-        self.refused = {}  # address -> SMTP reply to RCPT TO
-        self.data_delay = 0.0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refused:
-            return self.refused[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(self.data_delay)
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def inbox():
-    from aiosmtpd.controller import Controller
-
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture
