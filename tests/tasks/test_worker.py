@@ -25,7 +25,7 @@ from capital.models import Mail, MailState, WorkerHeartbeat
 from capital.models.types import utcnow
 from capital.services.accounts import invite
 from capital.services.dispatch import commit
-from tests.conftest import TEST_DATABASE_URL, WebClient, free_port, make_config, smtp_server
+from tests.conftest import TEST_DATABASE_URL, WebClient, make_config, smtp_server
 
 # A redis database of its own: the worker must not take tasks meant for anyone else.
 WORKER_REDIS_URL = os.environ.get("TEST_WORKER_REDIS_URL", "redis://127.0.0.1:6379/13")
