@@ -1,0 +1,7 @@
+"""``python -m capital.voting``: see :mod:`capital.voting.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,487 @@
+"""Ranked ballots: the data model and the published ballot file format.
+
+A ballot file (SPEC §10) holds one ballot per line::
+
+    # the 2031 board vote
+    3: Montréal > Córdoba = Venlo > Düsseldorf
+    Venlo > Montréal
+
+- ``N:`` at the start of a line is an optional weight: the line counts as N
+  identical ballots (a positive integer; default 1).
+- ``>`` separates preferences from the most to the least preferred; ``=``
+  joins candidates ranked equal.
+- Candidates a ballot does not rank are ranked equal last, below every ranked
+  candidate.  A line holding only a weight (``2:``) is a ballot that ranks
+  nobody: it is counted in the turnout but expresses no preference.
+- ``#`` starts a comment that runs to the end of the line; blank lines are
+  ignored.  Lines end at ``\n`` (a ``\r`` before it is ignored as space).  Candidate names are therefore any text without ``>``, ``=``,
+  ``#``, ``:`` or line breaks; they are compared after Unicode NFC
+  normalisation, with surrounding spaces removed and inner runs of spaces
+  collapsed, so ``Montréal`` typed with a combining accent is still Montréal.
+
+A malformed line is an error that names its line and column (both counted
+from 1, columns in characters): an empty preference, a candidate named twice
+on one ballot, a bad weight, or an unknown candidate when the candidate list
+is given.  A file with errors is rejected as a whole: :class:`BallotError`
+lists every error and nothing is counted.
+
+A file is UTF-8 text; :func:`parse_ballots` takes it decoded (``str``) or as
+the raw bytes of the file (``bytes``, what the command line reads).  A byte
+order mark at the start of the file is ignored, and bytes that are not UTF-8
+are an error naming their line and column like any other.
+
+Identical ballots are grouped: :func:`parse_ballots` counts identical lines
+(as raw text or bytes) in one pass over the file, before decoding or parsing
+any of them, and an :class:`Election` keeps one :class:`Ballot` per distinct
+ranking with the summed weight; beyond that pass, the cost of parsing and
+counting grows with the number of *distinct* ballots.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Ballot",
+    "BallotError",
+    "Election",
+    "LineError",
+    "ballots_from_rankings",
+    "format_ballot",
+    "format_ballots",
+    "normalize_name",
+    "parse_ballots",
+]
+
+#: Characters that cannot appear in a candidate name.
+RESERVED = frozenset(">=#:\n\r")
+
+_WEIGHT = re.compile(r"\s*(\d+)\s*$")
+_SPACES = re.compile(r"\s+")
+# Every error is reported, but a garbage file must not produce a garbage report.
+_MAX_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class LineError:
+    """One problem in a ballot file: where it is and what it is."""
+
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.message}"
+
+
+class BallotError(ValueError):
+    """Invalid ballots or election parameters; nothing was counted.
+
+    ``errors`` lists every :class:`LineError` found (for ballot files); errors
+    that concern no line (a bad candidate list, a bad tie-break order, a bad
+    ballot given as Python data) have ``errors == []``.
+    """
+
+    def __init__(self, message: str, errors: Sequence[LineError] = ()):
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+def normalize_name(name: str) -> str:
+    """Return the canonical form of a candidate name (NFC, single spaces, stripped)."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", name)).strip()
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """A ranked ballot: groups of equally ranked candidates, best first.
+
+    ``ranking`` is a sequence of groups, e.g. ``[["Montréal"], ["Córdoba",
+    "Venlo"], ["Düsseldorf"]]``; ``weight`` is how many voters cast it.
+    Candidates missing from ``ranking`` are ranked equal last.  The ballot is
+    stored in canonical form (tuples, names normalised, each group sorted) so
+    that equal ballots compare and hash equal; it is validated when it joins
+    an :class:`Election`.
+    """
+
+    ranking: tuple[tuple[str, ...], ...]
+    weight: int = 1
+
+    def __post_init__(self) -> None:
+        groups = tuple(
+            tuple(sorted(normalize_name(name) for name in group)) for group in self.ranking
+        )
+        object.__setattr__(self, "ranking", groups)
+
+    @classmethod
+    def _canonical(cls, ranking: tuple[tuple[str, ...], ...], weight: int) -> Ballot:
+        """Build a ballot whose ranking is already in canonical form (no re-normalising)."""
+        ballot = object.__new__(cls)
+        fields = ballot.__dict__
+        fields["ranking"] = ranking
+        fields["weight"] = weight
+        return ballot
+
+    def names(self) -> list[str]:
+        """Every candidate this ballot ranks, best first."""
+        return [name for group in self.ranking for name in group]
+
+
+@dataclass(frozen=True)
+class Election:
+    """Candidates and grouped ballots, ready to be counted.
+
+    ``candidates`` is the candidate list in a fixed display order (the given
+    list, or the order of first appearance in the ballots).  That order is
+    used only to lay out reports: no method ever uses it to decide anything.
+    ``ballots`` holds one :class:`Ballot` per distinct ranking, with the
+    weights of identical ballots summed.
+    """
+
+    candidates: tuple[str, ...]
+    ballots: tuple[Ballot, ...]
+    index: dict[str, int] = field(init=False, repr=False, compare=False)
+    rankings: tuple[tuple[tuple[int, ...], ...], ...] = field(init=False, repr=False, compare=False)
+    weights: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {name: i for i, name in enumerate(self.candidates)}
+        object.__setattr__(self, "index", index)
+        # Groups repeat across ballots: convert each distinct group once.
+        group_index = _GroupIndex(index)
+        convert = group_index.__getitem__
+        object.__setattr__(
+            self, "rankings", tuple([tuple(map(convert, b.ranking)) for b in self.ballots])
+        )
+        object.__setattr__(self, "weights", tuple([b.weight for b in self.ballots]))
+
+    @property
+    def total_weight(self) -> int:
+        """The number of ballots cast (weights included)."""
+        return sum(self.weights)
+
+    @classmethod
+    def from_ballots(
+        cls, ballots: Iterable[Ballot], candidates: Sequence[str] | None = None
+    ) -> Election:
+        """Validate ``ballots`` and group identical ones.
+
+        With ``candidates`` given, every ranked name must be one of them;
+        without, the candidates are the names ranked on some ballot, in order
+        of first appearance.  Raises :class:`BallotError` on an unknown or
+        repeated candidate, an empty group, or a weight that is not a
+        positive integer.
+        """
+        known = _candidate_list(candidates)
+        seen: dict[str, None] = dict.fromkeys(known or ())
+        grouped: Counter[tuple[tuple[str, ...], ...]] = Counter()
+        for number, ballot in enumerate(ballots, start=1):
+            if not isinstance(ballot, Ballot):
+                raise BallotError(f"ballot {number}: expected a Ballot, got {type(ballot).__name__}")
+            weight = ballot.weight
+            if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+                raise BallotError(f"ballot {number}: weight must be a positive integer, not {weight!r}")
+            on_ballot: set[str] = set()
+            for group in ballot.ranking:
+                if not group:
+                    raise BallotError(f"ballot {number}: empty preference")
+                for name in group:
+                    if not name or RESERVED.intersection(name):
+                        raise BallotError(f"ballot {number}: invalid candidate name {name!r}")
+                    if name in on_ballot:
+                        raise BallotError(f"ballot {number}: {name} is ranked twice")
+                    if known is not None and name not in seen:
+                        raise BallotError(f"ballot {number}: unknown candidate {name}")
+                    on_ballot.add(name)
+                    seen.setdefault(name)
+            grouped[ballot.ranking] += weight
+        return cls(
+            candidates=tuple(seen),
+            ballots=tuple(Ballot._canonical(ranking, weight) for ranking, weight in grouped.items()),
+        )
+
+
+class _GroupIndex(dict):
+    """Group of names -> tuple of candidate indices, filled on first use."""
+
+    def __init__(self, index: dict[str, int]):
+        super().__init__()
+        self._position = index.__getitem__
+
+    def __missing__(self, group: tuple[str, ...]) -> tuple[int, ...]:
+        value = self[group] = tuple(map(self._position, group))
+        return value
+
+
+def _candidate_list(candidates: Sequence[str] | None) -> list[str] | None:
+    """Normalise and check a candidate list (``None`` stays ``None``)."""
+    if candidates is None:
+        return None
+    if isinstance(candidates, str):
+        raise BallotError("the candidate list must be a sequence of names, not a string")
+    names = [normalize_name(c) for c in candidates]
+    for name in names:
+        if not name or RESERVED.intersection(name):
+            raise BallotError(f"invalid candidate name {name!r}")
+    duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
+    if duplicates:
+        raise BallotError(f"candidate listed twice: {', '.join(duplicates)}")
+    return names
+
+
+def ballots_from_rankings(
+    rankings: Iterable[Sequence[Sequence[str]] | Ballot], candidates: Sequence[str] | None = None
+) -> Election:
+    """Build an :class:`Election` from Python data, one ranking per voter.
+
+    Each ranking is a list of groups of names, best first, as the web app
+    stores ballots: ``[["Montréal"], ["Córdoba", "Venlo"], ["Düsseldorf"]]``.
+    :class:`Ballot` objects (with weights) may be mixed in.  Same validation
+    as :meth:`Election.from_ballots`.
+    """
+    grouped: Counter[tuple[tuple[str, ...], ...]] = Counter()
+    ballots: list[Ballot] = []
+    for ranking in rankings:
+        if isinstance(ranking, Ballot):
+            ballots.append(ranking)
+        elif isinstance(ranking, str):
+            raise BallotError("a ranking must be a list of groups of names, not a string")
+        else:
+            # Group raw rankings before building Ballot objects: cost follows distinct ballots.
+            grouped[tuple(tuple(group) for group in ranking)] += 1
+    ballots.extend(Ballot(ranking, weight) for ranking, weight in grouped.items())
+    return Election.from_ballots(ballots, candidates)
+
+
+_BOM = "\ufeff"
+_BOM_BYTES = _BOM.encode("utf-8")
+# Lines are counted a slice of the file at a time: the short-lived line
+# objects then stay few and in cache, and no million-item list is built.
+_CHUNK = 1 << 16
+
+
+def _count_lines(text: str | bytes) -> dict[str | bytes, int]:
+    """How many times each line of ``text`` occurs, in order of first appearance.
+
+    Lines end at ``\n`` (kept out of the line); the text after the last
+    ``\n``, even empty, is a line too.
+    """
+    newline = "\n" if isinstance(text, str) else b"\n"
+    size = len(text)
+    if size <= _CHUNK:
+        return Counter(text.split(newline))
+    counts: Counter[str | bytes] = Counter()
+    update = counts.update
+    find, rfind = text.find, text.rfind
+    start = 0
+    while True:
+        stop = start + _CHUNK
+        if stop >= size:
+            update(text[start:].split(newline))
+            return counts
+        end = rfind(newline, start, stop)
+        if end < 0:  # a line longer than a chunk
+            end = find(newline, stop)
+            if end < 0:
+                update((text[start:],))
+                return counts
+        update(text[start:end].split(newline))
+        start = end + 1
+
+
+def _without_bom(text: str | bytes, counts: dict[str | bytes, int]) -> dict[str | bytes, int]:
+    """``counts`` with the byte order mark taken off the first line (kept first)."""
+    newline = "\n" if isinstance(text, str) else b"\n"
+    end = text.find(newline)
+    first = text if end < 0 else text[:end]
+    bare = first[len(_BOM) if isinstance(text, str) else len(_BOM_BYTES):]
+    fixed: dict[str | bytes, int] = {bare: 1}
+    for line, count in counts.items():
+        if line == first:
+            count -= 1
+        if count:
+            fixed[line] = fixed.get(line, 0) + count
+    return fixed
+
+
+def parse_ballots(text: str | bytes, candidates: Sequence[str] | None = None) -> Election:
+    """Parse a ballot file (see the module docstring) into an :class:`Election`.
+
+    ``text`` is the file's text, or its raw UTF-8 bytes (``bytes``,
+    ``bytearray`` or ``memoryview``), which is faster: only the distinct
+    lines are ever decoded.  With ``candidates`` given, they are the
+    election's candidates (in that display order) and any other name is an
+    error; without, the candidates are the names found in the file, in
+    order of first appearance.  Raises :class:`BallotError` listing every
+    malformed line (bytes that are not UTF-8 included); nothing is counted
+    from a file with errors.
+    """
+    known = _candidate_list(candidates)
+    allowed = None if known is None else frozenset(known)
+    if isinstance(text, (bytearray, memoryview)):
+        text = bytes(text)
+    if isinstance(text, bytes):
+        raw = True
+    elif isinstance(text, str):
+        raw = False
+    else:
+        raise TypeError(f"ballots must be str or bytes, not {type(text).__name__}")
+    # Identical lines are decoded and parsed once: the cost follows distinct ballots.
+    line_counts = _count_lines(text)
+    if text.startswith(_BOM_BYTES if raw else _BOM):
+        line_counts = _without_bom(text, line_counts)
+    grouped: dict[tuple[tuple[str, ...], ...], int] = {}
+    seen: dict[str, None] = dict.fromkeys(known or ())
+    bad: dict[str | bytes, list[tuple[int, str]]] = {}
+    names: dict[str, tuple[str]] = {}  # raw text -> (normalised name,): names repeat on every line
+    for line, count in line_counts.items():
+        if raw:
+            try:
+                decoded = line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                bad[line] = [_decode_error(line, error)]
+                continue
+        else:
+            decoded = line
+        parsed = _parse_line(decoded, allowed, names)
+        if parsed is None:
+            continue
+        if isinstance(parsed, list):
+            bad[line] = parsed
+            continue
+        weight, ranking = parsed
+        grouped[ranking] = grouped.get(ranking, 0) + weight * count
+        for group in ranking:
+            for name in group:
+                if name not in seen:
+                    seen[name] = None
+    if bad:
+        raise _file_error(text, bad)
+    return Election(
+        candidates=tuple(seen),
+        ballots=tuple([Ballot._canonical(ranking, weight) for ranking, weight in grouped.items()]),
+    )
+
+
+def _decode_error(line: bytes, error: UnicodeDecodeError) -> tuple[int, str]:
+    """``(column, message)`` for a line that is not UTF-8 (column in characters)."""
+    column = len(line[: error.start].decode("utf-8", "replace")) + 1
+    return column, f"not UTF-8 (byte 0x{line[error.start]:02x})"
+
+
+def _parse_line(
+    line: str, allowed: frozenset[str] | None, names: dict[str, tuple[str]]
+) -> tuple[int, tuple[tuple[str, ...], ...]] | list[tuple[int, str]] | None:
+    """Parse one line: ``(weight, ranking)``, ``None`` if it holds no ballot,
+    or the list of ``(column, message)`` errors found in it.
+
+    ``names`` maps raw name text to the 1-tuple of its valid normalised name
+    (a ready-made group); it is filled as names are met, and lets the common
+    line (``A > B > C``, names already seen) be parsed without the general
+    path.
+    """
+    if "#" not in line and ":" not in line and "=" not in line:
+        ranking = tuple(map(names.get, line.split(">")))
+        if None not in ranking and len(set(ranking)) == len(ranking):
+            return 1, ranking
+    return _parse_line_fully(line, allowed, names)
+
+
+def _parse_line_fully(
+    line: str, allowed: frozenset[str] | None, names: dict[str, tuple[str]]
+) -> tuple[int, tuple[tuple[str, ...], ...]] | list[tuple[int, str]] | None:
+    """:func:`_parse_line` for any line, reporting every error."""
+    body = line.split("#", 1)[0]
+    if not body.strip():
+        return None
+    errors: list[tuple[int, str]] = []
+    weight = 1
+    start = 0  # offset of the preferences in the line
+    if ":" in body:
+        head, _, _rest = body.partition(":")
+        match = _WEIGHT.fullmatch(head) if head.strip() else None
+        if match is None or int(match.group(1)) < 1:
+            column = len(head) - len(head.lstrip()) + 1
+            errors.append((column, f"bad weight {head.strip()!r}: expected a positive integer before ':'"))
+        else:
+            weight = int(match.group(1))
+        start = len(head) + 1
+        colon = body.find(":", start)
+        if colon != -1:
+            errors.append((colon + 1, "':' may only follow the weight"))
+            body = body[:colon]
+    ranking: list[tuple[str, ...]] = []
+    on_ballot: set[str] = set()
+    if body[start:].strip():
+        offset = start
+        for part in body[start:].split(">"):
+            group: list[str] = []
+            inner = offset
+            for raw in part.split("="):
+                known_name = names.get(raw)
+                name = known_name[0] if known_name else normalize_name(raw)
+                # An empty preference is reported where it should have started.
+                column = inner + (len(raw) - len(raw.lstrip()) if name else 0) + 1
+                inner += len(raw) + 1
+                if not name:
+                    errors.append((column, "empty preference"))
+                    continue
+                if name in on_ballot:
+                    errors.append((column, f"{name} is ranked twice"))
+                    continue
+                if allowed is not None and name not in allowed:
+                    errors.append((column, f"unknown candidate {name}"))
+                    continue
+                names[raw] = (name,)
+                on_ballot.add(name)
+                group.append(name)
+            if group:
+                ranking.append(tuple(sorted(group)))
+            offset += len(part) + 1
+    if errors:
+        return errors
+    return weight, tuple(ranking)
+
+
+def _file_error(text: str | bytes, bad: dict[str | bytes, list[tuple[int, str]]]) -> BallotError:
+    """Build the error for a rejected file, with the line number of every bad line.
+
+    Only the distinct bad lines are known here: the file is read again to
+    find where each of them occurs.
+    """
+    errors: list[LineError] = []
+    lines = text.split("\n" if isinstance(text, str) else b"\n")
+    bom = _BOM if isinstance(text, str) else _BOM_BYTES
+    if lines[0].startswith(bom):
+        lines[0] = lines[0][len(bom) :]
+    for number, line in enumerate(lines, start=1):
+        if line in bad:
+            for column, message in bad[line]:
+                errors.append(LineError(number, column, message))
+    del lines
+    shown = errors[:_MAX_ERRORS]
+    lines = [str(e) for e in shown]
+    if len(errors) > len(shown):
+        lines.append(f"... and {len(errors) - len(shown)} more errors")
+    noun = "error" if len(errors) == 1 else "errors"
+    message = f"{len(errors)} {noun} in the ballots; nothing was counted\n" + "\n".join(lines)
+    return BallotError(message, errors)
+
+
+def format_ballot(ballot: Ballot) -> str:
+    """Render a ballot as one line of the ballot file format."""
+    body = " > ".join(" = ".join(group) for group in ballot.ranking)
+    if ballot.weight == 1 and body:
+        return body
+    return f"{ballot.weight}: {body}".rstrip()
+
+
+def format_ballots(ballots: Iterable[Ballot] | Election) -> str:
+    """Render ballots as a ballot file that :func:`parse_ballots` reads back."""
+    if isinstance(ballots, Election):
+        ballots = ballots.ballots
+    return "".join(format_ballot(b) + "\n" for b in ballots)

@@ -1,0 +1,235 @@
+"""Instant-runoff voting (IRV, the alternative vote).
+
+Each round, every ballot counts for its highest-ranked candidates still in
+the count.  If that preference is a group of several continuing candidates
+ranked equal (``A = B``), the ballot's weight is split equally between them
+(exact fractions).  A ballot with no continuing candidate left — a
+truncated ballot whose candidates are all eliminated, or an empty ballot —
+is *exhausted*: it counts for no one in this and later rounds.
+
+- A candidate with more than half of the votes counted for continuing
+  candidates (exhausted ballots excluded) wins; so does the last candidate
+  standing.
+- Otherwise the candidate with the fewest votes is eliminated and its
+  ballots transfer to their next continuing preference (the round records
+  the transfers, including those to "exhausted").
+- Candidates with zero votes are all eliminated together: no ballot moves,
+  so their order cannot matter.  If *every* continuing candidate has zero
+  votes (all ballots exhausted), they are tied.
+- A tie for fewest votes (above zero) is broken by the tie-break order:
+  the least favoured of the tied candidates is eliminated, and the round
+  records it.  Without a tie-break order, every way of breaking the tie
+  (and any later one) is followed: if they all lead to the same winner,
+  that is the winner; otherwise the winner is undecided and ``tied`` names
+  the possible winners.  The rounds stop at that tie.
+
+The ranking puts the winner first, then the other candidates still
+continuing at the end ordered by their last-round votes, then the
+eliminated candidates, the last eliminated first; candidates eliminated
+together, or with equal last-round votes, are tied (split by the tie-break
+order if one is given).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from .ballots import Election
+from .borda import score_tiers
+from .result import Result, TieBreak, finish
+
+__all__ = ["irv"]
+
+Votes = int | Fraction
+# Without a tie-break order, the ways of breaking ties are followed up to
+# this many distinct states (sets of continuing candidates).
+_MAX_STATES = 20_000
+
+
+class _Count:
+    """Incremental IRV count over the distinct ballots.
+
+    A ballot sits in the pile of every continuing candidate of its current
+    preference; eliminating a candidate moves only the ballots in its pile,
+    so the whole count touches each ballot at most once per elimination
+    that concerns it.
+    """
+
+    def __init__(self, election: Election):
+        n = len(election.candidates)
+        self.rankings = election.rankings
+        self.weights = election.weights
+        self.continuing = [True] * n
+        self.votes: list[Votes] = [0] * n
+        self.piles: list[list[int]] = [[] for _ in range(n)]
+        self.position = [0] * len(self.rankings)
+        self.exhausted = 0
+        for b in range(len(self.rankings)):
+            self._place(b, 0)
+
+    def _place(self, b: int, start: int) -> None:
+        """Count ballot ``b`` for its first continuing preference from group ``start``."""
+        ranking = self.rankings[b]
+        weight = self.weights[b]
+        for g in range(start, len(ranking)):
+            members = [c for c in ranking[g] if self.continuing[c]]
+            if members:
+                self.position[b] = g
+                share = weight if len(members) == 1 else Fraction(weight, len(members))
+                for c in members:
+                    self.votes[c] += share
+                    self.piles[c].append(b)
+                return
+        self.position[b] = len(ranking)
+        self.exhausted += weight
+
+    def eliminate(self, losers: list[int]) -> None:
+        """Eliminate ``losers`` together and transfer their ballots."""
+        moved: dict[int, None] = {}
+        for c in losers:
+            moved.update(dict.fromkeys(self.piles[c]))
+        for b in moved:
+            group = self.rankings[b][self.position[b]]
+            members = [c for c in group if self.continuing[c]]
+            share = self.weights[b] if len(members) == 1 else Fraction(self.weights[b], len(members))
+            for c in members:
+                self.votes[c] -= share
+        for c in losers:
+            self.continuing[c] = False
+            self.votes[c] = 0
+            self.piles[c] = []
+        for b in moved:
+            position = self.position[b]
+            group = self.rankings[b][position]
+            stay = [c for c in group if self.continuing[c]]
+            if stay:
+                # Still ranked equal with continuing candidates: re-split, piles unchanged.
+                share = self.weights[b] if len(stay) == 1 else Fraction(self.weights[b], len(stay))
+                for c in stay:
+                    self.votes[c] += share
+            else:
+                self._place(b, position + 1)
+
+
+def _fresh_votes(election: Election, continuing: frozenset[int]) -> tuple[dict[int, Votes], int]:
+    """Votes of the ``continuing`` candidates counted from scratch, and the exhausted weight."""
+    votes: dict[int, Votes] = dict.fromkeys(continuing, 0)
+    exhausted = 0
+    for ranking, weight in zip(election.rankings, election.weights):
+        for group in ranking:
+            members = [c for c in group if c in continuing]
+            if members:
+                share = weight if len(members) == 1 else Fraction(weight, len(members))
+                for c in members:
+                    votes[c] += share
+                break
+        else:
+            exhausted += weight
+    return votes, exhausted
+
+
+class _TooManyStates(Exception):
+    pass
+
+
+def _possible_winners(election: Election, continuing: frozenset[int]) -> frozenset[int]:
+    """Every winner some way of breaking elimination ties leads to."""
+
+    @lru_cache(maxsize=None)
+    def winners(continuing: frozenset[int]) -> frozenset[int]:
+        if winners.cache_info().currsize > _MAX_STATES:
+            raise _TooManyStates
+        votes, _ = _fresh_votes(election, continuing)
+        counted = sum(votes.values())
+        leader = max(continuing, key=votes.__getitem__)
+        if len(continuing) == 1 or 2 * votes[leader] > counted:
+            return frozenset([leader])
+        if counted == 0:
+            return continuing
+        zero = frozenset(c for c in continuing if votes[c] == 0)
+        if zero:
+            return winners(continuing - zero)
+        fewest = min(votes.values())
+        lowest = [c for c in continuing if votes[c] == fewest]
+        return frozenset().union(*(winners(continuing - {c}) for c in lowest))
+
+    return winners(continuing)
+
+
+def irv(election: Election, tie_break: TieBreak | None = None) -> Result:
+    """Count ``election`` by instant-runoff voting (see the module docstring)."""
+    names = election.candidates
+    count = _Count(election)
+    used: list[dict[str, Any]] = []
+    rounds: list[dict[str, Any]] = []
+    eliminated: list[list[int]] = []  # in order of elimination
+    head: list[list[int]] = []  # the first tiers, decided when the count stops
+    while True:
+        continuing = [c for c in range(len(names)) if count.continuing[c]]
+        votes = {c: count.votes[c] for c in continuing}
+        counted = sum(votes.values())
+        entry: dict[str, Any] = {
+            "round": len(rounds) + 1,
+            "votes": {names[c]: votes[c] for c in continuing},
+            "continuing_votes": counted,
+            "exhausted": count.exhausted,
+        }
+        rounds.append(entry)
+        if not continuing:
+            break
+        leader = max(continuing, key=votes.__getitem__)
+        if len(continuing) == 1 or 2 * votes[leader] > counted:
+            entry["elected"] = names[leader]
+            head = [[leader]] + score_tiers_of([c for c in continuing if c != leader], votes)
+            break
+        if counted == 0:
+            entry["tie"] = [names[c] for c in continuing]
+            entry["note"] = "no votes left for any continuing candidate"
+            head = [continuing]
+            break
+        fewest = min(votes.values())
+        losers = [c for c in continuing if votes[c] == fewest]
+        if fewest != 0 and len(losers) > 1:
+            entry["tie"] = [names[c] for c in losers]
+            if tie_break is None:
+                try:
+                    possible = _possible_winners(election, frozenset(continuing))
+                    entry["note"] = "tie for fewest votes and no tie-break order: every way of breaking it was followed"
+                except _TooManyStates:
+                    possible = frozenset(continuing)
+                    entry["note"] = "tie for fewest votes and no tie-break order: too many ways to follow"
+                entry["possible_winners"] = [names[c] for c in sorted(possible)]
+                rest = [c for c in continuing if c not in possible]
+                head = [sorted(possible)] + score_tiers_of(rest, votes)
+                break
+            ordered = tie_break.sort(losers)
+            used.append(
+                {
+                    "stage": f"round {entry['round']}: elimination (the least favoured goes)",
+                    "tied": entry["tie"],
+                    "resolved": [names[c] for c in ordered],
+                }
+            )
+            losers = [ordered[-1]]
+        entry["eliminated"] = [names[c] for c in losers]
+        before, exhausted_before = dict(votes), count.exhausted
+        count.eliminate(losers)
+        transfers: dict[str, Votes] = {}
+        for c in continuing:
+            if count.continuing[c] and count.votes[c] != before[c]:
+                transfers[names[c]] = count.votes[c] - before[c]
+        if count.exhausted != exhausted_before:
+            transfers["exhausted"] = count.exhausted - exhausted_before
+        entry["transfers"] = transfers
+        eliminated.append(losers)
+    tiers = head + eliminated[::-1]
+    details = {"rounds": rounds}
+    return finish("irv", election, tiers, tie_break, used, details)
+
+
+def score_tiers_of(candidates: list[int], votes: dict[int, Votes]) -> list[list[int]]:
+    """``candidates`` grouped by equal votes, most votes first."""
+    tiers = score_tiers([votes[c] for c in candidates])
+    return [[candidates[k] for k in tier] for tier in tiers]
