@@ -330,3 +330,30 @@ def test_a_submitted_dossier_stays_complete_when_edited(client, db, rep, city, c
     save(client, nomination_id, city.id, dict(COMPLETE, title="Living together on the Rhine and beyond"))
     db.session.expire_all()
     assert db.session.get(Nomination, nomination_id).title == "Living together on the Rhine and beyond"
+
+
+def test_images_are_re_encoded_without_their_metadata(app, client, db, rep, city, cycle):
+    import io
+
+    from PIL import Image
+
+    photo = Image.new("RGB", (64, 48), (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"  # Make
+    exif[0x8825] = {2: (48.0, 51.0, 0.0)}  # GPS latitude: where the photo was taken
+    raw = io.BytesIO()
+    photo.save(raw, format="JPEG", exif=exif)
+    assert b"Camera maker" in raw.getvalue()
+
+    client.login(rep.email)
+    nomination_id = start(client, city.id)
+    save(client, nomination_id, city.id, files={"image": upload(raw.getvalue(), "fête.jpeg")})
+    attachment = db.session.scalar(select(Attachment).where(Attachment.kind == "image"))
+    assert attachment.content_type == "image/jpeg" and attachment.filename.endswith(".jpg")
+    stored = (app.config["UPLOAD_DIR"] / attachment.storage_key[:2] / attachment.storage_key).read_bytes()
+    assert b"Camera maker" not in stored
+    assert Image.open(io.BytesIO(stored)).getexif() == {}
+
+    refused = save(client, nomination_id, city.id, files={"image": upload(b"GIF89a not really", "x.gif")})
+    assert 'class="flash flash-error"' in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Attachment.id))) == 1
