@@ -19,7 +19,8 @@ def extracted(tmp_path_factory):
     """What `pybabel extract` finds in the code today."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-                    "-k", "N_", "--no-location", "-q", "-o", str(pot), "."], check=True, cwd=ROOT)
+                    "-k", "N_", "--no-location", "-o", str(pot), "."], check=True, cwd=ROOT,
+                   capture_output=True)
     with pot.open("rb") as handle:
         return {message.id if isinstance(message.id, str) else message.id[0]
                 for message in read_po(handle) if message.id}

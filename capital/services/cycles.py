@@ -58,7 +58,7 @@ class CycleSettings:
         if self.method not in TALLY_METHODS:
             found.append(Message(N_("Choose a counting method from the list."), {}, "cycle.method"))
         if not Decimal(0) < Decimal(self.quorum_share) <= Decimal(1):
-            found.append(Message(N_("The quorum must be more than 0% and at most 100% of the board."), {},
+            found.append(Message(N_("The quorum must be above zero and at most the whole board."), {},
                                  "cycle.quorum_share"))
         if self.max_rounds < 1:
             found.append(Message(N_("Allow at least one voting round."), {}, "cycle.max_rounds"))
