@@ -76,6 +76,8 @@ def test_a_representative_files_a_nomination_and_the_secretariat_finds_it_eligib
     office.click("#submit")
     office.wait_for_load_state()
     assert office.locator(".flash-success").count() == 1
+    assert office.locator("html").get_attribute("lang") == "fr"
+    assert "Capitale du Vivre Ensemble" in office.content()
     screenshot(office, "8-decision-enregistree")
 
     db.session.expire_all()
