@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from capital.forms import strip
@@ -28,3 +28,14 @@ class AcceptInvitationForm(SetPasswordForm):
 class ResetRequestForm(FlaskForm):
     email = EmailField(_l("E-mail address"), filters=[strip], validators=[DataRequired(), Email()])
     submit = SubmitField(_l("Send me a reset link"))
+
+
+class SettingsForm(FlaskForm):
+    name = StringField(_l("Your name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    locale = SelectField(_l("Language"))
+    timezone = SelectField(_l("Time zone"), validate_choice=False)
+    submit = SubmitField(_l("Save my settings"))
+
+    def set_choices(self, languages, zones, city_zone_label):
+        self.locale.choices = [SelectChoice(code, name) for code, name in languages]
+        self.timezone.choices = [SelectChoice("", city_zone_label)] + [SelectChoice(zone, zone) for zone in zones]

@@ -3,9 +3,10 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required, login_user, logout_user
 
 from capital.auth import bp
-from capital.auth.forms import AcceptInvitationForm, LoginForm, ResetRequestForm, SetPasswordForm
+from capital.auth.forms import AcceptInvitationForm, LoginForm, ResetRequestForm, SetPasswordForm, SettingsForm
 from capital.extensions import db, limiter, login_manager
-from capital.i18n import _, _l
+from capital.config import LOCALES
+from capital.i18n import LANGUAGE_NAMES, _, _l, translate
 from capital.models import User
 from capital.models.types import utcnow
 from capital.services import accounts
@@ -107,3 +108,28 @@ def reset_password(token):
         flash(_("Your password is changed. Sign in with it now."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    from capital.services.cities import timezone_names
+
+    form = SettingsForm(obj=current_user) if request.method == "GET" else SettingsForm()
+    if request.method == "GET":
+        form.timezone.data = current_user.timezone or ""
+    city_zone = current_user.city.timezone if current_user.city else "UTC"
+    form.set_choices([(code, LANGUAGE_NAMES[code]) for code in LOCALES], timezone_names(),
+                     _("My city's time zone (%(zone)s)", zone=city_zone))
+    if form.validate_on_submit():
+        try:
+            accounts.update_settings(current_user, name=form.name.data, locale=form.locale.data,
+                                     timezone=form.timezone.data or None, now=utcnow())
+        except accounts.AccountError as error:
+            db.session.rollback()
+            form.timezone.errors.append(translate(error.reason))
+        else:
+            commit()
+            flash(_("Your settings are saved."), "success")
+            return redirect(url_for("auth.settings"))
+    return render_template("auth/settings.html", form=form)

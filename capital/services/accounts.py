@@ -73,6 +73,24 @@ def revoke_role(user: User, role: Role, *, actor: Actor, now: datetime) -> None:
             record("role.revoked", user, actor=actor, now=now, data={"role": role.name})
 
 
+def update_settings(user: User, *, name: str, locale: str, timezone: str | None, now: datetime) -> None:
+    """A person's own name, language and time zone (None: their city's)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from capital.config import LOCALES
+
+    if locale not in LOCALES:
+        raise AccountError(N_("This language is not available."))
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise AccountError(N_("This is not a known time zone.")) from None
+    user.name, user.locale, user.timezone = name.strip(), locale, timezone or None
+    record("account.settings_changed", user, actor=user, now=now,
+           data={"locale": locale, "timezone": user.timezone})
+
+
 def set_account_active(user: User, is_active: bool, *, actor: Actor, now: datetime) -> bool:
     """Let a person sign in again, or stop them (their open sessions end too); True if it changed."""
     if not is_active and isinstance(actor, User) and actor.id == user.id:

@@ -190,3 +190,26 @@ def test_sign_in_does_not_redirect_to_another_site(client, make_user):
     user = make_user(Role.SECRETARIAT)
     response = client.post("/account/login?next=https://evil.example/", {"email": user.email, "password": PASSWORD})
     assert response.headers["Location"] == "/dashboard"
+
+
+def test_a_person_sets_their_language_and_time_zone(client, make_user, make_city, make_cycle, db):
+    from zoneinfo import ZoneInfo
+
+    city = make_city("Córdoba", country="ES", timezone="Europe/Madrid")
+    user = make_user(Role.REPRESENTATIVE, city=city)
+    cycle = make_cycle()
+    client.login(user.email)
+    page = client.get("/account/settings").get_data(as_text=True)
+    assert "Europe/Madrid" in page  # the default: the city's time zone
+
+    refused = client.post("/account/settings", {"name": "Ana", "locale": "es", "timezone": "Mars/Olympus"})
+    assert "This is not a known time zone." in refused.get_data(as_text=True)
+    assert db.session.get(User, user.id).timezone is None
+
+    client.post("/account/settings", {"name": "Ana", "locale": "es", "timezone": "America/Bogota"})
+    saved = db.session.get(User, user.id)
+    assert (saved.name, saved.locale, saved.timezone) == ("Ana", "es", "America/Bogota")
+    home = client.get("/").get_data(as_text=True)
+    assert '<html lang="es"' in home
+    offset = cycle.nominations_close_dt.astimezone(ZoneInfo("America/Bogota")).strftime("%z")
+    assert f"(UTC{offset[:3]}:{offset[3:]})" in home
