@@ -74,11 +74,17 @@ def translate(message) -> str:
     return _(message.message, **params)
 
 
+def country_name(code: str) -> str:
+    """An ISO 3166-1 code as the reader's language names the country."""
+    return get_locale().territories.get(code, code)
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["dt"] = format_dt_with_offset
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["tr"] = translate
+    app.jinja_env.filters["country"] = country_name
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.context_processor

@@ -1,5 +1,4 @@
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -183,7 +182,7 @@ def cities():
                     "name")
     countries = db.session.scalars(select(City.country_code).distinct().order_by(City.country_code)).all()
     return render_template("secretariat/cities.html", listing=listing, statuses=list(CityStatus), status=status,
-                           countries=countries, country=country, country_names=get_locale().territories)
+                           countries=countries, country=country)
 
 
 @bp.route("/cities/new", methods=["GET", "POST"])
