@@ -102,7 +102,7 @@ def reset_password(token):
             accounts.reset_password(token, form.password.data, utcnow())
         except accounts.AccountError as error:
             db.session.rollback()
-            flash(_(error.reason.message, **error.reason.params), "error")
+            flash(translate(error.reason), "error")
             return redirect(url_for("auth.request_reset"))
         commit()
         flash(_("Your password is changed. Sign in with it now."), "success")

@@ -12,7 +12,7 @@ from capital.domain.messages import RuleViolation
 from capital.domain.nominations import ACTIVE_STATES
 from capital.domain.roles import Role
 from capital.extensions import db
-from capital.i18n import _, translate
+from capital.i18n import _
 from capital.models import Attachment, Endorsement, Mail, Nomination
 from capital.models.types import utcnow
 from capital.nominations import bp
@@ -20,11 +20,7 @@ from capital.nominations.forms import ConfirmForm, DossierForm, EndorseForm, Sta
 from capital.services import nominations as service
 from capital.services.cycles import cycle_timeline
 from capital.services.dispatch import commit
-
-
-def flash_refusal(error: RuleViolation) -> None:
-    for reason in error.reasons:
-        flash(translate(reason), "error")
+from capital.views import flash_reasons, perform
 
 
 def _own_nomination(nomination_id: int) -> Nomination:
@@ -80,15 +76,12 @@ def start():
         flash(_("Choose a host city from the list."), "error")
         return redirect(url_for("nominations.dashboard"))
     host = db.session.get(type(city), form.host_city_id.data)
-    try:
-        nomination = service.start_nomination(cycle, city, host, actor=current_user, now=utcnow())
-    except RuleViolation as error:
-        db.session.rollback()
-        flash_refusal(error)
+    started = []
+    if not perform(lambda: started.append(service.start_nomination(cycle, city, host, actor=current_user,
+                                                                    now=utcnow())),
+                   _("Your draft is created. Fill in the dossier and save it as often as you like.")):
         return redirect(url_for("nominations.dashboard"))
-    commit()
-    flash(_("Your draft is created. Fill in the dossier and save it as often as you like."), "success")
-    return redirect(url_for("nominations.edit", nomination_id=nomination.id))
+    return redirect(url_for("nominations.edit", nomination_id=started[0].id))
 
 
 def _dossier_input(form: DossierForm) -> service.DossierInput:
@@ -131,7 +124,7 @@ def edit(nomination_id):
                     service.attach_file(nomination, kind, upload.filename, upload.read(), actor=current_user, now=now)
         except RuleViolation as error:
             db.session.rollback()
-            flash_refusal(error)
+            flash_reasons(error)
             db.session.refresh(nomination)
         else:
             commit()
@@ -168,15 +161,10 @@ def submit(nomination_id):
     nomination = _own_nomination(nomination_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            service.submit_nomination(nomination, actor=current_user, now=utcnow())
-        except RuleViolation as error:
-            db.session.rollback()
-            flash_refusal(error)
-            return redirect(url_for("nominations.edit", nomination_id=nomination.id))
-        commit()
-        flash(_("Your nomination is submitted. A receipt is on its way by e-mail."), "success")
-        return redirect(url_for("nominations.show", nomination_id=nomination.id))
+        if perform(lambda: service.submit_nomination(nomination, actor=current_user, now=utcnow()),
+                   _("Your nomination is submitted. A receipt is on its way by e-mail.")):
+            return redirect(url_for("nominations.show", nomination_id=nomination.id))
+        return redirect(url_for("nominations.edit", nomination_id=nomination.id))
     return render_template("nominations/confirm.html", nomination=nomination, form=form, action="submit",
                            checklist=service.check_rules(nomination),
                            timeline=cycle_timeline(nomination.cycle))
@@ -188,14 +176,8 @@ def withdraw(nomination_id):
     nomination = _own_nomination(nomination_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            service.withdraw_nomination(nomination, actor=current_user, now=utcnow())
-        except RuleViolation as error:
-            db.session.rollback()
-            flash_refusal(error)
-        else:
-            commit()
-            flash(_("Your nomination is withdrawn."), "info")
+        perform(lambda: service.withdraw_nomination(nomination, actor=current_user, now=utcnow()),
+                _("Your nomination is withdrawn."), "info")
         return redirect(url_for("nominations.show", nomination_id=nomination.id))
     return render_template("nominations/confirm.html", nomination=nomination, form=form, action="withdraw",
                            checklist=None, timeline=cycle_timeline(nomination.cycle))
@@ -207,14 +189,8 @@ def endorse(nomination_id):
     nomination = _visible_nomination(nomination_id)
     if not EndorseForm().validate_on_submit() or current_user.city is None:
         abort(400)
-    try:
-        service.endorse_nomination(nomination, current_user.city, actor=current_user, now=utcnow())
-    except RuleViolation as error:
-        db.session.rollback()
-        flash_refusal(error)
-    else:
-        commit()
-        flash(_("Your city endorses this nomination."), "success")
+    perform(lambda: service.endorse_nomination(nomination, current_user.city, actor=current_user, now=utcnow()),
+            _("Your city endorses this nomination."))
     return redirect(url_for("nominations.show", nomination_id=nomination.id))
 
 
@@ -239,12 +215,6 @@ def remove_file(nomination_id, attachment_id):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.nomination_id != nomination.id or not ConfirmForm().validate_on_submit():
         abort(404)
-    try:
-        service.remove_file(nomination, attachment, actor=current_user, now=utcnow())
-    except RuleViolation as error:
-        db.session.rollback()
-        flash_refusal(error)
-    else:
-        commit()
-        flash(_("The file is removed."), "info")
+    perform(lambda: service.remove_file(nomination, attachment, actor=current_user, now=utcnow()),
+            _("The file is removed."), "info")
     return redirect(url_for("nominations.edit", nomination_id=nomination.id))

@@ -21,6 +21,7 @@ from capital.secretariat.forms import (
 )
 from capital.services import accounts, cities as city_service, cycles as cycle_service
 from capital.services.dispatch import commit
+from capital.views import perform
 
 
 @bp.before_request
@@ -313,14 +314,8 @@ def revoke_role(user_id, role):
     if role not in {int(r) for r in Role}:
         abort(404)
     role = Role(role)
-    try:
-        accounts.revoke_role(person, role, actor=current_user, now=utcnow())
-    except accounts.AccountError as error:
-        db.session.rollback()
-        flash(translate(error.reason), "error")
-    else:
-        commit()
-        flash(_("%(name)s no longer has the role “%(role)s”.", name=person.name, role=_(role.title)), "success")
+    perform(lambda: accounts.revoke_role(person, role, actor=current_user, now=utcnow()),
+            _("%(name)s no longer has the role “%(role)s”.", name=person.name, role=_(role.title)))
     return redirect(url_for("secretariat.person", user_id=person.id))
 
 
@@ -328,16 +323,9 @@ def revoke_role(user_id, role):
 def set_account_active(user_id, action):
     person = _get_person(user_id)
     is_active = action == "reactivate"
-    try:
-        changed = accounts.set_account_active(person, is_active, actor=current_user, now=utcnow())
-    except accounts.AccountError as error:
-        db.session.rollback()
-        flash(translate(error.reason), "error")
-    else:
-        if changed:
-            commit()
-            flash(_("%(name)s can sign in again.", name=person.name) if is_active
-                  else _("%(name)s can no longer sign in.", name=person.name), "success")
+    perform(lambda: accounts.set_account_active(person, is_active, actor=current_user, now=utcnow()),
+            _("%(name)s can sign in again.", name=person.name) if is_active
+            else _("%(name)s can no longer sign in.", name=person.name))
     return redirect(url_for("secretariat.person", user_id=person.id))
 
 

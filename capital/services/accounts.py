@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from capital.domain.messages import N_, Message
+from capital.domain.messages import N_, Message, RuleViolation
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import BoardTerm, City, Invitation, RoleGrant, User
@@ -24,12 +24,11 @@ MIN_PASSWORD_LENGTH = 10
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class AccountError(Exception):
+class AccountError(RuleViolation):
     """A refused account action, with a message for the person."""
 
     def __init__(self, message: str, **params):
-        super().__init__(message)
-        self.reason = Message(message, params)
+        super().__init__(Message(message, params))
 
 
 def hash_password(password: str) -> str:

@@ -36,7 +36,7 @@ def test_a_wrong_password_is_refused_with_a_clear_message(client, make_user, db)
 
 
 def test_sign_in_ignores_case_and_spaces_in_the_address(client, make_user):
-    user = make_user(Role.BOARD, email="board.member@capital.example")
+    make_user(Role.BOARD, email="board.member@capital.example")
     client.login("  Board.Member@Capital.example ")
     assert client.get("/board/").status_code == 200
 
