@@ -131,7 +131,7 @@ def _fresh_votes(election: Election, continuing: frozenset[int]) -> tuple[dict[i
 
 
 class _TooManyStates(Exception):
-    pass
+    """Following every way to break the ties would take too long: the result is undecided."""
 
 
 def _possible_winners(election: Election, continuing: frozenset[int]) -> frozenset[int]:
