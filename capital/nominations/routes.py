@@ -3,6 +3,7 @@
 from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from capital.auth.access import role_required
@@ -48,7 +49,8 @@ def dashboard():
         mine = db.session.scalars(select(Nomination).where(
             Nomination.cycle_id == cycle.id, Nomination.nominating_city_id == city.id).order_by(Nomination.created_dt)
         ).all()
-        others = db.session.scalars(select(Nomination).where(
+        others = db.session.scalars(select(Nomination).options(
+            selectinload(Nomination.host_city), selectinload(Nomination.endorsements)).where(
             Nomination.cycle_id == cycle.id, Nomination.nominating_city_id != city.id,
             Nomination.state.in_(ACTIVE_STATES)).order_by(Nomination.submitted_dt)).all()
         endorsed = db.session.scalar(select(Endorsement).where(

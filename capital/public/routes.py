@@ -1,6 +1,7 @@
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from capital.config import LOCALES
 from capital.domain.phases import Phase
@@ -37,7 +38,8 @@ def nominees():
     nominations = []
     if cycle is not None:
         nominations = db.session.scalars(
-            select(Nomination).where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
+            select(Nomination).options(selectinload(Nomination.host_city))
+            .where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
             .order_by(Nomination.title)
         ).all()
     return render_template("public/nominees.html", cycle=cycle, nominations=nominations)

@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from capital.auth.access import role_required
 from capital.domain.messages import RuleViolation
@@ -27,7 +28,9 @@ def index():
     listing = None
     state = request.args.get("state", type=int)
     if cycle is not None:
-        statement = select(Nomination).where(Nomination.cycle_id == cycle.id,
+        statement = select(Nomination).options(
+            selectinload(Nomination.nominating_city), selectinload(Nomination.host_city)
+        ).where(Nomination.cycle_id == cycle.id,
                                              Nomination.state.in_(REVIEWABLE_STATES | {NominationState.WITHDRAWN}))
         if state in {int(s) for s in NominationState}:
             statement = statement.where(Nomination.state == state)
@@ -67,7 +70,8 @@ def board_dossiers():
     cycle = service.current_cycle()
     nominations = []
     if cycle is not None and cycle.phase >= Phase.NOMINATIONS_CLOSED:
-        nominations = db.session.scalars(select(Nomination).where(
+        nominations = db.session.scalars(select(Nomination).options(
+            selectinload(Nomination.nominating_city), selectinload(Nomination.host_city)).where(
             Nomination.cycle_id == cycle.id, Nomination.state == NominationState.ELIGIBLE
         ).order_by(Nomination.title)).all()
     return render_template("review/board.html", cycle=cycle, nominations=nominations)
