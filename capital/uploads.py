@@ -122,6 +122,15 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
     return _reencode(upright, source_format)
 
 
+def check_file_name(filename: str) -> None:
+    """Refuse a file name that carries a folder path (``../../etc/passwd.pdf``, ``C:\\x\\y.pdf``).
+
+    Browsers send only the file's own name, so a path is a crafted request, not a person's mistake.
+    """
+    if re.search(r"[/\\]", filename or ""):
+        raise UploadError(Message(N_("The file name must not contain a folder path."), {}, "upload.path_in_name"))
+
+
 def safe_display_name(filename: str, *, max_length: int = 100, default: str = "file") -> str:
     """A file name safe to show and offer for download, keeping letters of any script.
 

@@ -269,3 +269,19 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         store.save(b"data")
     assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd.pdf", "C:\\Users\\x\\letter.pdf", "/tmp/a.pdf", "a/b.pdf"])
+def test_a_file_name_with_a_folder_path_is_refused(name):
+    from capital.uploads import UploadError, check_file_name
+
+    with pytest.raises(UploadError) as refused:
+        check_file_name(name)
+    assert refused.value.reason.code == "upload.path_in_name"
+
+
+@pytest.mark.parametrize("name", ["lettre.pdf", "Brief des OB.pdf", "رسالة.pdf", "信.pdf", "report..final.pdf"])
+def test_a_plain_file_name_is_accepted(name):
+    from capital.uploads import check_file_name
+
+    check_file_name(name)

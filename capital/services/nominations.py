@@ -29,7 +29,7 @@ from capital.services.audit import record
 from capital.services.cycles import cycle_timeline
 from capital.services.dispatch import on_commit
 from capital.services.mail import absolute_url, queue_mail
-from capital.uploads import FileStore, check_image, check_pdf, safe_display_name
+from capital.uploads import FileStore, check_file_name, check_image, check_pdf, safe_display_name
 
 MAX_IMAGES = 6
 MAX_IMAGE_PIXELS = 40_000_000
@@ -202,6 +202,7 @@ def attach_file(nomination: Nomination, kind: str, filename: str, data: bytes, *
     nomination = _lock(nomination)
     _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
     limit = current_app.config["MAX_UPLOAD_BYTES"]
+    check_file_name(filename)
     name = safe_display_name(filename, default="letter.pdf" if kind == "letter" else "image")
     if kind == "letter":
         info = check_pdf(data, max_bytes=limit)

@@ -169,21 +169,33 @@ def test_an_oversized_letter_is_refused_with_the_limit(app, client, db, rep, cit
     assert db.session.scalar(select(func.count(Attachment.id))) == 0
 
 
-def test_a_path_like_file_name_is_stored_under_a_random_name(app, client, db, rep, city, cycle):
+@pytest.mark.parametrize("name", ["../../etc/passwd.pdf", "/etc/letter.pdf", "uploads/../../letter.pdf"])
+def test_a_path_like_file_name_is_refused(app, client, db, rep, city, cycle, name):
     client.login(rep.email)
     nomination_id = start(client, city.id)
-    save(client, nomination_id, city.id, files={"letter": upload(pdf_bytes(), "../../etc/passwd.pdf")})
+    response = save(client, nomination_id, city.id, files={"letter": upload(pdf_bytes(), name)})
+    assert "The file name must not contain a folder path." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+    assert not any(path.is_file() for path in app.config["UPLOAD_DIR"].rglob("*"))
+
+
+def test_a_letter_is_stored_under_a_random_name_and_served_as_an_attachment(app, client, db, rep, city, cycle):
+    client.login(rep.email)
+    nomination_id = start(client, city.id)
+    disguised = "lettre\u202efdp.exe"  # a right-to-left override that shows "lettreexe.pdf"
+    save(client, nomination_id, city.id, files={"letter": upload(pdf_bytes(), disguised)})
     attachment = db.session.scalar(select(Attachment))
-    assert "/" not in attachment.filename and ".." not in attachment.filename
+    assert "\u202e" not in attachment.filename and attachment.filename.endswith(".pdf")
     stored = list(path for path in app.config["UPLOAD_DIR"].rglob("*") if path.is_file())
     assert [path.name for path in stored] == [attachment.storage_key]
-    assert "passwd" not in attachment.storage_key
+    assert "lettre" not in attachment.storage_key
 
     download = client.get(f"/city/nominations/{nomination_id}/files/{attachment.id}")
     assert download.status_code == 200
     assert download.headers["Content-Type"] == "application/pdf"
     assert download.headers["Content-Disposition"].startswith("attachment;")
-    assert download.data == pdf_bytes() or download.data.startswith(b"%PDF-")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.data == stored[0].read_bytes()
 
 
 def test_another_city_cannot_see_or_touch_a_draft(app, client, db, rep, city, cycle, make_city, make_user):
