@@ -20,6 +20,7 @@ from capital.secretariat.forms import (
     RoleForm, local_zone,
 )
 from capital.services import accounts, cities as city_service, cycles as cycle_service
+from capital.services.audit import ACTION_TITLES
 from capital.services.dispatch import commit
 from capital.views import perform
 
@@ -108,7 +109,7 @@ def cycle(cycle_id):
     return render_template("secretariat/cycle.html", cycle=cycle, deadlines=deadlines, trail=trail,
                            settings=cycle_service.CycleSettings.of(cycle),
                            next_phases=sorted(ALLOWED_TRANSITIONS[cycle.phase]), phases=Phase,
-                           method_titles=METHOD_TITLES)
+                           method_titles=METHOD_TITLES, action_titles=ACTION_TITLES)
 
 
 @bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])

@@ -5,10 +5,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from capital.domain.messages import N_
 from capital.extensions import db
 from capital.models import AuditEntry, User
 
 Actor = User | str  # a person, or the name of what acted: "worker", "cli", "system"
+
+# What each recorded action is called on the history pages.
+ACTION_TITLES = {
+    "account.deactivated": N_("Account deactivated"),
+    "account.reactivated": N_("Account reactivated"),
+    "account.settings_changed": N_("Personal settings changed"),
+    "board_term.added": N_("Board term added"),
+    "city.created": N_("City added"),
+    "city.updated": N_("City changed"),
+    "city.signature_recorded": N_("Declaration signature recorded"),
+    "cycle.archived": N_("Cycle added to the archive"),
+    "cycle.nominations_opened": N_("Nominations opened"),
+    "invitation.sent": N_("Invitation sent"),
+    "invitation.accepted": N_("Invitation accepted"),
+    "invitation.revoked": N_("Invitation withdrawn"),
+    "nomination.started": N_("Nomination started"),
+    "nomination.saved": N_("Dossier saved"),
+    "nomination.file_added": N_("File added to a dossier"),
+    "nomination.file_removed": N_("File removed from a dossier"),
+    "nomination.submitted": N_("Nomination submitted"),
+    "nomination.withdrawn": N_("Nomination withdrawn"),
+    "nomination.endorsed": N_("Nomination endorsed"),
+    "nomination.eligible": N_("Nomination found eligible"),
+    "nomination.ineligible": N_("Nomination found not eligible"),
+    "password.reset": N_("Password changed"),
+    "password_reset.requested": N_("Password reset requested"),
+    "role.granted": N_("Role granted"),
+    "role.revoked": N_("Role taken away"),
+}
 
 
 def record(action: str, obj: Any, *, actor: Actor, now: datetime, cycle_id: int | None = None,

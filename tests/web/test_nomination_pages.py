@@ -369,3 +369,13 @@ def test_images_are_re_encoded_without_their_metadata(app, client, db, rep, city
     refused = save(client, nomination_id, city.id, files={"image": upload(b"GIF89a not really", "x.gif")})
     assert 'class="flash flash-error"' in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Attachment.id))) == 1
+
+
+def test_the_cycle_history_names_each_step(app, client, db, rep, city, cycle, make_user):
+    client.login(rep.email)
+    _submitted(client, db, city)
+    secretariat = WebClient(app.test_client())
+    secretariat.login(make_user(Role.SECRETARIAT).email)
+    page = secretariat.get(f"/secretariat/cycles/{cycle.id}?sort=dt&dir=desc").get_data(as_text=True)
+    assert "Nomination submitted" in page and "Dossier saved" in page
+    assert "nomination.submitted" not in page
