@@ -11,11 +11,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from capital.config import LOCALES
 from capital.domain.messages import N_, Message, RuleViolation
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import BoardTerm, City, Invitation, RoleGrant, User
 from capital.services.audit import Actor, record
+from capital.services.cities import is_timezone
 from capital.services.mail import absolute_url, queue_mail
 
 _hasher = PasswordHasher()
@@ -74,17 +76,10 @@ def revoke_role(user: User, role: Role, *, actor: Actor, now: datetime) -> None:
 
 def update_settings(user: User, *, name: str, locale: str, timezone: str | None, now: datetime) -> None:
     """A person's own name, language and time zone (None: their city's)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from capital.config import LOCALES
-
     if locale not in LOCALES:
         raise AccountError(N_("This language is not available."))
-    if timezone:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise AccountError(N_("This is not a known time zone.")) from None
+    if timezone and not is_timezone(timezone):
+        raise AccountError(N_("This is not a known time zone."))
     user.name, user.locale, user.timezone = name.strip(), locale, timezone or None
     record("account.settings_changed", user, actor=user, now=now,
            data={"locale": locale, "timezone": user.timezone})

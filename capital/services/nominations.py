@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from capital.domain import nominations as rules
 from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, DossierData, Theme
 from capital.domain.eligibility import EligibilityRules, NominationFacts, evaluate
+from capital.domain.membership import CityStatus
 from capital.domain.messages import Decision, Message, N_, RuleViolation
 from capital.domain.nominations import ACTIVE_STATES, NominationState
 from capital.domain.phases import Phase
@@ -60,8 +61,7 @@ def current_cycle() -> Cycle | None:
 
 
 def eligible_hosts() -> list[City]:
-    from capital.domain.membership import CityStatus
-
+    """The cities a nomination may name as host: members in good standing."""
     return list(db.session.scalars(select(City).where(City.status == CityStatus.MEMBER).order_by(City.name_latin)))
 
 
