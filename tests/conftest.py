@@ -346,3 +346,69 @@ def make_cycle(db):
         return cycle
 
     return factory
+
+
+VOTE_YEAR = 2031
+
+
+@pytest.fixture
+def make_vote(db, make_city, make_user):
+    """A cycle whose nominations are closed and reviewed, with eligible nominations and a board:
+    ``vote.open(now)`` opens voting by the secretariat's hand. Deadlines are fixed (2031)."""
+    from datetime import UTC, datetime
+
+    from capital.domain.nominations import NominationState
+    from capital.domain.phases import Phase
+    from capital.domain.roles import Role
+    from capital.domain.timeline import celebration_day
+    from capital.models import BoardTerm, Cycle, Nomination
+
+    class Vote:
+        OPENS = datetime(VOTE_YEAR, 3, 1, 12, tzinfo=UTC)
+        CLOSES = datetime(VOTE_YEAR, 3, 20, 12, tzinfo=UTC)
+
+        def __init__(self, hosts, members, **settings):
+            self.secretariat = make_user(Role.SECRETARIAT)
+            self.cycle = Cycle(year=VOTE_YEAR, celebration_date=celebration_day(VOTE_YEAR),
+                               phase=Phase.NOMINATIONS_CLOSED,
+                               nominations_open_dt=datetime(VOTE_YEAR - 1, 10, 1, 12, tzinfo=UTC),
+                               nominations_close_dt=datetime(VOTE_YEAR, 1, 15, 12, tzinfo=UTC),
+                               voting_open_dt=self.OPENS, voting_close_dt=self.CLOSES,
+                               announcement_dt=datetime(VOTE_YEAR, 4, 1, 12, tzinfo=UTC), **settings)
+            db.session.add(self.cycle)
+            self.cities = {name: make_city(name) for name in dict.fromkeys(hosts)}
+            self.nominations = []
+            for host in hosts:
+                nominator = make_city()
+                self.nominations.append(Nomination(cycle=self.cycle, nominating_city_id=nominator.id,
+                                                   host_city_id=self.cities[host].id, title=f"{host} together",
+                                                   state=NominationState.ELIGIBLE))
+            db.session.add_all(self.nominations)
+            self.members = []
+            for n in range(members):
+                user = make_user(Role.BOARD, name=f"Member {n + 1}")
+                user.board_terms[:] = [BoardTerm(starts_on=date(VOTE_YEAR - 1, 1, 1), ends_on=date(VOTE_YEAR, 12, 31))]
+                self.members.append(user)
+            db.session.commit()
+            self.cycle_id = self.cycle.id  # for threads, which must not touch this session
+
+        def open(self, now=None):
+            from capital.services.cycles import open_voting
+
+            open_voting(self.cycle, actor=self.secretariat, now=now or self.OPENS)
+            db.session.commit()
+            return self.cycle.rounds[-1]
+
+        def close(self, now=None):
+            from capital.services.cycles import close_voting
+
+            close_voting(self.cycle, actor=self.secretariat, now=now or self.CLOSES)
+            db.session.commit()
+
+        def ids(self):
+            return {n.host_city.name: n.id for n in self.nominations}
+
+    def factory(hosts=("Palermo", "Venlo", "Lyon"), members=7, **settings):
+        return Vote(list(hosts), members, **settings)
+
+    return factory

@@ -7,11 +7,11 @@ from capital.models.mail import Mail, MailState
 from capital.models.nominations import Attachment, EligibilityDecision, Endorsement, Nomination, NominationText
 from capital.models.subscribers import Subscriber
 from capital.models.users import BoardTerm, Invitation, RoleGrant, User
-from capital.models.voting import Ballot, Participation, Recusal, Result
+from capital.models.voting import Ballot, Designation, Participation, Recusal, Result
 
 __all__ = [
     "TALLY_METHODS", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City", "Cycle",
-    "DeclarationSignature", "EligibilityDecision", "Endorsement", "Invitation", "Mail", "MailState",
+    "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "Invitation", "Mail", "MailState",
     "Nomination", "NominationText", "Participation", "Recusal", "Result", "RoleGrant", "Subscriber",
     "User", "VotingRound", "WorkerHeartbeat",
 ]

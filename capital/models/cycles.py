@@ -48,6 +48,8 @@ class Cycle(db.Model):
     rules: Mapped[dict] = mapped_column(JSON, default=dict)
 
     capital_city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id", ondelete="RESTRICT"))
+    # Why no capital was designated (capital.services.voting.NO_CAPITAL_REASONS), once it is so.
+    no_capital_reason: Mapped[str | None] = mapped_column(String(40))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     capital_city = relationship("City", foreign_keys=[capital_city_id])
@@ -71,7 +73,10 @@ class VotingRound(db.Model):
     opens_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     closes_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     # Drawn and published when voting opens; the tally breaks ties by it and nothing else.
-    tie_break_order: Mapped[list] = mapped_column(JSON, default=list)
+    tie_break_order: Mapped[list] = mapped_column(JSON, default=list)  # nomination ids, most favoured first
+    tie_break_seed: Mapped[str] = mapped_column(String(64), default="")  # the order follows from it alone
+    # The voter roll frozen when the round opened: board members' user ids.
+    roll: Mapped[list] = mapped_column(JSON, default=list)
     closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     cycle: Mapped[Cycle] = relationship(back_populates="rounds")

@@ -75,7 +75,27 @@ class Result(db.Model):
     ballots_cast: Mapped[int]
     is_quorum_met: Mapped[bool]
     checksum: Mapped[str] = mapped_column(String(64))  # sha256 of the published ballot file
+    ballot_file: Mapped[str] = mapped_column(Text, default="")  # the ballot file counted, byte for byte
     tallied_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     round = relationship("VotingRound")
+
+
+class Designation(db.Model):
+    """A city designated capital by a cycle: the announced winner, then any runner-up that
+    replaced a designated city that withdrew (with the secretariat's public reason)."""
+
+    __tablename__ = "designations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
+    nomination_id: Mapped[int] = mapped_column(ForeignKey("nominations.id", ondelete="CASCADE"))
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="RESTRICT"))
+    is_runner_up: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    designated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    designated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    nomination = relationship("Nomination")
+    city = relationship("City")

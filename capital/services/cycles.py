@@ -25,6 +25,7 @@ from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, Timeline, carry_over, default_timeline, validate_timeline
 from capital.extensions import db
 from capital.models import TALLY_METHODS, Cycle, Nomination, Result, User, VotingRound
+from capital.services import voting
 from capital.services.audit import Actor, record
 
 log = logging.getLogger(__name__)
@@ -163,10 +164,13 @@ def transition_context(cycle: Cycle) -> TransitionContext:
         .group_by(Nomination.state)
     ).all())
     rounds_used = db.session.scalar(select(func.count(VotingRound.id)).where(VotingRound.cycle_id == cycle.id))
-    quorum_met = db.session.scalar(
-        select(Result.is_quorum_met).join(VotingRound, Result.round_id == VotingRound.id)
+    # A round "meets its quorum" for the phases when it designates a city: a count without a
+    # winner (an unresolved tie) leads on like a missed quorum, to another round or no capital.
+    latest = db.session.execute(
+        select(Result.is_quorum_met, Result.winner_nomination_id).join(VotingRound, Result.round_id == VotingRound.id)
         .where(VotingRound.cycle_id == cycle.id).order_by(VotingRound.number.desc()).limit(1)
-    )
+    ).first()
+    quorum_met = None if latest is None else bool(latest.is_quorum_met and latest.winner_nomination_id is not None)
     return TransitionContext(
         eligible_nominations=counts.get(NominationState.ELIGIBLE, 0),
         submitted_pending_review=counts.get(NominationState.SUBMITTED, 0),
@@ -252,21 +256,31 @@ def advance_due_cycles(now: datetime) -> list[PhaseChange]:
     return changes
 
 
-def enter_phase(cycle: Cycle, previous: Phase, *, now: datetime) -> None:
+def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -> None:
     """What follows from entering a phase, whoever caused it: the one place for such effects.
 
     A second voting round (voting closed → voting open) gets a fresh voting window, and the
-    announcement moves by as much.
+    announcement moves by as much. Opening voting freezes the roll and draws the tie-break
+    order; closing it shuffles and counts the round's ballots; the announcement designates
+    the winner; a cycle without a capital keeps the reason.
     """
     if previous == Phase.VOTING_CLOSED and cycle.phase == Phase.VOTING_OPEN:
         _apply_timeline(cycle, cycle_timeline(cycle).second_round(now))
+    if cycle.phase == Phase.VOTING_OPEN:
+        voting.open_round(cycle, actor=actor, now=now)
+    elif cycle.phase == Phase.VOTING_CLOSED and voting.close_round(cycle, now=now) is not None:
+        voting.tally_round(cycle, now=now)
+    elif cycle.phase == Phase.ANNOUNCED:
+        voting.designate_winner(cycle, actor=actor, now=now)
+    elif cycle.phase == Phase.NO_CAPITAL:
+        cycle.no_capital_reason = voting.no_capital_reason(cycle, previous)
 
 
 def _move(cycle: Cycle, target: Phase, *, actor: Actor, now: datetime, by_hand: bool) -> None:
     previous = cycle.phase
     cycle.phase = target
     cycle.phase_changed_dt = now
-    enter_phase(cycle, previous, now=now)
+    enter_phase(cycle, previous, actor=actor, now=now)
     db.session.flush()
     record("cycle.phase_changed", cycle, actor=actor, now=now, cycle_id=cycle.id,
            data={"from": previous.name, "to": target.name, "by_hand": by_hand})
