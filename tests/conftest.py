@@ -367,7 +367,7 @@ def make_vote(db, make_city, make_user):
         OPENS = datetime(VOTE_YEAR, 3, 1, 12, tzinfo=UTC)
         CLOSES = datetime(VOTE_YEAR, 3, 20, 12, tzinfo=UTC)
 
-        def __init__(self, hosts, members, **settings):
+        def __init__(self, hosts, members, terms=(date(VOTE_YEAR - 1, 1, 1), date(VOTE_YEAR, 12, 31)), **settings):
             self.secretariat = make_user(Role.SECRETARIAT)
             self.cycle = Cycle(year=VOTE_YEAR, celebration_date=celebration_day(VOTE_YEAR),
                                phase=Phase.NOMINATIONS_CLOSED,
@@ -387,7 +387,7 @@ def make_vote(db, make_city, make_user):
             self.members = []
             for n in range(members):
                 user = make_user(Role.BOARD, name=f"Member {n + 1}")
-                user.board_terms[:] = [BoardTerm(starts_on=date(VOTE_YEAR - 1, 1, 1), ends_on=date(VOTE_YEAR, 12, 31))]
+                user.board_terms[:] = [BoardTerm(starts_on=terms[0], ends_on=terms[1])]
                 self.members.append(user)
             db.session.commit()
             self.cycle_id = self.cycle.id  # for threads, which must not touch this session
@@ -409,6 +409,7 @@ def make_vote(db, make_city, make_user):
             return {n.host_city.name: n.id for n in self.nominations}
 
     def factory(hosts=("Palermo", "Venlo", "Lyon"), members=7, **settings):
+        """``terms``: the members' board term, (first day, last day); by default 2030–2031."""
         return Vote(list(hosts), members, **settings)
 
     return factory

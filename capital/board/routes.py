@@ -1,15 +1,210 @@
-from flask import render_template
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from capital.auth.access import role_required
 from capital.board import bp
+from capital.board.forms import ConflictForm, RunnerUpForm, ballot_form, rank_field_name
+from capital.domain.ballots import BallotFormError, ranking_in_words, ranks_of, read_ballot, unranked
+from capital.domain.messages import RuleViolation
+from capital.domain.phases import Phase
 from capital.domain.roles import Role
+from capital.extensions import db
+from capital.i18n import _, translate
+from capital.models import Recusal, User
 from capital.models.types import utcnow
+from capital.services import voting
+from capital.services.dispatch import commit
+from capital.services.nominations import current_cycle
+from capital.views import perform
 
 
 @bp.route("/")
 @role_required(Role.BOARD)
 def dashboard():
     today = utcnow().date()
+    cycle = voting.vote_cycle()
+    voting_round = voting.current_round(cycle) if cycle else None
+    upcoming = _conflict_cycle()
     return render_template("board/dashboard.html", term=current_user.current_board_term(today),
-                           terms=current_user.board_terms)
+                           terms=current_user.board_terms, cycle=cycle, voting_round=voting_round,
+                           has_voted=cycle is not None and voting.has_voted(cycle, current_user),
+                           conflict_cycle=upcoming, recusal=_recusal(upcoming))
+
+
+def _recusal(cycle) -> Recusal | None:
+    if cycle is None:
+        return None
+    return db.session.scalar(select(Recusal).where(Recusal.cycle_id == cycle.id, Recusal.user_id == current_user.id))
+
+
+def _ballot_context(cycle):
+    """The open round's ballot for the signed-in member, or a 404 when there is no vote."""
+    if cycle is None:
+        abort(404)
+    voting_round = voting.current_round(cycle)
+    nominations = voting.ballot_nominations(voting_round)
+    return voting_round, nominations
+
+
+def _render_ballot(cycle, voting_round, nominations, form, errors=(), status=200):
+    voted = voting.has_voted(cycle, current_user)
+    is_open = cycle.phase == Phase.VOTING_OPEN and voting_round.closed_dt is None and utcnow() < voting_round.closes_dt
+    names = voting.nomination_names(nominations)
+    response = make_response(render_template(
+        "board/ballot.html", cycle=cycle, voting_round=voting_round, nominations=nominations, form=form,
+        errors=errors, has_voted=voted, is_open=is_open, on_roll=current_user.id in voting_round.roll,
+        recusal=_recusal(cycle), tie_break=[names[n] for n in voting_round.tie_break_order],
+        rank_field_name=rank_field_name), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _posted_ranks() -> dict[int, str]:
+    ranks = {}
+    for key, value in request.form.items():
+        if key.startswith("rank_"):
+            suffix = key.removeprefix("rank_")
+            ranks[int(suffix) if suffix.isdigit() else -1] = value
+    return ranks
+
+
+def _read(form, nominations):
+    """The ranking the posted form means, or the errors to show (at their fields)."""
+    errors = []
+    if not form.validate_on_submit():
+        errors = [(field.id, message) for field in form for message in field.errors]
+        if not errors:  # only the CSRF token, which has no field to point at
+            abort(400)
+    try:
+        ranking = read_ballot(_posted_ranks(), [n.id for n in nominations])
+    except BallotFormError as error:
+        for problem in error.errors:
+            field = form[rank_field_name(problem.nomination_id)] if problem.nomination_id else None
+            message = translate(problem.message)
+            if field is not None:
+                field.errors = [*field.errors, message]
+            errors.append((field.id if field is not None else rank_field_name(nominations[0].id), message))
+        return None, errors
+    return (ranking, errors) if not errors else (None, errors)
+
+
+@bp.route("/vote")
+@role_required(Role.BOARD)
+def ballot():
+    cycle = voting.vote_cycle()
+    voting_round, nominations = _ballot_context(cycle)
+    replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
+    return _render_ballot(cycle, voting_round, nominations, ballot_form(nominations, replacing=replacing))
+
+
+@bp.route("/vote/review", methods=["POST"])
+@role_required(Role.BOARD)
+def review():
+    cycle = voting.vote_cycle()
+    voting_round, nominations = _ballot_context(cycle)
+    replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
+    form = ballot_form(nominations, replacing=replacing)
+    ranking, errors = _read(form, nominations)
+    if ranking is None:
+        return _render_ballot(cycle, voting_round, nominations, form, errors)
+    names = {n.id: n.host_city.name for n in nominations}
+    response = make_response(render_template(
+        "board/review.html", cycle=cycle, voting_round=voting_round, form=form, nominations=nominations,
+        words=ranking_in_words(ranking, names), ranks=ranks_of(ranking),
+        unranked=[names[n] for n in unranked(ranking, [n.id for n in nominations])], replacing=replacing,
+        rank_field_name=rank_field_name))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/vote/cast", methods=["POST"])
+@role_required(Role.BOARD)
+def cast():
+    cycle = voting.vote_cycle()
+    voting_round, nominations = _ballot_context(cycle)
+    replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
+    form = ballot_form(nominations, replacing=replacing)
+    if "change" in request.form:
+        return _render_ballot(cycle, voting_round, nominations, form)
+    ranking, errors = _read(form, nominations)
+    if ranking is None:
+        return _render_ballot(cycle, voting_round, nominations, form, errors)
+    try:
+        receipt = voting.cast_ballot(cycle, current_user, ranking, now=utcnow(),
+                                     replacement_secret=form.replacement_secret.data if replacing else None)
+    except RuleViolation as error:
+        db.session.rollback()
+        field = form.replacement_secret if replacing else form[rank_field_name(nominations[0].id)]
+        return _render_ballot(cycle, voting_round, nominations, form,
+                              [(field.id, translate(reason)) for reason in error.reasons])
+    commit()
+    # Shown this once: the receipt is stored nowhere beside the voter, so it cannot be shown again.
+    response = make_response(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,
+                                             receipt=receipt, replaced=replacing))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/vote/conflict", methods=["GET", "POST"])
+@role_required(Role.BOARD)
+def conflict():
+    cycle = _conflict_cycle()
+    if cycle is None:
+        abort(404)
+    form = ConflictForm()
+    if form.validate_on_submit() and perform(
+        lambda: voting.declare_conflict(cycle, current_user, form.reason.data, now=utcnow()),
+        _("You stand aside from this cycle’s vote. Your reason is recorded."),
+    ):
+        return redirect(url_for("board.dashboard"))
+    return render_template("board/conflict.html", cycle=cycle, form=form, recusal=_recusal(cycle))
+
+
+def _conflict_cycle():
+    """The cycle in progress whose vote a member may still stand aside from."""
+    cycle = current_cycle()
+    return cycle if cycle is not None and cycle.phase <= Phase.VOTING_OPEN else None
+
+
+@bp.route("/vote/roll")
+@role_required(Role.BOARD, Role.SECRETARIAT)
+def roll():
+    cycle = voting.vote_cycle()
+    if cycle is None:
+        abort(404)
+    voting_round = voting.current_round(cycle)
+    voters = db.session.scalars(select(User).where(User.id.in_(voting_round.roll)).order_by(User.name)).all()
+    recusals = db.session.execute(select(Recusal, User).join(User, Recusal.user_id == User.id)
+                                  .where(Recusal.cycle_id == cycle.id).order_by(User.name)).all()
+    return render_template("board/roll.html", cycle=cycle, voting_round=voting_round, voters=voters,
+                           recusals=recusals)
+
+
+@bp.route("/results")
+@role_required(Role.BOARD, Role.SECRETARIAT)
+def results():
+    cycle = voting.vote_cycle()
+    result = voting.latest_result(cycle) if cycle else None
+    if result is None:
+        abort(404)
+    return render_template("board/results.html", cycle=cycle, result=result,
+                           voting_round=voting.current_round(cycle), designations=voting.designations(cycle),
+                           runner_up=voting.runner_up(cycle) if cycle.phase == Phase.ANNOUNCED else None, roles=Role,
+                           no_capital_reasons=voting.NO_CAPITAL_REASONS)
+
+
+@bp.route("/results/runner-up", methods=["GET", "POST"])
+@role_required(Role.SECRETARIAT)
+def runner_up():
+    cycle = voting.vote_cycle()
+    if cycle is None or cycle.phase != Phase.ANNOUNCED:
+        abort(404)
+    nominee = voting.runner_up(cycle)
+    form = RunnerUpForm()
+    if form.validate_on_submit() and perform(
+        lambda: voting.designate_runner_up(cycle, form.reason.data, actor=current_user, now=utcnow()),
+        _("The runner-up is now the designated capital; the reason is public."),
+    ):
+        return redirect(url_for("board.results"))
+    return render_template("board/runner_up.html", cycle=cycle, form=form, nominee=nominee)

@@ -40,7 +40,8 @@ from capital.domain.messages import Message, N_, RuleViolation
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RECEIPT_GROUPS = 4  # 16 characters: about 79 random bits
 SECRET_GROUPS = 6  # 24 characters: about 119 random bits
-_RESERVED = str.maketrans({c: " " for c in ">=#:\n\r"})  # characters the ballot file format keeps for itself
+# Characters the ballot file keeps for itself, and the comma that separates names on the recount command line.
+_RESERVED = str.maketrans({c: " " for c in ">=#:,\n\r"})
 
 Ranking = tuple[tuple[int, ...], ...]  # nomination ids, best first; a tuple of several is a tie
 

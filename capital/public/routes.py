@@ -1,4 +1,4 @@
-from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -12,6 +12,7 @@ from capital.domain.nominations import ACTIVE_STATES
 from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
 from capital.public import bp
+from capital.services import voting
 from capital.services.health import health_report
 from capital.urls import safe_next_url
 
@@ -77,3 +78,39 @@ def set_language():
 def healthz():
     report, healthy = health_report(utcnow())
     return jsonify(report), 200 if healthy else 503
+
+
+def _cycle_of(year: int) -> Cycle:
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
+    if cycle is None:
+        abort(404)
+    return cycle
+
+
+@bp.route("/vote/<int:year>")
+def vote(year):
+    """The vote of a year: the roll count and the tie-break as soon as voting opens; the result,
+    the designations and the audit files once announced (before that, nobody outside sees them)."""
+    cycle = _cycle_of(year)
+    voting_round = voting.current_round(cycle)
+    announced = cycle.phase == Phase.ANNOUNCED
+    result = voting.latest_result(cycle) if announced or cycle.phase == Phase.NO_CAPITAL else None
+    names = {}
+    if voting_round is not None:
+        names = voting.nomination_names(voting.ballot_nominations(voting_round))
+    return render_template("public/vote.html", cycle=cycle, voting_round=voting_round, result=result,
+                           announced=announced, tie_break=[names[n] for n in voting_round.tie_break_order]
+                           if voting_round else [], designations=voting.designations(cycle) if announced else [],
+                           files=list(voting.audit_files(cycle)) if announced else [],
+                           no_capital_reasons=voting.NO_CAPITAL_REASONS)
+
+
+@bp.route("/vote/<int:year>/<name>")
+def audit_file(year, name):
+    """One file of the announced vote's audit bundle."""
+    content = voting.audit_files(_cycle_of(year)).get(name)
+    if content is None:
+        abort(404)
+    mimetype = "application/json" if name.endswith(".json") else "text/plain"
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename={year}-{name}", "X-Content-Type-Options": "nosniff"})

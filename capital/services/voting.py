@@ -18,16 +18,18 @@ transaction ids tie a ballot to a voter afterwards.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from capital.domain.ballots import (
-    BoardMember, Ranking, candidate_names, is_quorum_met, new_receipt_code, new_replacement_secret, new_seed,
+    BoardMember, Ranking, candidate_names, is_quorum_met, quorum_needed, new_receipt_code, new_replacement_secret, new_seed,
     secret_hash, tie_break_order, voter_roll,
 )
 from capital.domain.messages import Message, N_, RuleViolation
@@ -400,3 +402,44 @@ def _designate(cycle: Cycle, nomination: Nomination, *, actor: Actor, now: datet
            now=now, cycle_id=cycle.id, data={"nomination_id": nomination.id, "city_id": nomination.host_city_id,
                                              "reason": reason})
     return designation
+
+
+# --- the audit bundle ---------------------------------------------------------------------------
+
+
+def audit_files(cycle: Cycle) -> dict[str, bytes]:
+    """The announced cycle's audit bundle: ``ballots.txt`` (exactly the file counted),
+    ``tally.json`` (the engine's explanation, the roll, turnout, quorum, the tie-break seed and
+    the recount command) and ``SHA256SUMS`` (for ``sha256sum -c``). Empty before the announcement."""
+    result = latest_result(cycle)
+    if cycle.phase != Phase.ANNOUNCED or result is None:
+        return {}
+    voting_round = db.session.get(VotingRound, result.round_id)
+    names = dict(zip(result.tally["candidate_ids"], result.tally["candidates"], strict=True))
+    order = ",".join(names[n] for n in voting_round.tie_break_order)
+    data = {
+        **result.tally,
+        "cycle": cycle.year,
+        "round": voting_round.number,
+        "roll": result.eligible_voters,
+        "turnout": result.ballots_cast,
+        "quorum": {"share": str(Decimal(cycle.quorum_share).normalize()),
+                   "needed": quorum_needed(result.eligible_voters, cycle.quorum_share),
+                   "met": result.is_quorum_met},
+        "tie_break_seed": voting_round.tie_break_seed,
+        "tie_break_order": [names[n] for n in voting_round.tie_break_order],
+        "ballots_sha256": result.checksum,
+        "recount": f"python -m capital.voting --method {result.method} --candidates '{order}' "
+                   f"--tie-break '{order}' --json ballots.txt",
+    }
+    files = {"ballots.txt": result.ballot_file.encode(),
+             "tally.json": (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()}
+    files["SHA256SUMS"] = "".join(f"{hashlib.sha256(content).hexdigest()}  {name}\n"
+                                  for name, content in files.items()).encode()
+    return files
+
+
+def vote_cycle() -> Cycle | None:
+    """The latest cycle that has held a vote (its current round is the one the board sees)."""
+    return db.session.scalar(select(Cycle).join(VotingRound, VotingRound.cycle_id == Cycle.id)
+                             .order_by(Cycle.year.desc()).limit(1))

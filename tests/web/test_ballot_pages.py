@@ -1,0 +1,187 @@
+"""The board's ballot pages: ranking, review in words, casting, the receipt, errors at the field,
+the roll, the results before and after the announcement, and the public audit files."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from capital.domain.phases import Phase
+from capital.domain.roles import Role
+from capital.models import Ballot, Cycle, Participation
+from capital.models.types import utcnow
+from capital.services.cycles import change_phase
+from tests.conftest import WebClient
+
+
+def open_now(make_vote, **settings):
+    """A vote opened an hour ago (the pages read the clock), by members serving now."""
+    now = utcnow().replace(microsecond=0)
+    vote = make_vote(terms=(now.date() - timedelta(days=400), date(2031, 12, 31)), **settings)
+    vote.open(now - timedelta(hours=1))
+    return vote
+
+
+@pytest.fixture
+def vote(make_vote):
+    return open_now(make_vote)
+
+
+@pytest.fixture
+def member(client, vote):
+    client.login(vote.members[0].email)
+    return vote.members[0]
+
+
+def fields(vote):
+    return {f"rank_{n.id}": "" for n in vote.nominations}
+
+
+def ranks(vote, **by_host):
+    data = fields(vote)
+    for n in vote.nominations:
+        data[f"rank_{n.id}"] = by_host.get(n.host_city.name, "")
+    return data
+
+
+def test_the_ballot_has_a_labelled_rank_per_nomination_with_its_dossier(client, vote, member):
+    page = client.get("/board/vote").get_data(as_text=True)
+    for n in vote.nominations:
+        assert re.search(rf'<label for="rank_{n.id}">Rank for {n.host_city.name}: “{n.title}”</label>', page)
+        assert f'<select aria-describedby="rank_{n.id}-hint" id="rank_{n.id}" name="rank_{n.id}">' in page
+        assert f'href="/city/nominations/{n.id}"' in page
+    assert '<option selected value="">No preference</option>' in page and '<option value="3">3</option>' in page
+    assert "You have not voted yet." in page
+    assert vote.cycle.rounds[0].tie_break_seed in page
+    assert "(UTC+" in page or "(UTC-" in page  # the deadline, in the member's zone with its offset
+
+
+def test_review_says_the_ranking_in_words_then_cast_shows_the_receipt_once(client, db, vote, member):
+    page = client.post("/board/vote/review", ranks(vote, Palermo="1", Venlo="2", Lyon="2")).get_data(as_text=True)
+    assert "1. Palermo 2. Venlo = Lyon" in page
+    assert db.session.query(Ballot).count() == 0
+    form = ranks(vote, Palermo="1", Venlo="2", Lyon="2") | {"cast": "1"}
+    response = client.post("/board/vote/cast", form)
+    page = response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    [ballot] = db.session.scalars(select(Ballot)).all()
+    assert f">{ballot.receipt_code}<" in page and "shown only once" in page
+    assert ballot.voter_id is None
+    assert "You have voted in this round." in client.get("/board/vote").get_data(as_text=True)
+    assert "You have voted in this round." in client.get("/board/").get_data(as_text=True)
+    again = client.post("/board/vote/cast", form).get_data(as_text=True)
+    assert db.session.query(Ballot).count() == 1 and ballot.receipt_code not in again
+
+
+def test_change_goes_back_to_the_form_with_the_ranks_kept(client, vote, member):
+    palermo = vote.ids()["Palermo"]
+    page = client.post("/board/vote/cast", ranks(vote, Palermo="2", Venlo="1") | {"change": "1"}).get_data(as_text=True)
+    assert re.search(rf'<select[^>]*name="rank_{palermo}"[^>]*>.*?<option selected value="2">2</option>', page, re.S)
+
+
+@pytest.mark.parametrize(("by_host", "host", "message"), [
+    ({"Palermo": "1", "Venlo": "3"}, "Venlo", "No nomination has rank 2"),
+    ({"Palermo": "7"}, "Palermo", "Give a rank from 1 to 3"),
+    ({}, "Lyon", "Rank at least one nomination."),
+])
+def test_an_invalid_ballot_is_explained_at_the_field_and_stores_nothing(client, db, vote, member, by_host, host,
+                                                                        message):
+    for url in ("/board/vote/review", "/board/vote/cast"):
+        page = client.post(url, ranks(vote, **by_host) | {"cast": "1"}).get_data(as_text=True)
+        assert 'class="error-summary"' in page and message in page
+        if by_host:
+            field = f"rank_{vote.ids()[host]}"
+            assert f'<a href="#{field}">{message}' in page
+            assert re.search(rf'<select aria-describedby="{field}-hint {field}-error" aria-invalid="true" '
+                             rf'id="{field}"', page)
+            assert f'id="{field}-error"' in page
+    assert db.session.query(Ballot).count() == db.session.query(Participation).count() == 0
+
+
+def test_an_unknown_nomination_in_the_form_is_refused(client, db, vote, member):
+    page = client.post("/board/vote/review", ranks(vote, Palermo="1") | {"rank_999999": "2"}).get_data(as_text=True)
+    assert "The ballot names a nomination that is not on it." in page
+    assert db.session.query(Ballot).count() == 0
+
+
+def test_a_cast_without_the_csrf_token_is_refused(client, db, vote, member):
+    response = client.post_raw("/board/vote/cast", data=ranks(vote, Palermo="1") | {"cast": "1"})
+    assert response.status_code == 400 and db.session.query(Ballot).count() == 0
+
+
+def test_a_replacement_needs_the_code_from_the_receipt(client, db, make_vote):
+    vote = open_now(make_vote, allows_ballot_replacement=True)
+    client.login(vote.members[0].email)
+    page = client.post("/board/vote/cast", ranks(vote, Palermo="1") | {"cast": "1"}).get_data(as_text=True)
+    secret = re.search(r"Replacement code</h2>\s*<p class=\"code\"[^>]*>([A-Z0-9-]+)<", page).group(1)
+    page = client.post("/board/vote/cast", ranks(vote, Lyon="1") | {"cast": "1"}).get_data(as_text=True)
+    assert "Enter the replacement code" in page
+    page = client.post("/board/vote/cast", ranks(vote, Lyon="1") | {"cast": "1", "replacement_secret": secret})
+    assert "Your ballot is replaced" in page.get_data(as_text=True)
+    [ballot] = db.session.scalars(select(Ballot)).all()
+    assert ballot.ranking == [[vote.ids()["Lyon"]]]
+
+
+def test_a_member_not_on_the_roll_cannot_vote(client, db, make_user, vote):
+    newcomer = make_user(Role.BOARD)
+    client.login(newcomer.email)
+    assert "You are not on this round’s voter roll." in client.get("/board/vote").get_data(as_text=True)
+    page = client.post("/board/vote/cast", ranks(vote, Palermo="1") | {"cast": "1"}).get_data(as_text=True)
+    assert "You are not on this round" in page and db.session.query(Ballot).count() == 0
+
+
+def test_a_conflict_is_declared_with_a_reason_at_the_field(client, db, make_vote):
+    vote = make_vote(terms=(utcnow().date() - timedelta(days=400), date(2031, 12, 31)))
+    client.login(vote.members[0].email)
+    page = client.post("/board/vote/conflict", {"reason": ""}).get_data(as_text=True)
+    assert "Say why you have a conflict of interest." in page and 'aria-invalid="true"' in page
+    assert client.post("/board/vote/conflict", {"reason": "I advise the Lyon committee."}).status_code == 302
+    round_ = vote.open(utcnow().replace(microsecond=0) - timedelta(hours=1))
+    assert vote.members[0].id not in round_.roll
+    secretariat = WebClient(client.app.test_client())
+    secretariat.login(vote.secretariat.email)
+    page = secretariat.get("/board/vote/roll").get_data(as_text=True)
+    assert "I advise the Lyon committee." in page and "6 board members may vote in this round." in page
+
+
+def test_roll_and_results_are_for_the_board_and_the_secretariat_only(client, make_user, vote):
+    client.login(make_user(Role.REPRESENTATIVE).email)
+    assert client.get("/board/vote/roll").status_code == 403
+    assert client.get("/board/results").status_code == 403
+
+
+def test_results_are_private_until_announced_then_the_audit_files_are_public(app, client, db, vote, member):
+    for m, host in zip(vote.members[:5], ["Palermo", "Palermo", "Venlo", "Palermo", "Lyon"], strict=True):
+        voter = WebClient(app.test_client())
+        voter.login(m.email)
+        assert "Receipt code" in voter.post("/board/vote/cast", ranks(vote, **{host: "1"}) | {"cast": "1"}).get_data(
+            as_text=True)
+    assert client.get("/board/results").status_code == 404
+    now = utcnow().replace(microsecond=0)
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    change_phase(cycle, Phase.VOTING_CLOSED, actor=vote.secretariat, now=now, by_hand=True)
+    change_phase(cycle, Phase.TALLIED, actor=vote.secretariat, now=now, by_hand=True)
+    db.session.commit()
+    page = client.get("/board/results").get_data(as_text=True)
+    assert "Not public yet" in page and "<li>Palermo</li>" in page
+    public = client.get(f"/vote/{cycle.year}").get_data(as_text=True)
+    assert "Palermo</li>" in public  # the tie-break order is public ...
+    assert "Check the count yourself" not in public and client.get(f"/vote/{cycle.year}/ballots.txt").status_code == 404
+    secretariat = WebClient(app.test_client())
+    secretariat.login(vote.secretariat.email)
+    assert "Announce the result" in secretariat.get("/board/results").get_data(as_text=True)
+    assert secretariat.post(f"/secretariat/cycles/{cycle.id}/phase/announced").status_code == 302
+    public = client.get(f"/vote/{cycle.year}").get_data(as_text=True)
+    assert "Check the count yourself" in public
+    files = {name: client.get(f"/vote/{cycle.year}/{name}").get_data() for name in
+             ("ballots.txt", "tally.json", "SHA256SUMS")}
+    for line in files["SHA256SUMS"].decode().splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256(files[name]).hexdigest() == digest
+    assert files["ballots.txt"].decode().count("\nPalermo # ") == 3
+    db.session.expire_all()
+    assert db.session.get(Cycle, vote.cycle_id).capital_city_id == vote.cities["Palermo"].id
