@@ -142,7 +142,7 @@ def declare_conflict(cycle: Cycle, user: User, reason: str, *, now: datetime) ->
     if cycle.phase > Phase.VOTING_OPEN:
         raise _refuse(N_("The vote is over: a conflict can no longer be declared."), "conflict.too_late")
     if db.session.scalar(select(Recusal.id).where(Recusal.cycle_id == cycle.id, Recusal.user_id == user.id)):
-        raise _refuse(N_("You have already stood aside from this cycle's vote."), "conflict.already")
+        raise _refuse(N_("You have already stood aside from this cycle’s vote."), "conflict.already")
     voting_round = current_round(cycle)
     if voting_round is not None and cycle.phase == Phase.VOTING_OPEN:
         voting_round = db.session.get(VotingRound, voting_round.id, with_for_update=True, populate_existing=True)
@@ -224,7 +224,7 @@ def _open_round_for(cycle: Cycle, voter: User, now: datetime) -> VotingRound:
             or not voting_round.opens_dt <= now < voting_round.closes_dt):
         raise _refuse(N_("Voting is not open: the ballot was not stored."), "ballot.closed")
     if voter.id not in voting_round.roll:
-        raise _refuse(N_("You are not on this round's voter roll."), "ballot.not_on_roll")
+        raise _refuse(N_("You are not on this round’s voter roll."), "ballot.not_on_roll")
     return voting_round
 
 
