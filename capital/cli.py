@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -16,19 +17,48 @@ capital_cli = AppGroup("capital", help="Capital administration: demo data, trans
 
 
 @capital_cli.command("demo")
-def demo_command():
+@click.option("--through", type=click.Choice(["nominations", "voting", "tallied", "announced"]),
+              help="Also take the demo cycle this far through the real services: cities submit nominations, "
+                   "the secretariat finds them eligible, seven board members vote, the count, the announcement.")
+def demo_command(through: str | None):
     """Create the demo data set (idempotent) and print how to sign in."""
     from capital.models.types import utcnow
-    from capital.services.demo import load_demo
+    from capital.services.demo import load_demo, run_demo_vote
     from capital.services.dispatch import commit
 
-    summary = load_demo(utcnow())
+    now = utcnow()
+    summary = load_demo(now) if through is None else run_demo_vote(through, now)
     commit()
     click.echo(f"Demo data ready: member cities, the 2019 archive, and the {summary['year']} cycle.")
+    if through is not None:
+        click.echo(f"The {summary['year']} cycle is now: {summary['phase'].title}.")
     click.echo("Sign in with (e-mail / password):")
     for role, email, password in summary["credentials"]:
         click.echo(f"  {role.name.lower():<15} {email:<34} {password}")
     click.echo(f"Mail is written to {current_app.config['MAIL_OUTBOX_DIR']}")
+
+
+@capital_cli.command("audit-bundle")
+@click.argument("year", type=int)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def audit_bundle_command(year: int, directory: Path):
+    """Write the announced vote of YEAR to DIRECTORY: ballots.txt, tally.json and SHA256SUMS."""
+    from sqlalchemy import select
+
+    from capital.extensions import db
+    from capital.models import Cycle
+    from capital.services.voting import audit_files
+
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
+    if cycle is None:
+        raise click.ClickException(f"there is no cycle for {year}")
+    files = audit_files(cycle)
+    if not files:
+        raise click.ClickException(f"the {year} vote is not announced: its audit bundle is not public yet")
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
+    click.echo(f"Wrote {', '.join(files)} to {directory}; check with: cd {directory} && sha256sum -c SHA256SUMS")
 
 
 @capital_cli.command("serve")

@@ -7,12 +7,14 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from capital.domain.dossier import BudgetRange, Theme
 from capital.domain.membership import CityStatus, SignatureForm
+from capital.domain.nominations import NominationState
 from capital.domain.phases import Phase
 from capital.domain.roles import Role
 from capital.domain.timeline import celebration_day, default_timeline
 from capital.extensions import db
-from capital.models import City, Cycle, DeclarationSignature, User
+from capital.models import City, Cycle, DeclarationSignature, Nomination, User
 from capital.services import accounts
 from capital.services.audit import record
 
@@ -120,3 +122,119 @@ def _compressed(timeline, now: datetime):
     step = left / 6
     return replace(timeline, nominations_open_dt=now - timedelta(days=1), nominations_close_dt=now + step,
                    voting_open_dt=now + 2 * step, voting_close_dt=now + 3 * step, announcement_dt=now + 4 * step)
+
+
+# --- the vote, through the real services (`capital demo --through PHASE`) ---------------------
+
+THROUGH = ("nominations", "voting", "tallied", "announced")
+
+# (nominating and host city, title, theme, expected participants, budget) — each city hosts its own.
+DEMO_NOMINATIONS = [
+    ("Palermo", "Palermo, a city of many shores", Theme.INCLUSIVE, 15_000, BudgetRange.FROM_100K_TO_250K),
+    ("Venlo", "Venlo: neighbours across the border", Theme.CONNECTIVE, 6_000, BudgetRange.FROM_50K_TO_100K),
+    ("Lyon", "Lyon, Fête du vivre-ensemble", Theme.COMMUNICATIVE, 20_000, BudgetRange.FROM_100K_TO_250K),
+    ("Bamako", "Bamako, la paix en musique", Theme.RESILIENT, 12_000, BudgetRange.FROM_10K_TO_50K),
+    ("Tunis", "تونس: مدينة العيش المشترك", Theme.HEALTHY, 9_000, BudgetRange.FROM_50K_TO_100K),
+]
+# Seven board members who cast their ballots in the demo (the demo's own board member,
+# board@capital.example, is left to try the ballot); best first, "=" for equal ranks.
+DEMO_VOTERS = [
+    ("Amina Board", "Paris", "Palermo > Lyon > Venlo"),
+    ("Carlos Board", "Brussels", "Lyon > Palermo = Bamako"),
+    ("Dana Board", "New York", "Palermo > Tunis > Lyon > Venlo > Bamako"),
+    ("Elif Board", "Mostaganem", "Tunis > Palermo"),
+    ("Farid Board", "Cordoba", "Palermo = Lyon > Venlo"),
+    ("Greta Board", "Dusseldorf", "Venlo > Palermo > Lyon"),
+    ("Hiroshi Board", "Montreal", "Bamako > Palermo > Lyon"),
+]
+
+
+def demo_pdf() -> bytes:
+    """A real one-page PDF, standing for a mayor's signed letter."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def run_demo_vote(through: str, now: datetime) -> dict:
+    """Take the demo cycle up to ``through`` (one of THROUGH) through the real services; a step
+    already taken is skipped, so running it again changes nothing. Returns what to print."""
+    from capital.services import cycles, nominations, voting
+
+    if through not in THROUGH:
+        raise ValueError(f"through must be one of {', '.join(THROUGH)}")
+    summary = load_demo(now)
+    target = THROUGH.index(through)
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == summary["year"]))
+    secretariat = User.by_email(USERS[0][0])
+    credentials = list(summary["credentials"])
+    cities = {c.name_latin: c for c in db.session.scalars(select(City))}
+    reps = {}
+    for latin, *_ in DEMO_NOMINATIONS:
+        email = f"representative-{latin.lower()}@capital.example"
+        reps[latin] = _demo_user(email, f"{latin} Representative", Role.REPRESENTATIVE, cities[latin], now)
+        credentials.append((Role.REPRESENTATIVE, email, DEMO_PASSWORD))
+    voters = []
+    for name, city, _ in DEMO_VOTERS:
+        email = f"{name.split()[0].lower()}.board@capital.example"
+        voters.append(_demo_user(email, name, Role.BOARD, cities[city], now))
+        credentials.append((Role.BOARD, email, DEMO_PASSWORD))
+
+    if cycle.phase == Phase.NOMINATIONS_OPEN:
+        taken = set(db.session.scalars(select(Nomination.nominating_city_id).where(Nomination.cycle_id == cycle.id)))
+        for latin, title, theme, participants, budget in DEMO_NOMINATIONS:
+            city = cities[latin]
+            if city.id in taken:
+                continue
+            nomination = nominations.start_nomination(cycle, city, city, actor=reps[latin], now=now)
+            nominations.save_dossier(nomination, nominations.DossierInput(
+                title=title, texts={"en": (f"{title}: a day of open doors, shared meals and music.",
+                                           "Morning: open houses of worship. Noon: a long table. Evening: a concert.")},
+                themes={theme}, expected_participants=participants, partners="Schools, neighbourhood councils",
+                budget_range=budget), actor=reps[latin], now=now)
+            nominations.attach_file(nomination, "letter", "letter.pdf", demo_pdf(), actor=reps[latin], now=now)
+            nominations.submit_nomination(nomination, actor=reps[latin], now=now)
+    if target >= THROUGH.index("voting"):
+        if cycle.phase == Phase.NOMINATIONS_OPEN:
+            cycles.close_nominations(cycle, actor=secretariat, now=now)
+        for nomination in db.session.scalars(select(Nomination).where(
+                Nomination.cycle_id == cycle.id, Nomination.state == NominationState.SUBMITTED)):
+            nominations.decide_eligibility(nomination, eligible=True, reason="", actor=secretariat, now=now)
+        if cycle.phase == Phase.NOMINATIONS_CLOSED:
+            cycles.open_voting(cycle, actor=secretariat, now=now)
+        if cycle.phase == Phase.VOTING_OPEN:
+            ids = {n.host_city.name_latin: n.id for n in db.session.scalars(
+                select(Nomination).where(Nomination.cycle_id == cycle.id))}
+            for user, (_, _, ranking) in zip(voters, DEMO_VOTERS, strict=True):
+                if not voting.has_voted(cycle, user):
+                    groups = tuple(tuple(ids[name.strip()] for name in group.split("="))
+                                   for group in ranking.split(">"))
+                    voting.cast_ballot(cycle, user, groups, now=now)
+    if target >= THROUGH.index("tallied"):
+        if cycle.phase == Phase.VOTING_OPEN:
+            cycles.close_voting(cycle, actor=secretariat, now=now)
+        if cycle.phase == Phase.VOTING_CLOSED:
+            cycles.change_phase(cycle, Phase.TALLIED, actor=secretariat, now=now, by_hand=True)
+    if target >= THROUGH.index("announced") and cycle.phase == Phase.TALLIED:
+        cycles.change_phase(cycle, Phase.ANNOUNCED, actor=secretariat, now=now, by_hand=True)
+    db.session.flush()
+    return {"credentials": credentials, "year": cycle.year, "phase": cycle.phase}
+
+
+def _demo_user(email: str, name: str, role: Role, city: City, now: datetime) -> User:
+    user = User.by_email(email)
+    if user is None:
+        user = User(email=email, name=name, locale="en", password_hash=accounts.hash_password(DEMO_PASSWORD),
+                    city_id=city.id, created_dt=now)
+        db.session.add(user)
+        db.session.flush()
+        if role == Role.BOARD:
+            accounts.add_board_term(user, date(now.year - 1, 1, 1), date(now.year + 2, 12, 31), actor="cli", now=now)
+        accounts.grant_role(user, role, actor="cli", now=now)
+    return user

@@ -1,0 +1,52 @@
+"""`capital demo --through announced` then `capital audit-bundle` on SQLite: anyone's recount
+of the published files gives the announced capital."""
+
+import json
+import shlex
+import subprocess
+import sys
+
+from sqlalchemy import select
+
+from capital.domain.phases import Phase
+from capital.models import Ballot, Cycle, Participation, Result
+
+
+def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
+    runner = sqlite_app.test_cli_runner()
+    early = runner.invoke(args=["capital", "demo", "--through", "voting"])
+    assert early.exit_code == 0, early.output
+    assert "amina.board@capital.example" in early.output and "Voting open" in early.output
+    refused = runner.invoke(args=["capital", "audit-bundle", "2099", str(tmp_path / "none")])
+    assert refused.exit_code != 0
+    done = runner.invoke(args=["capital", "demo", "--through", "announced"])
+    assert done.exit_code == 0, done.output
+    again = runner.invoke(args=["capital", "demo", "--through", "announced"])
+    assert again.exit_code == 0, again.output
+    with sqlite_app.app_context():
+        from capital.extensions import db
+
+        cycle = db.session.scalar(select(Cycle).where(Cycle.year != 2019))
+        assert cycle.phase == Phase.ANNOUNCED and cycle.capital_city is not None
+        capital = cycle.capital_city.name
+        year = cycle.year
+        [result] = db.session.scalars(select(Result)).all()
+        assert result.ballots_cast == 7 == db.session.query(Ballot).count() == db.session.query(Participation).count()
+        assert result.eligible_voters == 8  # the seven and the demo's own board member, who did not vote
+    bundle = tmp_path / "bundle"
+    written = runner.invoke(args=["capital", "audit-bundle", str(year), str(bundle)])
+    assert written.exit_code == 0, written.output
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=bundle, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == 2, check.stdout + check.stderr
+    tally = json.loads((bundle / "tally.json").read_text())
+    assert tally["roll"] == 8 and tally["turnout"] == 7 and tally["quorum"]["met"] and tally["tie_break_seed"]
+    ballots = (bundle / "ballots.txt").read_text().splitlines()
+    codes = [line.rsplit("# ", 1)[1] for line in ballots if not line.startswith("#")]
+    assert codes == sorted(codes) and len(codes) == 7
+    command = shlex.split(tally["recount"])
+    assert command[:3] == ["python", "-m", "capital.voting"]
+    recount = subprocess.run([sys.executable, *command[1:]], cwd=bundle, capture_output=True, text=True)
+    assert recount.returncode == 0, recount.stderr
+    recounted = json.loads(recount.stdout)
+    assert recounted["winner"] == capital == tally["winner"]
+    assert recounted["ranking"] == tally["ranking"]
