@@ -38,13 +38,16 @@ def _recusal(cycle) -> Recusal | None:
     return db.session.scalar(select(Recusal).where(Recusal.cycle_id == cycle.id, Recusal.user_id == current_user.id))
 
 
-def _ballot_context(cycle):
-    """The open round's ballot for the signed-in member, or a 404 when there is no vote."""
+def _ballot_context():
+    """The cycle, its current round, the nominations on the ballot and the ballot form for the
+    signed-in member (with the replacement code when they may replace their ballot); 404 without a vote."""
+    cycle = voting.vote_cycle()
     if cycle is None:
         abort(404)
     voting_round = voting.current_round(cycle)
     nominations = voting.ballot_nominations(voting_round)
-    return voting_round, nominations
+    replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
+    return cycle, voting_round, nominations, ballot_form(nominations, replacing=replacing)
 
 
 def _render_ballot(cycle, voting_round, nominations, form, errors=(), status=200):
@@ -92,19 +95,14 @@ def _read(form, nominations):
 @bp.route("/vote")
 @role_required(Role.BOARD)
 def ballot():
-    cycle = voting.vote_cycle()
-    voting_round, nominations = _ballot_context(cycle)
-    replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
-    return _render_ballot(cycle, voting_round, nominations, ballot_form(nominations, replacing=replacing))
+    return _render_ballot(*_ballot_context())
 
 
 @bp.route("/vote/review", methods=["POST"])
 @role_required(Role.BOARD)
 def review():
-    cycle = voting.vote_cycle()
-    voting_round, nominations = _ballot_context(cycle)
-    replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
-    form = ballot_form(nominations, replacing=replacing)
+    cycle, voting_round, nominations, form = _ballot_context()
+    replacing = hasattr(form, "replacement_secret")
     ranking, errors = _read(form, nominations)
     if ranking is None:
         return _render_ballot(cycle, voting_round, nominations, form, errors)
@@ -121,10 +119,8 @@ def review():
 @bp.route("/vote/cast", methods=["POST"])
 @role_required(Role.BOARD)
 def cast():
-    cycle = voting.vote_cycle()
-    voting_round, nominations = _ballot_context(cycle)
-    replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
-    form = ballot_form(nominations, replacing=replacing)
+    cycle, voting_round, nominations, form = _ballot_context()
+    replacing = hasattr(form, "replacement_secret")
     if "change" in request.form:
         return _render_ballot(cycle, voting_round, nominations, form)
     ranking, errors = _read(form, nominations)
