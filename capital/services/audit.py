@@ -22,6 +22,8 @@ ACTION_TITLES = {
     "city.signature_recorded": N_("Declaration signature recorded"),
     "cycle.archived": N_("Cycle added to the archive"),
     "cycle.nominations_opened": N_("Nominations opened"),
+    "cycle.capital_designated": N_("Capital designated"),
+    "cycle.runner_up_designated": N_("Runner-up designated"),
     "invitation.sent": N_("Invitation sent"),
     "invitation.accepted": N_("Invitation accepted"),
     "invitation.revoked": N_("Invitation withdrawn"),
@@ -38,6 +40,11 @@ ACTION_TITLES = {
     "password_reset.requested": N_("Password reset requested"),
     "role.granted": N_("Role granted"),
     "role.revoked": N_("Role taken away"),
+    "voting.round_opened": N_("Voting round opened: roll frozen, tie-break drawn"),
+    "voting.recused": N_("Board member stood aside (conflict of interest)"),
+    "voting.voted": N_("Board member voted"),
+    "voting.round_closed": N_("Voting round closed: ballots shuffled"),
+    "voting.tallied": N_("Votes counted"),
 }
 
 

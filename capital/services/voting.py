@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -209,7 +210,7 @@ def cast_ballot(cycle: Cycle, voter: User, ranking: Ranking, *, now: datetime,
 
 
 def _ballot_id() -> str:
-    return hashlib.sha256(new_seed().encode()).hexdigest()[:32]
+    return secrets.token_hex(16)
 
 
 def _open_round_for(cycle: Cycle, voter: User, now: datetime) -> VotingRound:
