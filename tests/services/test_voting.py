@@ -327,3 +327,38 @@ def test_the_runner_up_replaces_a_city_that_withdraws_before_16_may(db, make_vot
         voting.designate_runner_up(cycle, "Venlo too.", actor=vote.secretariat,
                                    now=vote.cycle.announcement_dt.replace(month=5, day=16))
     assert refused.value.reason.code == "runner_up.too_late"
+
+
+def test_the_worker_closes_counts_and_announces_at_the_deadlines(db, make_vote):
+    from capital.services.cycles import advance_due_cycles
+
+    vote = make_vote(members=7)
+    vote.open()
+    p, v, _ = (n.id for n in vote.nominations)
+    _cast_all(db, vote, [((v,),), ((v,), (p,)), ((p,),), ((v,),)])
+    assert advance_due_cycles(vote.CLOSES - SECOND) == []
+    [closed] = advance_due_cycles(vote.CLOSES)
+    db.session.commit()
+    assert closed.phase == Phase.VOTING_CLOSED
+    result = db.session.scalar(select(Result))
+    assert result.is_quorum_met and result.winner_nomination_id == v
+    [tallied] = advance_due_cycles(vote.CLOSES + SECOND)
+    assert tallied.phase == Phase.TALLIED
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    [announced] = advance_due_cycles(cycle.announcement_dt)
+    db.session.commit()
+    assert announced.phase == Phase.ANNOUNCED and cycle.capital_city_id == vote.cities["Venlo"].id
+    assert db.session.query(Result).count() == 1
+
+
+def test_no_eligible_nomination_is_the_reason_given(db, make_vote):
+    from capital.domain.nominations import NominationState
+
+    vote = make_vote()
+    for nomination in vote.nominations:
+        nomination.state = NominationState.INELIGIBLE
+    db.session.commit()
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    change_phase(cycle, Phase.NO_CAPITAL, actor=vote.secretariat, now=vote.OPENS, by_hand=True)
+    db.session.commit()
+    assert cycle.no_capital_reason == "no_eligible" and cycle.rounds == []

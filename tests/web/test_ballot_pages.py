@@ -174,6 +174,8 @@ def test_results_are_private_until_announced_then_the_audit_files_are_public(app
     secretariat = WebClient(app.test_client())
     secretariat.login(vote.secretariat.email)
     assert "Announce the result" in secretariat.get("/board/results").get_data(as_text=True)
+    history = secretariat.get(f"/secretariat/cycles/{cycle.id}").get_data(as_text=True)
+    assert history.count("Board member voted") == 5 and 'href="/board/results"' in history
     assert secretariat.post(f"/secretariat/cycles/{cycle.id}/phase/announced").status_code == 302
     public = client.get(f"/vote/{cycle.year}").get_data(as_text=True)
     assert "Check the count yourself" in public
