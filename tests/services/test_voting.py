@@ -362,3 +362,28 @@ def test_no_eligible_nomination_is_the_reason_given(db, make_vote):
     change_phase(cycle, Phase.NO_CAPITAL, actor=vote.secretariat, now=vote.OPENS, by_hand=True)
     db.session.commit()
     assert cycle.no_capital_reason == "no_eligible" and cycle.rounds == []
+
+
+def test_two_nominations_sharing_a_host_are_named_apart_and_the_file_recounts(db, make_vote, tmp_path):
+    import io
+    import json
+
+    from capital.voting.cli import main
+
+    vote = make_vote(hosts=("Lyon", "Lyon", "Venlo"), members=7)
+    vote.open()
+    first, second, venlo = (n.id for n in vote.nominations)
+    _cast_all(db, vote, [((second,), (first,)), ((second,),), ((venlo,), (second,)), ((first, second),)])
+    vote.close()
+    result = db.session.scalar(select(Result))
+    names = result.tally["candidates"]
+    assert len(set(names)) == 3 and sum(name.startswith("Lyon (") for name in names) == 2
+    path = tmp_path / "ballots.txt"
+    path.write_text(result.ballot_file)
+    order = ",".join(result.tally["tie_break"])
+    out = io.StringIO()
+    assert main(["--method", "schulze", "--candidates", order, "--tie-break", order, "--json", str(path)],
+                stdout=out) == 0
+    recount = json.loads(out.getvalue())
+    assert recount["ranking"] == result.tally["ranking"]
+    assert dict(zip(names, result.tally["candidate_ids"], strict=True))[recount["winner"]] == second
