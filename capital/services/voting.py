@@ -140,6 +140,7 @@ def declare_conflict(cycle: Cycle, user: User, reason: str, *, now: datetime) ->
     reason = reason.strip()
     if not reason:
         raise _refuse(N_("Say why you have a conflict of interest."), "conflict.reason_missing")
+    cycle = _shared(cycle)
     if cycle.phase > Phase.VOTING_OPEN:
         raise _refuse(N_("The vote is over: a conflict can no longer be declared."), "conflict.too_late")
     if db.session.scalar(select(Recusal.id).where(Recusal.cycle_id == cycle.id, Recusal.user_id == user.id)):
@@ -213,14 +214,21 @@ def _ballot_id() -> str:
     return secrets.token_hex(16)
 
 
+def _shared(cycle: Cycle) -> Cycle:
+    """The cycle re-read under a shared lock, taken before any lock on its rounds.
+
+    Casts and declarations go on side by side, but a phase change (which locks the cycle for
+    update, then its round) waits for them and they for it: no ballot slips in after the
+    round's ballots were shuffled, and locks are always taken in the same order.
+    """
+    return db.session.get(Cycle, cycle.id, with_for_update={"read": True}, populate_existing=True)
+
+
 def _open_round_for(cycle: Cycle, voter: User, now: datetime) -> VotingRound:
+    cycle = _shared(cycle)
     voting_round = current_round(cycle)
     if voting_round is not None:
-        # A shared lock: casts go on side by side, but closing the round waits for them (and
-        # they for it), so no ballot slips in after the round's ballots were shuffled.
-        voting_round = db.session.get(VotingRound, voting_round.id, with_for_update={"read": True},
-                                      populate_existing=True)
-    cycle = db.session.get(Cycle, cycle.id, populate_existing=True)
+        voting_round = db.session.get(VotingRound, voting_round.id, populate_existing=True)
     if (voting_round is None or cycle.phase != Phase.VOTING_OPEN or voting_round.closed_dt is not None
             or not voting_round.opens_dt <= now < voting_round.closes_dt):
         raise _refuse(N_("Voting is not open: the ballot was not stored."), "ballot.closed")

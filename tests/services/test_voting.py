@@ -387,3 +387,27 @@ def test_two_nominations_sharing_a_host_are_named_apart_and_the_file_recounts(db
     recount = json.loads(out.getvalue())
     assert recount["ranking"] == result.tally["ranking"]
     assert dict(zip(names, result.tally["candidate_ids"], strict=True))[recount["winner"]] == second
+
+
+def test_casts_racing_the_close_are_either_shuffled_in_or_refused(app, db, make_vote):
+    vote = make_vote(members=30)
+    vote.open()
+    ids = [m.id for m in vote.members]
+    secretariat_id = vote.secretariat.id
+    choice = vote.nominations[0].id
+
+    def act(i):
+        if i == 30:
+            from capital.services.cycles import close_voting
+
+            return close_voting(db.session.get(Cycle, vote.cycle_id), actor=db.session.get(User, secretariat_id),
+                                now=vote.CLOSES) and "closed"
+        return cast(db, vote, db.session.get(User, ids[i]), ((choice,),), now=vote.CLOSES - SECOND)
+
+    outcomes = run_parallel(app, 31, act)
+    receipts = [o for o in outcomes if isinstance(o, voting.Receipt)]
+    assert "closed" in outcomes and len(receipts) + outcomes.count("ballot.closed") == 30
+    assert db.session.query(Ballot).count() == db.session.query(Participation).count() == len(receipts)
+    # Every stored ballot went through the shuffle: none slipped in after it.
+    assert len(set(db.session.execute(text("SELECT xmin::text FROM ballots")).scalars())) <= 1
+    assert db.session.scalar(select(Result)).ballots_cast == len(receipts)
