@@ -168,8 +168,10 @@ def test_results_are_private_until_announced_then_the_audit_files_are_public(app
     db.session.commit()
     page = client.get("/board/results").get_data(as_text=True)
     assert "Not public yet" in page and "<li>Palermo</li>" in page
+    assert f'href="/vote/{cycle.year}"' in client.get("/").get_data(as_text=True)
     public = client.get(f"/vote/{cycle.year}").get_data(as_text=True)
     assert "Palermo</li>" in public  # the tie-break order is public ...
+    assert "<dt>Board members on the roll</dt><dd>7</dd>" in public and cycle.rounds[0].tie_break_seed in public
     assert "Check the count yourself" not in public and client.get(f"/vote/{cycle.year}/ballots.txt").status_code == 404
     secretariat = WebClient(app.test_client())
     secretariat.login(vote.secretariat.email)
