@@ -13,6 +13,7 @@ from capital.extensions import db
 from capital.i18n import _, translate
 from capital.models import Recusal, User
 from capital.models.types import utcnow
+from capital.secretariat.forms import METHOD_TITLES
 from capital.services import voting
 from capital.services.dispatch import commit
 from capital.services.nominations import current_cycle
@@ -187,7 +188,7 @@ def results():
     return render_template("board/results.html", cycle=cycle, result=result,
                            voting_round=voting.current_round(cycle), designations=voting.designations(cycle),
                            runner_up=voting.runner_up(cycle) if cycle.phase == Phase.ANNOUNCED else None, roles=Role,
-                           no_capital_reasons=voting.NO_CAPITAL_REASONS)
+                           no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES)
 
 
 @bp.route("/results/runner-up", methods=["GET", "POST"])

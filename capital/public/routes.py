@@ -12,6 +12,7 @@ from capital.domain.nominations import ACTIVE_STATES
 from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
 from capital.public import bp
+from capital.secretariat.forms import METHOD_TITLES
 from capital.services import voting
 from capital.services.health import health_report
 from capital.urls import safe_next_url
@@ -102,7 +103,7 @@ def vote(year):
                            announced=announced, tie_break=[names[n] for n in voting_round.tie_break_order]
                            if voting_round else [], designations=voting.designations(cycle) if announced else [],
                            files=list(voting.audit_files(cycle)) if announced else [],
-                           no_capital_reasons=voting.NO_CAPITAL_REASONS)
+                           no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES)
 
 
 @bp.route("/vote/<int:year>/<name>")
