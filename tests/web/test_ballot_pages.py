@@ -189,3 +189,30 @@ def test_results_are_private_until_announced_then_the_audit_files_are_public(app
     assert files["ballots.txt"].decode().count("\nPalermo # ") == 3
     db.session.expire_all()
     assert db.session.get(Cycle, vote.cycle_id).capital_city_id == vote.cities["Palermo"].id
+
+
+def test_the_secretariat_designates_the_runner_up_with_a_public_reason(app, client, db, vote, member):
+    for m, host in zip(vote.members[:4], ["Palermo", "Palermo", "Venlo", "Palermo"], strict=True):
+        voter = WebClient(app.test_client())
+        voter.login(m.email)
+        voter.post("/board/vote/cast", ranks(vote, **{host: "1", "Venlo" if host == "Palermo" else "Palermo": "2"})
+                   | {"cast": "1"})
+    now = utcnow().replace(microsecond=0)
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    for phase in (Phase.VOTING_CLOSED, Phase.TALLIED, Phase.ANNOUNCED):
+        change_phase(cycle, phase, actor=vote.secretariat, now=now, by_hand=True)
+    db.session.commit()
+    secretariat = WebClient(app.test_client())
+    secretariat.login(vote.secretariat.email)
+    assert "designate the runner-up" in secretariat.get("/board/results").get_data(as_text=True)
+    page = secretariat.get("/board/results/runner-up").get_data(as_text=True)
+    assert "Venlo" in page
+    page = secretariat.post("/board/results/runner-up", {"reason": ""}).get_data(as_text=True)
+    assert "Say why the designated city withdrew." in page and 'aria-invalid="true"' in page
+    assert db.session.get(Cycle, vote.cycle_id).capital_city_id == vote.cities["Palermo"].id
+    response = secretariat.post("/board/results/runner-up", {"reason": "Palermo cannot host after the floods."})
+    assert response.status_code == 302
+    assert db.session.get(Cycle, vote.cycle_id).capital_city_id == vote.cities["Venlo"].id
+    public = client.get(f"/vote/{cycle.year}").get_data(as_text=True)
+    assert "runner-up, because: Palermo cannot host after the floods." in public
+    assert client.get("/board/results/runner-up").status_code == 403  # a board member
