@@ -48,7 +48,9 @@ def ranks(vote, **by_host):
     return data
 
 
-def test_the_ballot_has_a_labelled_rank_per_nomination_with_its_dossier(client, vote, member):
+def test_the_ballot_has_a_labelled_rank_per_nomination_with_its_dossier(client, db, vote, member):
+    member.timezone = "America/Toronto"
+    db.session.commit()
     page = client.get("/board/vote").get_data(as_text=True)
     for n in vote.nominations:
         assert re.search(rf'<label for="rank_{n.id}">Rank for {n.host_city.name}: “{n.title}”</label>', page)
@@ -57,7 +59,8 @@ def test_the_ballot_has_a_labelled_rank_per_nomination_with_its_dossier(client, 
     assert '<option selected value="">No preference</option>' in page and '<option value="3">3</option>' in page
     assert "You have not voted yet." in page
     assert vote.cycle.rounds[0].tie_break_seed in page
-    assert "(UTC+" in page or "(UTC-" in page  # the deadline, in the member's zone with its offset
+    # The deadline (20 March 2031, 12:00 UTC) in the member's time zone, with its offset.
+    assert "Mar 20, 2031, 8:00:00\u202fAM (UTC-04:00)" in page or "Mar 20, 2031, 8:00:00 AM (UTC-04:00)" in page
 
 
 def test_review_says_the_ranking_in_words_then_cast_shows_the_receipt_once(client, db, vote, member):
