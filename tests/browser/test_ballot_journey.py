@@ -20,6 +20,19 @@ def tab_to(page, selector, limit=60):
     raise AssertionError(f"{selector} never got the keyboard focus")
 
 
+def choose(page, selector, key):
+    """Tab to a rank field and type the rank, as on a keyboard."""
+    tab_to(page, selector)
+    page.keyboard.press(key)
+
+
+def activate(page, selector):
+    """Tab to a button or link and press Enter; wait for the page it leads to."""
+    tab_to(page, selector)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
 def test_a_board_member_casts_a_ballot_with_the_keyboard_in_arabic(live_server, new_page, screenshot, make_vote, db):
     now = utcnow().replace(microsecond=0)
     vote = make_vote(hosts=("تونس", "Palermo", "Lyon"), terms=(now.date() - timedelta(days=400), date(2031, 12, 31)))
@@ -37,13 +50,9 @@ def test_a_board_member_casts_a_ballot_with_the_keyboard_in_arabic(live_server, 
     screenshot(page, "1-ballot")
 
     # A rank skipped that no tie explains: 1 and 3.
-    tab_to(page, tunis)
-    page.keyboard.press("1")
-    tab_to(page, lyon)
-    page.keyboard.press("3")
-    tab_to(page, "button[type=submit].primary")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    choose(page, tunis, "1")
+    choose(page, lyon, "3")
+    activate(page, "button[type=submit].primary")
     summary = page.locator(".error-summary")
     assert summary.count() == 1 and "لا يوجد ترشيح في المرتبة 2" in summary.inner_text()
     assert page.locator(lyon).get_attribute("aria-invalid") == "true"
@@ -55,17 +64,12 @@ def test_a_board_member_casts_a_ballot_with_the_keyboard_in_arabic(live_server, 
     tab_to(page, f".error-summary a[href='{lyon}']")
     page.keyboard.press("Enter")
     page.keyboard.press("2")
-    tab_to(page, palermo)
-    page.keyboard.press("2")
-    tab_to(page, "button[type=submit].primary")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    choose(page, palermo, "2")
+    activate(page, "button[type=submit].primary")
     assert "1. تونس 2. Palermo = Lyon" in page.locator(".ranking-words").inner_text()
     screenshot(page, "3-review-in-words")
 
-    tab_to(page, "button[name=cast]")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    activate(page, "button[name=cast]")
     code = page.locator(".receipt .code").first.inner_text().strip()
     [ballot] = db.session.scalars(select(Ballot)).all()
     assert ballot.receipt_code == code and ballot.voter_id is None
