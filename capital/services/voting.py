@@ -22,6 +22,7 @@ import json
 import logging
 import random
 import secrets
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -438,8 +439,8 @@ def audit_files(cycle: Cycle) -> dict[str, bytes]:
         "tie_break_seed": voting_round.tie_break_seed,
         "tie_break_order": [names[n] for n in voting_round.tie_break_order],
         "ballots_sha256": result.checksum,
-        "recount": f"python -m capital.voting --method {result.method} --candidates '{order}' "
-                   f"--tie-break '{order}' --json ballots.txt",
+        "recount": shlex.join(["python", "-m", "capital.voting", "--method", result.method, "--candidates", order,
+                               "--tie-break", order, "--json", "ballots.txt"]),
     }
     files = {"ballots.txt": result.ballot_file.encode(),
              "tally.json": (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()}
