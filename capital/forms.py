@@ -5,6 +5,7 @@ becomes an error at the field instead of a database error.
 """
 
 import wtforms
+import wtforms.validators
 
 from capital.i18n import _l
 from capital.inputs import INT_MAX
@@ -50,8 +51,7 @@ class DecimalField(wtforms.DecimalField):
 class DateTimeLocalField(wtforms.DateTimeLocalField):
     """A local date and time in years 1000 to 9998: far enough from the calendar's ends for time-zone arithmetic."""
 
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
+    def pre_validate(self, form):
+        # A validation step, not a parsing error: DataRequired would replace a parsing error with its own.
         if self.data is not None and not 1000 <= self.data.year <= 9998:
-            self.data = None
-            raise ValueError(str(_DATE_OUT_OF_RANGE))
+            raise wtforms.validators.StopValidation(str(_DATE_OUT_OF_RANGE))
