@@ -140,7 +140,7 @@ def _active_content(reader: PdfReader) -> str | None:
                 if key == "/OpenAction":
                     action = value.get_object()
                     if isinstance(action, DictionaryObject) and action.get("/S") != "/GoTo":
-                        return key
+                        return str(action.get("/S") or key)  # name the action: JavaScript, Launch…
                 if key != "/Parent":  # pages point back to their parents: already on the way down
                     stack.append(value)
         elif isinstance(node, ArrayObject):
