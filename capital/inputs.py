@@ -42,7 +42,7 @@ class BoundedIntConverter(IntegerConverter):
 def check_request() -> None:
     """Raise :class:`MalformedInput` for control characters or an oversized query string."""
     if len(request.query_string) > MAX_QUERY_BYTES:
-        raise MalformedInput(Message(N_("The address is too long."), {}, "input.query_too_long"))
+        raise MalformedInput(Message(N_("The page address is too long."), {}, "input.query_too_long"))
     control = Message(N_("The request contains control characters, which no form sends."), {}, "input.control")
     if _ADDRESS_CONTROL.search(request.path):
         raise MalformedInput(control)
