@@ -5,7 +5,8 @@ An attempt is counted *before* it is checked (an atomic increment: ``INCR`` in r
 once cannot all be checked while the counter still reads zero. Each limit is a ``limits``
 specification such as ``"5 per minute; 30 per hour"`` and is counted in fixed windows.
 
-Use :func:`hit` in a view before the expensive or guessable check::
+Use :func:`limit` on a view whose every POST counts (invitation acceptance; ballot casting and
+subscriptions when they come), or :func:`hit` in a view before the expensive or guessable check::
 
     attempt = throttle.hit("login", [("account", email, spec), ("address", client_address(), spec2)])
     ...  # check the password; raise nothing if it is right
@@ -23,6 +24,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import wraps
 
 from flask import current_app, request
 from limits import parse_many
@@ -153,6 +155,26 @@ def hit(scope: str, limits: list[tuple[str, str, str]]) -> Attempt:
     if wait:
         raise Throttled(wait)
     return attempt
+
+
+def limit(scope: str, setting: str, *, key=None, methods=("POST",)):
+    """Decorator: count each ``methods`` request against ``app.config[setting]`` before the view runs.
+
+    ``key`` (a function of nothing) says whose attempts they are; by default the client's address.
+    For example, ballot casting: ``@throttle.limit("ballot", "CAPITAL_BALLOT_LIMIT",
+    key=lambda: str(current_user.id))``.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if request.method in methods:
+                hit(scope, [("key" if key else "address", (key or client_address)(), current_app.config[setting])])
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def client_address() -> str:

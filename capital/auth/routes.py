@@ -63,6 +63,7 @@ def logout():
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@throttle.limit("invitation", "CAPITAL_INVITATION_LIMIT")
 def accept_invitation(token):
     now = utcnow()
     try:
@@ -70,8 +71,6 @@ def accept_invitation(token):
     except accounts.AccountError as error:
         return render_template("auth/invitation_invalid.html", error=error.reason), 410
     form = AcceptInvitationForm(name=invitation.name)
-    if request.method == "POST":
-        throttle.hit("invitation", [("address", throttle.client_address(), current_app.config["CAPITAL_INVITATION_LIMIT"])])
     if form.validate_on_submit():
         try:
             user = accounts.accept_invitation(token, name=form.name.data, password=form.password.data, now=now)
