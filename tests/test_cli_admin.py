@@ -1,7 +1,6 @@
 """The first administrator comes from `capital create-admin`; the demo data set is refused in production."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 

@@ -5,10 +5,10 @@ On PostgreSQL (the ``app`` fixture) and on SQLite."""
 import pytest
 from sqlalchemy import func, select
 
-from capital.domain.phases import Phase
 from capital.domain.roles import Role
 from capital.models import City, Cycle, Invitation, User
 from tests.conftest import PASSWORD, WebClient
+from tests.web.test_secretariat_cities import CITY, _count, secretariat  # noqa: F401  (a shared fixture)
 
 HUGE = "9" * 30
 PAST_INT = str(2**31)
@@ -16,19 +16,7 @@ PAST_BIGINT = str(2**63)
 
 
 def _city_form(**overrides):
-    return {"name": "Venlo", "name_latin": "", "country_code": "NL", "timezone": "Europe/Amsterdam",
-            "contact_email": "samenleven@venlo.example", "population": "100000", "status": "1"} | overrides
-
-
-@pytest.fixture
-def secretariat(client, make_user):
-    user = make_user(Role.SECRETARIAT)
-    client.login(user.email)
-    return user
-
-
-def _count(db, model):
-    return db.session.scalar(select(func.count(model.id)))
+    return CITY | overrides
 
 
 @pytest.mark.parametrize("text", ["Ven\x00lo", "Ven\x07lo", "Venlo\x1b[31m"])
@@ -40,7 +28,7 @@ def test_control_characters_in_a_form_field_are_refused_and_nothing_is_stored(cl
 
 
 def test_line_breaks_and_tabs_in_a_text_area_are_kept(client, secretariat, db):
-    response = client.post("/secretariat/cities/new", _city_form(name="Venlo\tNL"))
+    response = client.post("/secretariat/cities/new", _city_form(name="Córdoba\tES"))
     assert response.status_code == 302
 
 
@@ -94,7 +82,7 @@ def test_an_integer_field_past_the_column_range_is_an_error_at_the_field(client,
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "This number is too large." in page
-    assert 'value="Venlo"' in page  # what was typed is kept
+    assert 'value="Córdoba"' in page  # what was typed is kept
     assert _count(db, City) == 0
 
 
