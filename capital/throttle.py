@@ -53,6 +53,10 @@ class Throttled(TooManyRequests):
         self.wait_seconds = wait_seconds
 
 
+# Past this many counters, the in-process store drops those whose window has ended.
+MEMORY_KEYS = 10_000
+
+
 class MemoryCounters:
     """Counters in this process (the embedded set-up: one process, no redis)."""
 
@@ -64,6 +68,8 @@ class MemoryCounters:
         """Add ``amount`` to the window's count; the new count and the seconds left in the window."""
         now = time.monotonic()
         with self._lock:
+            if len(self._counts) > MEMORY_KEYS:  # many distinct keys (a spray): forget the expired ones
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
             count, ends = self._counts.get(key, (0, 0.0))
             if ends <= now:
                 count, ends = 0, now + seconds

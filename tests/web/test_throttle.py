@@ -149,3 +149,16 @@ def test_counters_live_in_redis_and_hold_under_parallel_requests(app, make_user,
     finally:
         store.flushdb()
         store.close()
+
+
+def test_the_in_process_store_forgets_ended_windows_when_it_grows(monkeypatch):
+    from capital import throttle
+
+    monkeypatch.setattr(throttle, "MEMORY_KEYS", 10)
+    counters = throttle.MemoryCounters()
+    for n in range(10):
+        counters.add(f"short-{n}", seconds=1)
+    counters.add("long", seconds=60)
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: 10**9)  # far later: every window has ended
+    counters.add("another", seconds=60)
+    assert set(counters._counts) == {"another"}
