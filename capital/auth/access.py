@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from capital.auth.sessions import password_typed_within
 from capital.domain.roles import Role
 
 
@@ -39,8 +40,6 @@ def recent_login_required(view):
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
-        from capital.auth.sessions import password_typed_within
-
         if password_typed_within(current_app.config["REAUTH_MINUTES"]):
             return view(*args, **kwargs)
         return redirect(url_for("auth.reauthenticate", next=_return_path()))
