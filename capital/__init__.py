@@ -17,7 +17,8 @@ def create_app(config: Config | None = None) -> "Flask":
     """Build the web application from ``config`` (by default, from the environment)."""
     from flask import Flask
 
-    from capital import cli, i18n, security
+    from capital import cli, i18n, inputs, security, throttle
+    from capital.auth import sessions
     from capital.celery_app import celery_init_app
     from capital.extensions import csrf, db, limiter, login_manager, migrate
     from capital.models.types import render_item
@@ -25,6 +26,12 @@ def create_app(config: Config | None = None) -> "Flask":
     config = config if config is not None else Config()
     app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
     app.config.from_object(config)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address is the one the trusted proxies forwarded, not the last proxy's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"],
+                                x_proto=app.config["TRUSTED_PROXIES"])
     config.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -36,6 +43,9 @@ def create_app(config: Config | None = None) -> "Flask":
     login_manager.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    sessions.init_app(app)
+    throttle.init_app(app)
+    inputs.init_app(app)  # before the blueprints: their rules use its bounded int converter
     celery_init_app(app)
     _register_blueprints(app)
     cli.init_app(app)

@@ -22,6 +22,10 @@ capital_cli = AppGroup("capital", help="Capital administration: demo data, trans
                    "the secretariat finds them eligible, seven board members vote, the count, the announcement.")
 def demo_command(through: str | None):
     """Create the demo data set (idempotent) and print how to sign in."""
+    if current_app.config["PRODUCTION"]:
+        # The demo accounts' password is published in the README.
+        raise click.ClickException("The demo data set is refused with CAPITAL_ENV=production: its accounts have "
+                                   "a published password. Create the first account with `capital create-admin`.")
     from capital.models.types import utcnow
     from capital.services.demo import load_demo, run_demo_vote
     from capital.services.dispatch import commit
@@ -59,6 +63,33 @@ def audit_bundle_command(year: int, directory: Path):
     for name, content in files.items():
         (directory / name).write_bytes(content)
     click.echo(f"Wrote {', '.join(files)} to {directory}; check with: cd {directory} && sha256sum -c SHA256SUMS")
+
+
+@capital_cli.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="", help="The person's name (default: the e-mail address).")
+def create_admin_command(email: str, name: str):
+    """Create a secretariat account; the password is typed at a prompt, or read from stdin if it is not a terminal."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from capital.models.types import utcnow
+    from capital.services.accounts import AccountError, create_admin
+    from capital.services.dispatch import commit
+
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise click.ClickException(f"{email!r} is not an e-mail address: {error}") from None
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = create_admin(email, password, name=name, now=utcnow())
+    except AccountError as error:
+        raise click.ClickException(error.reason.message % dict(error.reason.params)) from None
+    commit()
+    click.echo(f"Secretariat account created for {user.email}. Sign in at {current_app.config['BASE_URL']}/account/login")
 
 
 @capital_cli.command("serve")

@@ -52,6 +52,25 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={value!r} is not a whole number.") from None
 
 
+def _env_limit(name: str, default: str) -> str:
+    from limits import parse_many
+
+    value = _env(name, default)
+    try:
+        if parse_many(value):
+            return value
+    except ValueError:
+        pass
+    raise ConfigError(f"{name}={value!r} is not a limit such as '5 per minute; 30 per hour'.")
+
+
+def _env_positive(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name}={value!r} must be at least 1.")
+    return value
+
+
 def database_url(raw: str) -> str:
     """Normalise a database URL to the drivers Capital ships with, or raise ConfigError."""
     if raw.startswith("postgres://"):  # Heroku-style URLs name no driver
@@ -135,7 +154,15 @@ class Config:
         }
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
-        self.CAPITAL_LOGIN_LIMIT = _env("CAPITAL_LOGIN_LIMIT", "5 per minute; 30 per hour")
+        # Attempts are counted before they are checked (capital/throttle.py), in redis when configured.
+        self.CAPITAL_LOGIN_LIMIT = _env_limit("CAPITAL_LOGIN_LIMIT", "5 per minute; 30 per hour")  # per account
+        self.CAPITAL_LOGIN_ADDRESS_LIMIT = _env_limit("CAPITAL_LOGIN_ADDRESS_LIMIT", "30 per minute; 300 per hour")
+        self.CAPITAL_RESET_LIMIT = _env_limit("CAPITAL_RESET_LIMIT", "10 per hour")
+        self.CAPITAL_INVITATION_LIMIT = _env_limit("CAPITAL_INVITATION_LIMIT", "10 per 10 minutes")
+        # Proxies in front of the app whose X-Forwarded-For is trusted (0: the peer is the client).
+        self.TRUSTED_PROXIES = _env_int("CAPITAL_TRUSTED_PROXIES", 0)
+        if self.TRUSTED_PROXIES < 0:
+            raise ConfigError(f"CAPITAL_TRUSTED_PROXIES={self.TRUSTED_PROXIES} cannot be negative.")
 
         self.MAIL_SERVER = _env("MAIL_SERVER")
         self.MAIL_PORT = _env_int("MAIL_PORT", 25)
@@ -169,7 +196,12 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.PRODUCTION
         self.REMEMBER_COOKIE_SECURE = self.PRODUCTION
-        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+        # A session ends after this long without a request, and in any case this long after sign-in.
+        self.SESSION_IDLE_MINUTES = _env_positive("CAPITAL_SESSION_IDLE_MINUTES", 60)
+        self.SESSION_MAX_HOURS = _env_positive("CAPITAL_SESSION_MAX_HOURS", 12)
+        # Sensitive secretariat actions ask for the password again if it was typed longer ago.
+        self.REAUTH_MINUTES = _env_positive("CAPITAL_REAUTH_MINUTES", 10)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_MAX_HOURS)
 
 
 class ProductionConfig(Config):

@@ -10,6 +10,8 @@ from sqlalchemy import Select
 from capital.extensions import db
 
 PER_PAGE = 50
+# Past this, a page number is nonsense; capping it keeps OFFSET inside what the database accepts.
+MAX_PAGE = 100_000
 
 
 @dataclass(frozen=True)
@@ -30,5 +32,7 @@ def paged(statement: Select, sort_columns: dict, default_sort: str, *, per_page:
     # The primary key last: with ties on the sort column, each row still has one fixed page.
     entity = statement.column_descriptions[0]["entity"]
     statement = statement.order_by(column.desc() if direction == "desc" else column.asc(), entity.id.asc())
-    pagination = db.paginate(statement, per_page=per_page, max_per_page=200, error_out=False)
+    page = request.args.get("page", 1, type=int)
+    page = min(max(page, 1), MAX_PAGE)
+    pagination = db.paginate(statement, page=page, per_page=per_page, max_per_page=200, error_out=False)
     return Listing(pagination, sort, direction, request.args.get("q", ""))

@@ -29,6 +29,19 @@ MEGABYTE = 1024 * 1024
 # Formats Pillow may even try to parse: common photo and graphic formats with safe decoders
 # (never EPS, which would run Ghostscript).
 IMAGE_INPUT_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
+# Pillow warns about images past MAX_IMAGE_PIXELS when it reads their header: make that an error,
+# once for the whole process. Toggling it per call with warnings.catch_warnings() would not be
+# thread-safe (it swaps the process-wide filter list while other threads decode).
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+# Names that make a PDF do something when opened or clicked (scripts, launching programs, forms
+# sending data, embedded files or media). A letter needs none of them.
+ACTIVE_PDF_NAMES = frozenset({
+    "/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/EmbeddedFiles", "/AA", "/RichMedia", "/XFA",
+    "/FileAttachment", "/SubmitForm", "/ImportData", "/GoToE", "/Sound", "/Movie",
+})
+# Walking a PDF's objects stops here: no letter has that many, a crafted file might.
+MAX_PDF_OBJECTS = 200_000
 
 
 class UploadError(RuleViolation):
@@ -82,7 +95,59 @@ def check_pdf(data: bytes, *, max_bytes: int) -> PdfInfo:
         ) from error
     if pages < 1:
         raise UploadError(Message(N_("This PDF document has no pages."), {}, "upload.pdf_empty"))
+    try:
+        active = _active_content(reader)
+    except Exception as error:  # a hostile object graph can fail in any way
+        raise UploadError(
+            Message(N_("This PDF file is damaged and can't be read."), {}, "upload.pdf_damaged")
+        ) from error
+    if active:
+        raise UploadError(Message(
+            N_("This PDF contains active content (%(what)s), such as scripts, actions or embedded files. "
+               "Please upload a plain copy, for example by printing it to a new PDF."),
+            {"what": active.lstrip("/")}, "upload.pdf_active"))
     return PdfInfo(pages=pages, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def _active_content(reader: PdfReader) -> str | None:
+    """The first name of active content found in any object reachable from the trailer, or None.
+
+    Every reachable object is resolved, including those packed in compressed object streams
+    (pypdf decodes them), and names are compared decoded (``/J#61vaScript`` is ``/JavaScript``).
+    An ``/OpenAction`` that only opens a page (a destination, or a ``/GoTo``) is harmless; any
+    other opening action is active.
+    """
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+    seen: set[tuple[int, int]] = set()
+    stack = [reader.trailer]
+    visited = 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, IndirectObject):
+            reference = (node.idnum, node.generation)
+            if reference in seen:
+                continue
+            seen.add(reference)
+            node = node.get_object()
+        visited += 1
+        if visited > MAX_PDF_OBJECTS:
+            raise ValueError("too many objects")
+        if isinstance(node, DictionaryObject):  # streams included: their dictionary, not their data
+            for key, value in node.items():
+                if key in ACTIVE_PDF_NAMES:
+                    return key
+                if key == "/OpenAction":
+                    action = value.get_object()
+                    if isinstance(action, DictionaryObject) and action.get("/S") != "/GoTo":
+                        return str(action.get("/S") or key)  # name the action: JavaScript, Launch…
+                if key != "/Parent":  # pages point back to their parents: already on the way down
+                    stack.append(value)
+        elif isinstance(node, ArrayObject):
+            stack.extend(node)
+        elif isinstance(node, NameObject) and node in ACTIVE_PDF_NAMES:
+            return str(node)
+    return None
 
 
 def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
@@ -100,16 +165,16 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
                 "upload.image_too_large")
     )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=IMAGE_INPUT_FORMATS) as probe:
-                if probe.width * probe.height > max_pixels:
-                    raise too_large
-                probe.verify()
-            with Image.open(io.BytesIO(data), formats=IMAGE_INPUT_FORMATS) as image:
-                source_format = image.format
-                image.load()
-                upright = ImageOps.exif_transpose(image)
+        with Image.open(io.BytesIO(data), formats=IMAGE_INPUT_FORMATS) as probe:
+            if probe.width * probe.height > max_pixels:  # from the header, before any pixel is decoded
+                raise too_large
+            probe.verify()
+        with Image.open(io.BytesIO(data), formats=IMAGE_INPUT_FORMATS) as image:
+            source_format = image.format
+            if image.width * image.height > max_pixels:  # the header is read again: check again
+                raise too_large
+            image.load()
+            upright = ImageOps.exif_transpose(image)
     except UploadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:

@@ -189,6 +189,7 @@ def app(session_app):
 
     _truncate_all(session_app)
     limiter.reset()
+    session_app.extensions["capital_throttle"].reset()
     for folder in (session_app.config["MAIL_OUTBOX_DIR"], session_app.config["UPLOAD_DIR"]):
         shutil.rmtree(folder, ignore_errors=True)
     with session_app.app_context():
@@ -244,7 +245,10 @@ class WebClient:
     def post(self, url, data=None, **kwargs):
         data = dict(data or {})
         data.setdefault("csrf_token", self.csrf_token())
-        return self._request("post", url, data=data, **kwargs)
+        response = self._request("post", url, data=data, **kwargs)
+        if url.startswith(("/account/login", "/account/logout", "/account/invitation/")):
+            self._token = None  # signing in or out starts a new session, with a new CSRF token
+        return response
 
     def post_raw(self, url, **kwargs):
         """A POST without the CSRF token."""

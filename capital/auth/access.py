@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
-from flask import abort
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from capital.auth.sessions import password_typed_within
 from capital.domain.roles import Role
 
 
@@ -24,3 +26,31 @@ def role_required(*roles: Role):
         return wrapped
 
     return decorator
+
+
+def recent_login_required(view):
+    """Allow the view only if the password was typed in the last ``CAPITAL_REAUTH_MINUTES``.
+
+    Otherwise the person is sent to type it again and then brought back: a GET to the same
+    page, a POST to the page the form was on (the action is not replayed, they confirm it again).
+    Use it on top of ``role_required`` for sensitive actions (changing a phase by hand,
+    announcing, changing the roll).
+    """
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if password_typed_within(current_app.config["REAUTH_MINUTES"]):
+            return view(*args, **kwargs)
+        return redirect(url_for("auth.reauthenticate", next=_return_path()))
+
+    return wrapped
+
+
+def _return_path() -> str:
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path:
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return request.path

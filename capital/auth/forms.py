@@ -12,6 +12,11 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired()])
+    submit = SubmitField(_l("Confirm and continue"))
+
+
 class SetPasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField(

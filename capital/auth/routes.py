@@ -1,13 +1,16 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
+from capital import throttle
 from capital.auth import bp
-from capital.auth.forms import AcceptInvitationForm, LoginForm, ResetRequestForm, SetPasswordForm, SettingsForm
-from capital.extensions import db, limiter, login_manager
+from capital.auth.forms import (
+    AcceptInvitationForm, ConfirmPasswordForm, LoginForm, ResetRequestForm, SetPasswordForm, SettingsForm,
+)
+from capital.auth.sessions import confirm_password, end_session, start_session
+from capital.extensions import db, login_manager
 from capital.config import LOCALES
 from capital.i18n import LANGUAGE_NAMES, _, _l, translate
-from capital.models import User
 from capital.models.types import utcnow
 from capital.services import accounts
 from capital.services.dispatch import commit
@@ -18,35 +21,31 @@ login_manager.login_message = _l("Please sign in to see this page.")
 login_manager.login_message_category = "info"
 
 
-@login_manager.user_loader
-def load_user(user_id: str):
-    """The signed-in person; a deactivated account's open sessions end at their next request."""
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
+def _password_attempt(email: str) -> throttle.Attempt:
+    """Count a password attempt against the account and the client's address before checking it."""
+    config = current_app.config
+    return throttle.hit("login", [("account", email.strip().lower(), config["CAPITAL_LOGIN_LIMIT"]),
+                                  ("address", throttle.client_address(), config["CAPITAL_LOGIN_ADDRESS_LIMIT"])])
 
 
-def _failed_login(response) -> bool:
-    # Only failed attempts count against the limit: a successful sign-in redirects.
-    return response.status_code != 302
-
-
-def _login_email() -> str:
-    return (request.form.get("email") or "").strip().lower()
+def _password_accepted(attempt: throttle.Attempt) -> None:
+    # The owner's earlier failures are forgiven; the address keeps its count of others' failures.
+    attempt.clear("account")
+    attempt.refund("address")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["CAPITAL_LOGIN_LIMIT"], methods=["POST"], deduct_when=_failed_login)
-@limiter.limit(lambda: current_app.config["CAPITAL_LOGIN_LIMIT"], methods=["POST"], deduct_when=_failed_login,
-               key_func=_login_email, scope="login-email")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("public.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
+        attempt = _password_attempt(form.email.data)
         user = accounts.authenticate(form.email.data, form.password.data, utcnow())
         if user is not None:
             commit()
-            login_user(user)
+            _password_accepted(attempt)
+            start_session(user)
             return redirect(safe_next_url(request.args.get("next")) or url_for("public.dashboard"))
         form.password.errors.append(_("Wrong e-mail address or password."))
     status = 401 if form.is_submitted() else 200
@@ -56,12 +55,15 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    accounts.sign_out(current_user._get_current_object())
+    commit()
+    end_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("public.home"))
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@throttle.limit("invitation", "CAPITAL_INVITATION_LIMIT")
 def accept_invitation(token):
     now = utcnow()
     try:
@@ -76,17 +78,19 @@ def accept_invitation(token):
             db.session.rollback()
             return render_template("auth/invitation_invalid.html", error=error.reason), 410
         commit()
-        login_user(user)
+        start_session(user)
         flash(_("Welcome to Capital. Your account is ready."), "success")
         return redirect(url_for("public.dashboard"))
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
 def request_reset():
     form = ResetRequestForm()
     if form.validate_on_submit():
+        limit = current_app.config["CAPITAL_RESET_LIMIT"]
+        throttle.hit("password-reset", [("address", throttle.client_address(), limit),
+                                        ("account", form.email.data.lower(), limit)])
         accounts.request_password_reset(form.email.data, locale=str(get_locale()), now=utcnow())
         commit()
         flash(_("If this address has an account, a reset link is on its way."), "info")
@@ -108,6 +112,23 @@ def reset_password(token):
         flash(_("Your password is changed. Sign in with it now."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/confirm-password", methods=["GET", "POST"])
+@login_required
+def reauthenticate():
+    """Type the password again before a sensitive action, then go back to it."""
+    form = ConfirmPasswordForm()
+    target = safe_next_url(request.args.get("next")) or url_for("public.dashboard")
+    if form.validate_on_submit():
+        attempt = _password_attempt(current_user.email)
+        if accounts.check_password(current_user, form.password.data):
+            _password_accepted(attempt)
+            confirm_password()
+            return redirect(target)
+        form.password.errors.append(_("This is not your password."))
+    status = 401 if form.is_submitted() else 200
+    return render_template("auth/reauthenticate.html", form=form), status
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -1,11 +1,16 @@
 """Error pages in the reader's language; JSON for API and health routes."""
 
-from flask import jsonify, render_template, request
+import math
+from datetime import timedelta
+
+from flask import jsonify, make_response, render_template, request
+from flask_babel import format_timedelta
 from flask_wtf.csrf import CSRFError
 
 from capital.errors import bp
 from capital.extensions import db
-from capital.i18n import _
+from capital.i18n import _, translate
+from capital.inputs import MalformedInput
 
 
 def _page(status: int, title: str, message: str):
@@ -22,6 +27,8 @@ def csrf_error(error):
 
 @bp.app_errorhandler(400)
 def bad_request(error):
+    if isinstance(error, MalformedInput):
+        return _page(400, _("Bad request"), translate(error.reason))
     return _page(400, _("Bad request"), _("The request could not be understood."))
 
 
@@ -47,7 +54,15 @@ def too_large(error):
 
 @bp.app_errorhandler(429)
 def too_many_requests(error):
-    return _page(429, _("Too many attempts"), _("Too many attempts. Wait a minute and try again."))
+    wait = getattr(error, "wait_seconds", 60)
+    # Whole minutes past the first one: "2 minutes" rather than a precise but odd "95 seconds".
+    wait = wait if wait < 60 else 60 * math.ceil(wait / 60)
+    response, status = _page(429, _("Too many attempts"),
+                             _("Too many attempts. Wait %(wait)s and try again.",
+                               wait=format_timedelta(timedelta(seconds=wait), threshold=1.1)))
+    response = make_response(response, status)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @bp.app_errorhandler(500)

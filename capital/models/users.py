@@ -26,6 +26,8 @@ class User(UserMixin, db.Model):
     is_active_account: Mapped[bool] = mapped_column(default=True)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Signed into every session cookie; raising it ends all of this person's sessions at once.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     city = relationship("City")
     role_grants: Mapped[list[RoleGrant]] = relationship(
@@ -38,6 +40,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.is_active_account
+
+    def get_id(self) -> str:
+        """What the session cookie carries: the id and the session generation it was issued under."""
+        return f"{self.id}:{self.session_generation}"
 
     @property
     def roles(self) -> frozenset[Role]:

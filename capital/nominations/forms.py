@@ -1,18 +1,18 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
+    SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
     widgets,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, Theme
-from capital.forms import strip
+from capital.forms import IntegerField, bounded_int, strip
 from capital.i18n import LANGUAGE_NAMES, _, _l
 
 
 class StartNominationForm(FlaskForm):
-    host_city_id = SelectField(_l("Host city"), coerce=int, validators=[DataRequired()])
+    host_city_id = SelectField(_l("Host city"), coerce=bounded_int, validators=[DataRequired()])
     submit = SubmitField(_l("Start the nomination"))
 
 
@@ -24,9 +24,9 @@ class MultiCheckboxField(SelectMultipleField):
 class DossierForm(FlaskForm):
     """The dossier; while a draft, anything may be missing (the checklist says what)."""
 
-    host_city_id = SelectField(_l("Host city"), coerce=int)
+    host_city_id = SelectField(_l("Host city"), coerce=bounded_int)
     title = StringField(_l("Title of the celebration"), filters=[strip], validators=[Optional(), Length(max=300)])
-    themes = MultiCheckboxField(_l("Themes of the Düsseldorf summit it serves"), coerce=int)
+    themes = MultiCheckboxField(_l("Themes of the Düsseldorf summit it serves"), coerce=bounded_int)
     expected_participants = IntegerField(_l("Expected participants"),
                                          validators=[Optional(), NumberRange(min=1, max=10_000_000)])
     partners = TextAreaField(_l("Partners"), validators=[Optional(), Length(max=5000)])

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import get_locale, get_timezone
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, DateTimeLocalField, DecimalField, EmailField, IntegerField, SelectChoice,
+    BooleanField, DateField, EmailField, SelectChoice,
     SelectField, StringField, SubmitField, ValidationError,
 )
 from wtforms.widgets import HiddenInput
@@ -17,7 +17,7 @@ from capital.domain.eligibility import EligibilityRules
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, Timeline, celebration_day
-from capital.forms import strip
+from capital.forms import DateTimeLocalField, DecimalField, IntegerField, bounded_int, strip
 from capital.i18n import LANGUAGE_NAMES, _, _l
 from capital.models import TALLY_METHODS
 from capital.services.cities import CityProfile, country_codes, is_country_code, is_timezone, timezone_names
@@ -42,8 +42,8 @@ _WORD_LIMITS = {"title_words": "title", "summary_words": "summary", "programme_w
 class InvitationForm(FlaskForm):
     email = EmailField(_l("E-mail address"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
-    role = SelectField(_l("Role"), coerce=int, choices=[])
-    city_id = SelectField(_l("City (for a city representative)"), coerce=int, choices=[], validate_choice=False)
+    role = SelectField(_l("Role"), coerce=bounded_int, choices=[])
+    city_id = SelectField(_l("City (for a city representative)"), coerce=bounded_int, choices=[], validate_choice=False)
     locale = SelectField(_l("Language of the invitation"), choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LOCALES])
     submit = SubmitField(_l("Send the invitation"))
 
@@ -155,7 +155,7 @@ class CityForm(FlaskForm):
     contact_email = EmailField(_l("Contact e-mail address"), filters=[strip],
                                validators=[DataRequired(), Email(), Length(max=254)])
     population = IntegerField(_l("Population (optional)"), validators=[Optional(), NumberRange(min=0)])
-    status = SelectField(_l("Status"), coerce=int,
+    status = SelectField(_l("Status"), coerce=bounded_int,
                          choices=[SelectChoice(int(status), _l(status.title)) for status in CityStatus])
     submit = SubmitField(_l("Save"))
 
@@ -179,7 +179,7 @@ class CityForm(FlaskForm):
 
 
 class DeclarationSignatureForm(FlaskForm):
-    form = SelectField(_l("How the Declaration was signed"), coerce=int,
+    form = SelectField(_l("How the Declaration was signed"), coerce=bounded_int,
                        choices=[SelectChoice(int(form), _l(form.title)) for form in SignatureForm])
     signed_on = DateField(_l("Date of signature"), validators=[DataRequired()])
     signatory_name = StringField(_l("Signed by"), filters=[strip], validators=[DataRequired(), Length(max=200)])
@@ -196,7 +196,7 @@ class BoardTermForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), coerce=int, choices=[SelectChoice(int(role), _l(role.title)) for role in Role])
+    role = SelectField(_l("Role"), coerce=bounded_int, choices=[SelectChoice(int(role), _l(role.title)) for role in Role])
     submit = SubmitField(_l("Give this role"))
 
 

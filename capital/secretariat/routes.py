@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from capital.auth.access import role_required
+from capital.auth.access import recent_login_required, role_required
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.messages import RuleViolation
 from capital.domain.phases import ALLOWED_TRANSITIONS, Phase, transition_deadline
@@ -142,6 +142,7 @@ def _phase(name: str) -> Phase:
 
 
 @bp.route("/cycles/<int:cycle_id>/phase/<name>", methods=["GET", "POST"])
+@recent_login_required
 def change_phase(cycle_id, name):
     """GET states what the change will do; POST (with its CSRF token) makes it."""
     cycle = _get_cycle(cycle_id)

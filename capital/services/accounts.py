@@ -18,10 +18,12 @@ from capital.extensions import db
 from capital.models import BoardTerm, City, Invitation, RoleGrant, User
 from capital.services.audit import Actor, record
 from capital.services.cities import is_timezone
+from capital.services.dispatch import after_commit
 from capital.services.mail import absolute_url, queue_mail
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
+RESET_TASK = "capital.accounts.password_reset"
 # A hash of an unguessable password: failed logins for unknown e-mails cost the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -58,9 +60,41 @@ def authenticate(email: str, password: str, now: datetime) -> User | None:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """End every session ``user`` has open, on every device (their cookies are refused from now on)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def sign_out(user: User) -> None:
+    """Signing out ends the person's sessions everywhere, so a copied cookie is worthless too."""
+    end_sessions(user)
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s (to confirm a sensitive action)."""
+    try:
+        return bool(user.password_hash) and _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def create_admin(email: str, password: str, *, name: str, now: datetime) -> User:
+    """Create a secretariat account (the first one, from the command line); AccountError if refused."""
+    email = email.strip().lower()
+    if User.by_email(email) is not None:
+        raise AccountError(N_("An account with this e-mail address already exists."))
+    check_password_strength(password)
+    user = User(email=email, name=name.strip() or email, password_hash=hash_password(password), created_dt=now)
+    db.session.add(user)
+    db.session.flush()
+    grant_role(user, Role.SECRETARIAT, actor="system", now=now)
+    return user
+
+
 def grant_role(user: User, role: Role, *, actor: Actor, now: datetime) -> None:
     if role not in user.roles:
         user.role_grants.append(RoleGrant(role=role, granted_dt=now))
+        end_sessions(user)
         record("role.granted", user, actor=actor, now=now, data={"role": role.name})
 
 
@@ -71,6 +105,7 @@ def revoke_role(user: User, role: Role, *, actor: Actor, now: datetime) -> None:
     for grant in list(user.role_grants):
         if grant.role == role:
             user.role_grants.remove(grant)
+            end_sessions(user)
             record("role.revoked", user, actor=actor, now=now, data={"role": role.name})
 
 
@@ -92,6 +127,7 @@ def set_account_active(user: User, is_active: bool, *, actor: Actor, now: dateti
     if user.is_active_account == is_active:
         return False
     user.is_active_account = is_active
+    end_sessions(user)
     record("account.reactivated" if is_active else "account.deactivated", user, actor=actor, now=now)
     return True
 
@@ -175,6 +211,8 @@ def accept_invitation(token: str, *, name: str, password: str, now: datetime) ->
         user = User(email=invitation.email, name=name.strip() or invitation.name, locale=invitation.locale,
                     created_dt=now)
         db.session.add(user)
+    else:
+        end_sessions(user)  # their password changes: sessions opened with the old one end
     user.password_hash = hash_password(password)
     if invitation.city_id is not None:
         user.city_id = invitation.city_id
@@ -200,14 +238,23 @@ def _password_fingerprint(user: User) -> str:
 
 
 def request_password_reset(email: str, *, locale: str, now: datetime) -> None:
-    """Mail a reset link if the address has an account; say nothing either way."""
+    """Ask for a reset link to be mailed if ``email`` has an account.
+
+    The request does the same work whatever the address (it only queues a task that runs
+    after the response), so its timing does not tell whether the address has an account.
+    """
+    after_commit(RESET_TASK, email.strip().lower(), locale, now.isoformat(), after_response=True)
+
+
+def send_password_reset(email: str, *, locale: str, now: datetime) -> None:
+    """Mail a reset link if the address has an active account; do nothing otherwise."""
     user = User.by_email(email)
     if user is None or not user.is_active:
         return
     token = _serializer("password-reset").dumps({"id": user.id, "fp": _password_fingerprint(user)})
     queue_mail(
         "password_reset", recipient=user.email, locale=user.locale or locale, now=now,
-        dedupe=f"reset-{now:%Y%m%dT%H%M%S%f}",
+        dedupe=f"reset-{now:%Y%m%dT%H%M%S%f}",  # the request's time: a retried task mails once
         subject=N_("Reset your Capital password"),
         context={"name": user.name, "link": absolute_url("auth.reset_password", token=token),
                  "minutes": current_app.config["PASSWORD_RESET_SECONDS"] // 60},
@@ -227,5 +274,6 @@ def reset_password(token: str, password: str, now: datetime) -> User:
         raise AccountError(N_("This reset link is not valid or was already used."))
     check_password_strength(password)
     user.password_hash = hash_password(password)
+    end_sessions(user)
     record("password.reset", user, actor=user, now=now)
     return user

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
+from flask import after_this_request, current_app, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -20,9 +20,13 @@ _PENDING = "capital_pending_tasks"
 _READY = "capital_ready_tasks"
 
 
-def after_commit(task_name: str, *args) -> None:
-    """Enqueue ``task_name(*args)`` once the current transaction commits."""
-    db.session.info.setdefault(_PENDING, []).append((task_name, args))
+def after_commit(task_name: str, *args, after_response: bool = False) -> None:
+    """Enqueue ``task_name(*args)`` once the current transaction commits.
+
+    ``after_response``: when tasks run in-process (no broker) during a request, run it only
+    once the response is sent, so the response time does not depend on the task's work.
+    """
+    db.session.info.setdefault(_PENDING, []).append((task_name, args, after_response))
 
 
 @event.listens_for(Session, "after_commit")
@@ -39,7 +43,7 @@ def _discard(session: Session) -> None:
 
 def on_commit(callback) -> None:
     """Call ``callback()`` once the current transaction commits (e.g. delete a replaced file)."""
-    db.session.info.setdefault(_PENDING, []).append((callback, ()))
+    db.session.info.setdefault(_PENDING, []).append((callback, (), False))
 
 
 def commit() -> None:
@@ -47,7 +51,10 @@ def commit() -> None:
     db.session.commit()
     ready = db.session.info.pop(_READY, [])
     celery = current_app.extensions["celery"]
-    for task_name, args in ready:
+    for task_name, args, after_response in ready:
+        if after_response and celery.conf.task_always_eager and has_request_context():
+            _run_after_response(celery.tasks[task_name], args)
+            continue
         if callable(task_name):
             try:
                 task_name(*args)
@@ -59,3 +66,19 @@ def commit() -> None:
         except Exception:  # broker down: the tick finds the work in the database later
             log.warning("could not run or enqueue %s%r; the periodic tick will pick it up",
                         task_name, args, exc_info=True)
+
+
+def _run_after_response(task, args) -> None:
+    app = current_app._get_current_object()
+
+    def run():
+        try:
+            with app.app_context():
+                task.apply(args=args, throw=True)
+        except Exception:  # the response is sent; the tick retries what was recorded
+            log.exception("in-process task %s%r failed after the response", task.name, args)
+
+    @after_this_request
+    def defer(response):
+        response.call_on_close(run)
+        return response

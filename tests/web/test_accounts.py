@@ -213,3 +213,35 @@ def test_a_person_sets_their_language_and_time_zone(client, make_user, make_city
     assert '<html lang="es"' in home
     offset = cycle.nominations_close_dt.astimezone(ZoneInfo("America/Bogota")).strftime("%z")
     assert f"(UTC{offset[:3]}:{offset[3:]})" in home
+
+
+def test_a_reset_request_takes_as_long_for_an_unknown_address_as_for_a_known_one(app, db, make_user, inbox,
+                                                                                  monkeypatch):
+    """The mail (here over a slow SMTP server) is sent after the answer, so the answer's time says nothing."""
+    import statistics
+    import time
+
+    from tests.conftest import WebClient
+
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", inbox.port)
+    monkeypatch.setitem(app.config, "CAPITAL_RESET_LIMIT", "1000 per hour")
+    inbox.data_delay = 0.15
+    user = make_user(Role.BOARD)
+    browser = WebClient(app.test_client())
+    token = browser.csrf_token()
+    timings = {"known": [], "unknown": []}
+    for round_ in range(6):
+        for kind, email in (("known", user.email), ("unknown", f"nobody{round_}@nowhere.example")):
+            started = time.perf_counter()
+            response = browser.raw.post("/account/password-reset", data={"email": email, "csrf_token": token})
+            timings[kind].append(time.perf_counter() - started)
+            assert response.status_code == 302
+            response.close()  # the server has answered; now it does the work
+    known, unknown = statistics.median(timings["known"]), statistics.median(timings["unknown"])
+    assert known < 3 * unknown + 0.02, timings
+    assert known < inbox.data_delay  # the SMTP conversation is not in the answer's time
+    sent = db.session.scalars(select(Mail).where(Mail.kind == "password_reset")).all()
+    assert len(sent) == 6 and {mail.recipient for mail in sent} == {user.email}
+    assert all(mail.state.name == "SENT" for mail in sent)
+    assert len(inbox.messages) == 6

@@ -140,11 +140,28 @@ def test_the_deadline_is_shown_in_the_reader_time_zone_with_its_offset(client, r
     assert f"(UTC{offset[:3]}:{offset[3:]})" in page
 
 
+def scripted_pdf() -> bytes:
+    """A real PDF that runs JavaScript when opened."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+        {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize("payload,name,message", [
     (b"<html><body>not a pdf</body></html>", "letter.pdf", "not a PDF"),
     (b"PK\x03\x04" + b"\x00" * 200, "letter.pdf", "not a PDF"),
     (b"\x7fELF\x02\x01\x01" + b"\x00" * 200, "letter.pdf", "not a PDF"),
     (pdf_bytes()[:200], "letter.pdf", ""),
+    (scripted_pdf(), "letter.pdf", "active content (JavaScript)"),
 ])
 def test_a_file_that_is_not_a_real_pdf_is_refused(app, client, db, rep, city, cycle, payload, name, message):
     client.login(rep.email)
