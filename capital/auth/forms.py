@@ -3,7 +3,7 @@ from wtforms import EmailField, PasswordField, SelectChoice, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from capital.forms import strip
-from capital.i18n import _l
+from capital.i18n import _l, timezone_choices
 
 
 class LoginForm(FlaskForm):
@@ -38,4 +38,6 @@ class SettingsForm(FlaskForm):
 
     def set_choices(self, languages, zones, city_zone_label):
         self.locale.choices = [SelectChoice(code, name) for code, name in languages]
-        self.timezone.choices = [SelectChoice("", city_zone_label)] + [SelectChoice(zone, zone) for zone in zones]
+        groups = timezone_choices(zones)
+        first = next(iter(groups))
+        self.timezone.choices = {first: [("", city_zone_label), *groups[first]], **dict(list(groups.items())[1:])}
