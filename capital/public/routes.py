@@ -1,10 +1,11 @@
-from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from capital.config import LOCALES
 from capital.domain.phases import Phase
+from capital.domain.timeline import deadlines_behind
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.i18n import _
@@ -25,7 +26,15 @@ def home():
         select(Cycle).where(Cycle.phase.not_in([Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL]))
         .order_by(Cycle.year).limit(1)
     )
-    return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming)
+    behind = deadlines_behind(upcoming.phase) if upcoming else ()
+    return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming, behind=behind,
+                           now=utcnow())
+
+
+@bp.route("/about/<any(contact, help, privacy, accessibility):name>")
+def about(name):
+    """The footer's pages: short, real content in every language (templates/public/about/<name>.html)."""
+    return render_template(f"public/about/{name}.html", contact=current_app.config["CAPITAL_CONTACT_EMAIL"])
 
 
 @bp.route("/nominees")

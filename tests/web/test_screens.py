@@ -2,13 +2,14 @@
 only actions that can work are offered, and times, languages and lists read as people expect."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from capital.domain.phases import Phase
 from capital.domain.roles import Role
-from capital.models import Attachment, AuditEntry, Nomination
+from capital.models import Attachment, AuditEntry, Cycle, Nomination
 from capital.models.types import utcnow
 from capital.services.audit import record
 from tests.conftest import WebClient, pdf_bytes
@@ -242,3 +243,34 @@ def test_cycle_history_never_shows_a_technical_actor(client, db, make_user, cycl
     assert "The operations team (command line)" in page
     assert not re.search(r">\s*cli\s*<", page)
     assert db.session.scalar(select(func.count(AuditEntry.id))) >= 1
+
+
+def test_the_home_page_never_shows_a_closed_step_as_still_to_come(client, db, make_cycle):
+    cycle = make_cycle(Phase.VOTING_CLOSED)  # voting closed by hand, ahead of its date
+    page = client.get("/").get_data(as_text=True)
+    assert "Voting closed" in page
+    assert re.search(r"<dt>Voting closes</dt>\s*<dd>Done early \(planned for \d", page)
+    assert cycle.voting_close_dt > utcnow()
+
+
+def test_the_2019_nominees_page_names_the_capital_like_the_home_page(client, db, make_city):
+    cordoba = make_city("Córdoba", country="ES", timezone="Europe/Madrid")
+    db.session.add(Cycle(year=2019, celebration_date=date(2019, 5, 16), phase=Phase.ANNOUNCED,
+                         capital_city_id=cordoba.id, phase_changed_dt=utcnow(), created_dt=utcnow()))
+    db.session.commit()
+    assert "Córdoba" in client.get("/").get_data(as_text=True)
+    page = client.get("/nominees").get_data(as_text=True)
+    assert "Córdoba" in page and "No nominee." not in page
+
+
+@pytest.mark.parametrize("locale,words", [("en", ("Contact", "Privacy")), ("fr", ("Contact", "Confidentialité")),
+                                          ("ar", ("اتصل بنا", "الخصوصية"))])
+def test_the_footer_leads_to_contact_help_privacy_and_accessibility(client, locale, words):
+    home = client.get("/", headers={"Accept-Language": locale}).get_data(as_text=True)
+    footer = home[home.index('<footer'):]
+    for name in ("contact", "help", "privacy", "accessibility"):
+        assert f'href="/about/{name}"' in footer
+        page = client.get(f"/about/{name}", headers={"Accept-Language": locale})
+        assert page.status_code == 200
+        assert "secretariat@capital.example" in page.get_data(as_text=True) or name == "help"
+    assert all(word in footer for word in words)
