@@ -75,6 +75,8 @@ def set_language():
     if locale in LOCALES:
         session["locale"] = locale
         if current_user.is_authenticated:
+            # The interface only: official mail keeps the language the person chose for it.
+            current_user.mail_locale = current_user.mail_language
             current_user.locale = locale
             db.session.commit()
     else:

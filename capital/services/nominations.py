@@ -351,7 +351,7 @@ def _mail_city(nomination: Nomination, kind: str, subject: str, now: datetime, *
     representatives = db.session.scalars(
         select(User).where(User.city_id == city.id, User.is_active_account.is_(True))
     ).all()
-    recipients = {user.email: user.locale or "en" for user in representatives if user.has_role(Role.REPRESENTATIVE)}
+    recipients = {user.email: user.mail_language for user in representatives if user.has_role(Role.REPRESENTATIVE)}
     recipients.setdefault(city.contact_email, next(iter(recipients.values()), "en"))
     link = absolute_url("nominations.show", nomination_id=nomination.id)
     for email, locale in recipients.items():

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from capital.domain.phases import Phase
 from capital.domain.roles import Role
-from capital.models import Attachment, AuditEntry, Cycle, Nomination
+from capital.models import Attachment, AuditEntry, Cycle, Mail, Nomination, User
 from capital.models.types import utcnow
 from capital.services.audit import record
 from tests.conftest import WebClient, pdf_bytes
@@ -274,3 +274,33 @@ def test_the_footer_leads_to_contact_help_privacy_and_accessibility(client, loca
         assert page.status_code == 200
         assert "secretariat@capital.example" in page.get_data(as_text=True) or name == "help"
     assert all(word in footer for word in words)
+
+
+def test_an_invitation_mailed_in_arabic_opens_an_arabic_page(client, db, make_user):
+    from tests.web.test_accounts import _invite, _link_in
+
+    mail = _invite(client, db, make_user, locale="ar")
+    assert mail.locale == "ar"
+    page = client.get(_link_in(mail), headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in page
+    client.post(_link_in(mail), {"name": "نادية", "password": "a long enough password",
+                                 "confirm": "a long enough password"})
+    assert User.by_email("new.member@city.example").mail_language == "ar"
+
+
+def test_the_header_switch_changes_the_pages_not_the_official_mail(client, db, rep, city, cycle):
+    rep.locale = "de"
+    db.session.commit()
+    client.login(rep.email)
+    client.post("/language", {"locale": "fr", "next": "/"})
+    db.session.expire_all()
+    person = db.session.get(User, rep.id)
+    assert (person.locale, person.mail_language) == ("fr", "de")
+    settings = client.get("/account/settings").get_data(as_text=True)
+    assert 'id="mail_locale"' in settings and 'id="locale"' in settings
+    client.post("/account/settings", {"name": "Renate", "locale": "fr", "mail_locale": "es", "timezone": ""})
+    person = db.session.get(User, rep.id)
+    assert (person.locale, person.mail_locale) == ("fr", "es")
+    _submitted(client, db, city)
+    receipt = db.session.scalar(select(Mail).where(Mail.recipient == rep.email))
+    assert receipt.locale == "es"
