@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app, request, session
 from babel import Locale
 from babel.dates import get_timezone_location
+from babel.numbers import format_percent
+from babel.units import format_unit
 from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale, get_timezone, gettext as _, lazy_gettext as _l  # noqa: F401
 from flask_login import current_user
 
@@ -141,6 +143,16 @@ def _zone_label_for(name: str, locale: str) -> str:
     return get_timezone_location(ZoneInfo(name), locale=locale)
 
 
+def kilobytes(size: int) -> str:
+    """A file size in kilobytes (at least 1), with the reader's number format and unit ("12 ko")."""
+    return format_unit(max(1, -(-size // 1024)), "digital-kilobyte", length="short", locale=get_locale())
+
+
+def percent(share: float) -> str:
+    """A share (0.5) as the reader writes a percentage ("50 %" in French), decimals kept."""
+    return format_percent(share, locale=get_locale(), decimal_quantization=False)
+
+
 def language_name(code: str) -> str:
     """A language as the reader's language names it ("Französisch" for a German reader)."""
     return get_locale().languages.get(code, LANGUAGE_NAMES.get(code, code))
@@ -168,6 +180,8 @@ def init_app(app) -> None:
     app.jinja_env.filters["language"] = language_name
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["zone_name"] = zone_name
+    app.jinja_env.filters["kilobytes"] = kilobytes
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.globals["error_links"] = error_links
 

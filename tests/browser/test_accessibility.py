@@ -207,3 +207,31 @@ def test_the_board_page_says_when_voting_is_open(world, live_server, browser, db
         assert "Voting is open" in page.content()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "de", "es", "ar", "zh", "ru"])
+def test_the_widest_pages_reflow_at_320_px_in_every_language(locale, world, live_server, browser, db):
+    context = browser.new_context(locale=locale, viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    try:
+        for role, urls in (
+            ("representative", ["/account/settings", f"/city/nominations/{world['submitted']}",
+                                f"/city/nominations/{world['draft']}/edit", "/city/"]),
+            ("secretariat", [f"/secretariat/cycles/{world['cycle'].id}", f"/secretariat/cycles/{world['cycle'].id}/edit",
+                             "/secretariat/cities/new", f"/secretariat/people/{world['person']}",
+                             f"/review/{world['submitted']}"]),
+        ):
+            person = world["people"][role]
+            person.locale = locale
+            db.session.commit()
+            sign_in(page, live_server, person.email)
+            wide = []
+            for url in urls:
+                page.goto(f"{live_server}{url}")
+                if (extra := sideways_scroll(page)) > 0:
+                    wide.append(f"{url}: {extra} px")
+            assert not wide, wide
+            page.click("button.link-button")  # sign out
+            page.wait_for_load_state()
+    finally:
+        context.close()

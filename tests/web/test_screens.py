@@ -304,3 +304,13 @@ def test_the_header_switch_changes_the_pages_not_the_official_mail(client, db, r
     _submitted(client, db, city)
     receipt = db.session.scalar(select(Mail).where(Mail.recipient == rep.email))
     assert receipt.locale == "es"
+
+
+def test_numbers_and_units_follow_the_readers_language(client, db, rep, city, cycle):
+    rep.locale = "fr"
+    db.session.commit()
+    client.login(rep.email)
+    nomination_id = file_a_complete_draft(client, city)
+    page = client.get(f"/city/nominations/{nomination_id}").get_data(as_text=True)
+    assert "20\u202f000" in page  # French groups thousands with a narrow no-break space
+    assert re.search(r"\d+\s?ko\)", page) and " KB" not in page  # kilo-octets
