@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from capital.auth.access import role_required
 from capital.domain.messages import RuleViolation
-from capital.domain.nominations import NominationState, REVIEWABLE_STATES
+from capital.domain.nominations import NominationState, REVIEWABLE_STATES, can_review
 from capital.domain.phases import Phase
 from capital.domain.roles import Role
 from capital.extensions import db
@@ -60,6 +60,7 @@ def decide(nomination_id):
             flash(_("The decision is recorded and the city is informed by e-mail."), "success")
             return redirect(url_for("review.index"))
     return render_template("review/decide.html", nomination=nomination, form=form,
+                           decidable=can_review(nomination.state, nomination.cycle.phase),
                            checklist=service.check_rules(nomination), can_download=True)
 
 

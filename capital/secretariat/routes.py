@@ -117,10 +117,20 @@ def cycle(cycle_id):
     trail = paged(select(AuditEntry).options(selectinload(AuditEntry.actor)).where(AuditEntry.cycle_id == cycle.id),
                   {"dt": AuditEntry.dt}, "dt")
     deadlines = [(DEADLINE_LABELS[name], getattr(cycle, name)) for name in DEADLINE_FIELDS]
+    phase_moves = [(target, _refusal(cycle, target)) for target in sorted(ALLOWED_TRANSITIONS[cycle.phase])]
     return render_template("secretariat/cycle.html", cycle=cycle, deadlines=deadlines, trail=trail,
                            settings=cycle_service.CycleSettings.of(cycle),
-                           next_phases=sorted(ALLOWED_TRANSITIONS[cycle.phase]), phases=Phase,
+                           phase_moves=phase_moves, phases=Phase,
                            method_titles=METHOD_TITLES, action_titles=ACTION_TITLES)
+
+
+def _refusal(cycle: Cycle, target: Phase) -> tuple:
+    """Why ``cycle`` can't move to ``target`` now (empty when it can): the page offers only moves that work."""
+    try:
+        cycle_service.check_phase_change(cycle, target, actor=current_user, now=utcnow(), by_hand=True)
+    except RuleViolation as violation:
+        return violation.reasons
+    return ()
 
 
 @bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])

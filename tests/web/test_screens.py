@@ -314,3 +314,27 @@ def test_numbers_and_units_follow_the_readers_language(client, db, rep, city, cy
     page = client.get(f"/city/nominations/{nomination_id}").get_data(as_text=True)
     assert "20\u202f000" in page  # French groups thousands with a narrow no-break space
     assert re.search(r"\d+\s?ko\)", page) and " KB" not in page  # kilo-octets
+
+
+def test_the_review_form_is_offered_only_once_nominations_have_closed(app, client, db, rep, city, cycle, make_user):
+    client.login(rep.email)
+    nomination_id = _submitted(client, db, city)
+    secretariat = WebClient(app.test_client())
+    secretariat.login(make_user(Role.SECRETARIAT).email)
+    page = secretariat.get(f"/review/{nomination_id}").get_data(as_text=True)
+    assert "Eligibility is decided after the nomination deadline" in page and 'name="decision"' not in page
+    cycle.phase = Phase.NOMINATIONS_CLOSED
+    db.session.commit()
+    assert 'name="decision"' in secretariat.get(f"/review/{nomination_id}").get_data(as_text=True)
+
+
+def test_the_cycle_page_links_only_phase_changes_that_can_work(client, db, make_user, make_cycle):
+    cycle = make_cycle(Phase.DRAFT)
+    client.login(make_user(Role.SECRETARIAT).email)
+    page = client.get(f"/secretariat/cycles/{cycle.id}").get_data(as_text=True)
+    assert f"/secretariat/cycles/{cycle.id}/phase/nominations_open" in page  # its dates lie ahead: it can open
+    cycle.nominations_close_dt = utcnow() - timedelta(days=1)  # a deadline already gone: opening must wait
+    db.session.commit()
+    page = client.get(f"/secretariat/cycles/{cycle.id}").get_data(as_text=True)
+    assert f"/secretariat/cycles/{cycle.id}/phase/nominations_open" not in page
+    assert "not possible now." in page
