@@ -75,7 +75,9 @@ def format_dt_with_offset(value: datetime | None, format: str = "medium") -> str
     locale = get_locale()
     if locale.language == "en" and not locale.territory:
         locale = Locale("en", "GB")  # international English: "16 January 2027, 13:00"
-    when = format_datetime(value, f"{locale.date_formats['long'].pattern}, {locale.time_formats['short'].pattern}")
+    pattern = str(locale.datetime_formats["medium"]).format(locale.time_formats["short"].pattern,
+                                                            locale.date_formats["long"].pattern)
+    when = format_datetime(value, pattern)
     return _("%(datetime)s %(place)s time (%(zone)s)", datetime=when, place=_place(zone),
              zone=_zone_label(local))
 

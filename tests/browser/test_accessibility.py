@@ -188,6 +188,14 @@ def test_phone_screenshots_of_the_dossier_and_the_cycle_page(locale, world, live
         sign_in(page, live_server, world["people"]["secretariat"].email)
         page.goto(f"{live_server}/secretariat/cycles/{world['cycle'].id}")
         assert sideways_scroll(page) <= 0
+        # Phone tables are stacked rows whose cells keep their column's name.
+        label = page.evaluate("getComputedStyle(document.querySelector('table.stack tbody td'), '::before').content")
+        header = page.evaluate("document.querySelector('table.stack thead th').textContent.replace(/[▲▼]/g, '').trim()")
+        assert label.strip('"') == header and header
+        page.goto(f"{live_server}/secretariat/cities")  # a listing labelled by the script from its headers
+        assert page.evaluate("getComputedStyle(document.querySelector('tbody td'), '::before').content") not in (
+            "none", "normal", '""')
+        page.goto(f"{live_server}/secretariat/cycles/{world['cycle'].id}")
         screenshot(page, f"cycle-{locale}")
     finally:
         context.close()
