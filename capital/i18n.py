@@ -78,8 +78,10 @@ def format_dt_with_offset(value: datetime | None, format: str = "medium") -> str
     pattern = str(locale.datetime_formats["medium"]).format(locale.time_formats["short"].pattern,
                                                             locale.date_formats["long"].pattern)
     when = format_datetime(value, pattern)
-    return _("%(datetime)s %(place)s time (%(zone)s)", datetime=when, place=_place(zone),
-             zone=_zone_label(local))
+    place, label = _place(zone), _zone_label(local)
+    if str(get_locale()) in RTL_LOCALES:  # keep Latin names and offsets whole inside right-to-left text
+        place, label = f"\u2068{place}\u2069", f"\u2068{label}\u2069"
+    return _("%(datetime)s %(place)s time (%(zone)s)", datetime=when, place=place, zone=label)
 
 
 def _place(zone) -> str:

@@ -22,7 +22,7 @@ from capital.nominations.forms import ConfirmForm, DossierForm, EndorseForm, Sta
 from capital.services import nominations as service
 from capital.services.cycles import cycle_timeline
 from capital.services.dispatch import commit
-from capital.views import flash_reasons, perform
+from capital.views import perform
 
 
 def _own_nomination(nomination_id: int) -> Nomination:
