@@ -29,6 +29,7 @@ demo: catalogs
 	$(FLASK) capital serve --host $(HOST) --port $(PORT)
 
 $(AXE):
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
 	npm install --prefix build/axe --no-audit --no-fund --silent axe-core@4
 
 ## Debian's Chromium for the browser tests (never a downloaded browser), a CJK font so Chinese
