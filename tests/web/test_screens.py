@@ -338,3 +338,22 @@ def test_the_cycle_page_links_only_phase_changes_that_can_work(client, db, make_
     page = client.get(f"/secretariat/cycles/{cycle.id}").get_data(as_text=True)
     assert f"/secretariat/cycles/{cycle.id}/phase/nominations_open" not in page
     assert "not possible now." in page
+
+
+def test_editing_after_nominations_were_closed_early_by_hand_is_read_only(client, db, rep, city, cycle):
+    client.login(rep.email)
+    nomination_id = file_a_complete_draft(client, city)
+    cycle.phase = Phase.NOMINATIONS_CLOSED  # closed by hand; the deadline still lies ahead
+    db.session.commit()
+    page = client.get(f"/city/nominations/{nomination_id}/edit").get_data(as_text=True)
+    assert "This dossier can no longer be changed:" in page
+    assert 'enctype="multipart/form-data"' not in page and "You can save and come back" not in page
+
+
+def test_the_city_forms_time_zone_picker_has_no_technical_zones(client, make_user):
+    client.login(make_user(Role.SECRETARIAT).email)
+    page = client.get("/secretariat/cities/new").get_data(as_text=True)
+    picker = page[page.index('id="timezone"'):]
+    picker = picker[:picker.index("</select>")]
+    assert 'value="Factory"' not in picker and 'value="Etc/GMT+5"' not in picker
+    assert '<optgroup label="Frequently used">' in picker and 'value="Europe/Madrid"' in picker
