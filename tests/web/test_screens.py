@@ -357,3 +357,10 @@ def test_the_city_forms_time_zone_picker_has_no_technical_zones(client, make_use
     picker = picker[:picker.index("</select>")]
     assert 'value="Factory"' not in picker and 'value="Etc/GMT+5"' not in picker
     assert '<optgroup label="Frequently used">' in picker and 'value="Europe/Madrid"' in picker
+
+
+def test_a_finished_cycle_is_not_offered_as_a_form(client, db, make_user, make_cycle):
+    cycle = make_cycle(Phase.CANCELLED)
+    client.login(make_user(Role.SECRETARIAT).email)
+    page = client.get(f"/secretariat/cycles/{cycle.id}/edit").get_data(as_text=True)
+    assert "This cycle is over: it can no longer change." in page and 'id="nominations_open_dt"' not in page
