@@ -202,9 +202,10 @@ def show(nomination_id):
     endorse_form = None
     city = current_user.city
     now = utcnow()
-    if city is not None and not own and current_user.has_role(Role.REPRESENTATIVE) \
-            and service.endorse_decision(nomination, city, now):
-        endorse_form = EndorseForm()
+    endorse_refusal = ()
+    if city is not None and not own and current_user.has_role(Role.REPRESENTATIVE):
+        decision = service.endorse_decision(nomination, city, now)
+        endorse_form, endorse_refusal = (EndorseForm(), ()) if decision else (None, decision.reasons)
     actions = {}
     if own:  # offer only what the rules allow now
         actions = {"edit": service.edit_decision(nomination, now).ok,
@@ -212,6 +213,7 @@ def show(nomination_id):
                    "withdraw": service.withdraw_decision(nomination, now).ok}
     return render_template(
         "nominations/show.html", nomination=nomination, own=own, endorse_form=endorse_form, actions=actions,
+        endorse_refusal=endorse_refusal,
         checklist=service.check_rules(nomination) if own else None, timeline=cycle_timeline(nomination.cycle),
         can_download=service.can_download(current_user, nomination), confirm_form=ConfirmForm(),
     )

@@ -149,7 +149,9 @@ def test_endorse_is_offered_only_when_it_can_work(app, client, db, rep, city, cy
     venlo.login(make_user(Role.REPRESENTATIVE, city=make_city("Venlo", country="NL")).email)
     assert "Endorse this nomination" in venlo.get(f"/city/nominations/{nomination_id}").get_data(as_text=True)
     venlo.post(f"/city/nominations/{nomination_id}/endorse")
-    assert "Endorse this nomination" not in venlo.get(f"/city/nominations/{nomination_id}").get_data(as_text=True)
+    page = venlo.get(f"/city/nominations/{nomination_id}").get_data(as_text=True)
+    assert "Endorse this nomination" not in page
+    assert "Your city has already endorsed a nomination in this cycle." in page
 
 
 # --- errors are found where they are ---------------------------------------------------------
