@@ -45,7 +45,7 @@ def _visible_nomination(nomination_id: int) -> Nomination:
 def dashboard():
     city = current_user.city
     cycle = service.current_cycle()
-    mine, others, endorsed, start_form = [], [], None, None
+    mine, others, endorsed, start_form, start_refusal = [], [], None, None, ()
     if city is not None and cycle is not None:
         mine = db.session.scalars(select(Nomination).where(
             Nomination.cycle_id == cycle.id, Nomination.nominating_city_id == city.id).order_by(Nomination.created_dt)
@@ -57,6 +57,7 @@ def dashboard():
         endorsed = db.session.scalar(select(Endorsement).where(
             Endorsement.cycle_id == cycle.id, Endorsement.city_id == city.id))
         can_start = service.start_decision(cycle, city, utcnow())
+        start_refusal = can_start.reasons
         if can_start:
             start_form = StartNominationForm(host_city_id=city.id)
             start_form.host_city_id.choices = [SelectChoice(host.id, host.name) for host in service.eligible_hosts()]
@@ -65,7 +66,7 @@ def dashboard():
         mails = db.session.scalars(
             select(Mail).where(Mail.city_id == city.id).order_by(Mail.created_dt.desc()).limit(20)).all()
     return render_template("nominations/dashboard.html", city=city, cycle=cycle, mine=mine, others=others,
-                           endorsed=endorsed, mails=mails, start_form=start_form,
+                           endorsed=endorsed, mails=mails, start_form=start_form, start_refusal=start_refusal,
                            timeline=cycle_timeline(cycle) if cycle else None)
 
 

@@ -117,6 +117,7 @@ def test_start_is_not_offered_once_the_city_has_submitted(client, db, rep, city,
     _submitted(client, db, city)
     dashboard = client.get("/city/").get_data(as_text=True)
     assert "Start the nomination" not in dashboard
+    assert "Your city has already submitted a nomination in this cycle; you can still edit it." in dashboard
     client.post("/city/nominations/new", {"host_city_id": city.id})
     assert db.session.scalar(select(func.count(Nomination.id))) == 1
 
