@@ -8,6 +8,9 @@ PORT ?= 5000
 
 .PHONY: demo test install catalogs browser services
 
+# axe-core, from the npm registry, for the accessibility browser test (build/ is ignored by git).
+AXE := build/axe/node_modules/axe-core/axe.min.js
+
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -25,9 +28,15 @@ demo: catalogs
 	$(FLASK) capital demo
 	$(FLASK) capital serve --host $(HOST) --port $(PORT)
 
-## Debian's Chromium for the browser tests (never a downloaded browser).
-browser:
+$(AXE):
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	npm install --prefix build/axe --no-audit --no-fund --silent axe-core@4
+
+## Debian's Chromium for the browser tests (never a downloaded browser), a CJK font so Chinese
+## screenshots are readable, and axe-core for the accessibility test.
+browser: $(AXE)
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; }
 
 ## Start PostgreSQL and redis if they have stopped (the test suite uses both).
 services:

@@ -172,6 +172,8 @@ class Config:
         self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
         self.MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Capital <capital@localhost>")
         self.MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 20)
+        # Where people write for help, privacy requests and accessibility problems (footer pages).
+        self.CAPITAL_CONTACT_EMAIL = _env("CAPITAL_CONTACT_EMAIL", "secretariat@capital.example")
         self.MAIL_OUTBOX_DIR = Path(_env("CAPITAL_MAIL_OUTBOX_DIR", str(self.INSTANCE_PATH / "outbox")))
         if self.MAIL_USE_TLS and self.MAIL_USE_SSL:
             raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: choose one.")

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, request, session
-from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l  # noqa: F401
+from babel import Locale
+from babel.dates import get_timezone_location
+from babel.numbers import format_percent
+from babel.units import format_unit
+from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale, get_timezone, gettext as _, lazy_gettext as _l  # noqa: F401
 from flask_login import current_user
 
 from capital.config import LOCALES, RTL_LOCALES
 from capital.extensions import babel
+from capital.forms import error_links
 
 # Each language's name in itself, for the switcher.
 LANGUAGE_NAMES = {
@@ -56,21 +62,111 @@ def text_direction() -> str:
 
 
 def format_dt_with_offset(value: datetime | None, format: str = "medium") -> str:
-    """A datetime in the reader's zone and language, followed by its UTC offset."""
+    """A moment as people read a deadline: "16 January 2027, 13:00 Düsseldorf time (CET, UTC+01:00)".
+
+    In the reader's language and time zone, without seconds; the place is the reader's city when
+    the zone is its zone, else the zone's main city as CLDR names it in the reader's language.
+    ``format`` is kept for callers that name one; every date-and-time goes through here.
+    """
     if value is None:
         return ""
-    from flask_babel import get_timezone
+    zone = get_timezone()
+    local = value.astimezone(zone)
+    locale = get_locale()
+    if locale.language == "en" and not locale.territory:
+        locale = Locale("en", "GB")  # international English: "16 January 2027, 13:00"
+    pattern = str(locale.datetime_formats["medium"]).format(locale.time_formats["short"].pattern,
+                                                            locale.date_formats["long"].pattern)
+    when = format_datetime(value, pattern)
+    place, label = _place(zone), _zone_label(local)
+    if str(get_locale()) in RTL_LOCALES:  # keep Latin names and offsets whole inside right-to-left text
+        place, label = f"\u2068{place}\u2069", f"\u2068{label}\u2069"
+    return _("%(datetime)s %(place)s time (%(zone)s)", datetime=when, place=place, zone=label)
 
-    local = value.astimezone(get_timezone())
+
+def _place(zone) -> str:
+    city = current_user.city if current_user and current_user.is_authenticated else None
+    if city is not None and city.timezone == str(zone):
+        return city.name
+    if str(zone) in ("UTC", "Etc/UTC"):
+        return "UTC"
+    return get_timezone_location(zone, locale=get_locale(), return_city=True)
+
+
+def _zone_label(local: datetime) -> str:
     offset = local.strftime("%z")
-    return f"{format_datetime(value, format)} (UTC{offset[:3]}:{offset[3:]})"
+    utc = f"UTC{offset[:3]}:{offset[3:]}"
+    abbreviation = local.strftime("%Z")
+    return f"{abbreviation}, {utc}" if abbreviation.isalpha() and abbreviation != "UTC" else utc
+
+
+def zone_name(name: str) -> str:
+    """A time zone as CLDR names it in the reader's language ("Germany Time", "Heure : Allemagne")."""
+    try:
+        return get_timezone_location(ZoneInfo(name), locale=get_locale())
+    except (ZoneInfoNotFoundError, ValueError, LookupError):
+        return name
+
+
+# CLDR region codes naming the groups of the time-zone picker (oceans join the nearest continent).
+_ZONE_REGIONS = {"Europe": "150", "Atlantic": "150", "Arctic": "150", "Africa": "002", "Indian": "002",
+                 "America": "019", "Asia": "142", "Australia": "009", "Pacific": "009", "Antarctica": "AQ"}
+# Offered first, before the long lists: the zones of most member cities.
+COMMON_ZONES = ("UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "Europe/Madrid", "Europe/Moscow",
+                "Africa/Cairo", "Africa/Lagos", "Asia/Dubai", "Asia/Riyadh", "Asia/Shanghai", "Asia/Tokyo",
+                "America/New_York", "America/Mexico_City", "America/Sao_Paulo")
+
+
+def timezone_choices(names, *, first: tuple[str, ...] = ()) -> dict[str, list[tuple[str, str]]]:
+    """The time zones among ``names`` for a picker: grouped by region, named in the reader's language.
+
+    Common zones (and ``first``) come first; technical entries (``Factory``, ``Etc/GMT+5``, old
+    aliases without a region) are left out. The values stay IANA names.
+    """
+    locale = get_locale()
+    return _timezone_choices(str(locale), tuple(sorted(names)), first)
+
+
+@lru_cache(maxsize=32)
+def _timezone_choices(locale: str, names: tuple[str, ...], first: tuple[str, ...]):
+    known = set(names)
+    label = {name: _zone_label_for(name, locale) for name in names
+             if name == "UTC" or name.split("/", 1)[0] in _ZONE_REGIONS}
+    common = [name for name in dict.fromkeys((*first, *COMMON_ZONES)) if name in known and name in label]
+    groups: dict[str, list[tuple[str, str]]] = {_("Frequently used"): [(name, label[name]) for name in common]}
+    regions = Locale.parse(locale).territories
+    for name in sorted(label, key=lambda item: label[item].casefold()):
+        if name != "UTC":
+            groups.setdefault(regions[_ZONE_REGIONS[name.split("/", 1)[0]]], []).append((name, label[name]))
+    return groups
+
+
+def _zone_label_for(name: str, locale: str) -> str:
+    if name == "UTC":
+        return _("Coordinated Universal Time (UTC)")
+    return get_timezone_location(ZoneInfo(name), locale=locale)
+
+
+def kilobytes(size: int) -> str:
+    """A file size in kilobytes (at least 1), with the reader's number format and unit ("12 ko")."""
+    return format_unit(max(1, -(-size // 1024)), "digital-kilobyte", length="short", locale=get_locale())
+
+
+def percent(share: float) -> str:
+    """A share (0.5) as the reader writes a percentage ("50 %" in French), decimals kept."""
+    return format_percent(share, locale=get_locale(), decimal_quantization=False)
+
+
+def language_name(code: str) -> str:
+    """A language as the reader's language names it ("Französisch" for a German reader)."""
+    return get_locale().languages.get(code, LANGUAGE_NAMES.get(code, code))
 
 
 def translate(message) -> str:
     """A domain :class:`~capital.domain.messages.Message` in the reader's language."""
     params = dict(message.params)
     if "language" in params:  # dossier messages name a locale code; show the language's name
-        params["language"] = LANGUAGE_NAMES.get(params["language"], params["language"])
+        params["language"] = language_name(params["language"])
     return _(message.message, **params)
 
 
@@ -85,7 +181,13 @@ def init_app(app) -> None:
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["tr"] = translate
     app.jinja_env.filters["country"] = country_name
+    app.jinja_env.filters["language"] = language_name
+    app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.filters["zone_name"] = zone_name
+    app.jinja_env.filters["kilobytes"] = kilobytes
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.globals["error_links"] = error_links
 
     @app.context_processor
     def inject_i18n():

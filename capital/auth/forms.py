@@ -3,7 +3,7 @@ from wtforms import EmailField, PasswordField, SelectChoice, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from capital.forms import strip
-from capital.i18n import _l
+from capital.i18n import _l, timezone_choices
 
 
 class LoginForm(FlaskForm):
@@ -37,10 +37,14 @@ class ResetRequestForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     name = StringField(_l("Your name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
-    locale = SelectField(_l("Language"))
+    locale = SelectField(_l("Language of the pages"))
+    mail_locale = SelectField(_l("Language of the e-mails we send you"), validate_choice=False)  # checked by the service
     timezone = SelectField(_l("Time zone"), validate_choice=False)
     submit = SubmitField(_l("Save my settings"))
 
     def set_choices(self, languages, zones, city_zone_label):
         self.locale.choices = [SelectChoice(code, name) for code, name in languages]
-        self.timezone.choices = [SelectChoice("", city_zone_label)] + [SelectChoice(zone, zone) for zone in zones]
+        self.mail_locale.choices = list(self.locale.choices)
+        groups = timezone_choices(zones)
+        first = next(iter(groups))
+        self.timezone.choices = {first: [("", city_zone_label), *groups[first]], **dict(list(groups.items())[1:])}

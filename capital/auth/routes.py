@@ -1,5 +1,5 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, refresh
 from flask_login import current_user, login_required
 
 from capital import throttle
@@ -10,7 +10,7 @@ from capital.auth.forms import (
 from capital.auth.sessions import confirm_password, end_session, start_session
 from capital.extensions import db, login_manager
 from capital.config import LOCALES
-from capital.i18n import LANGUAGE_NAMES, _, _l, translate
+from capital.i18n import LANGUAGE_NAMES, _, _l, translate, zone_name
 from capital.models.types import utcnow
 from capital.services import accounts
 from capital.services.dispatch import commit
@@ -70,6 +70,10 @@ def accept_invitation(token):
         invitation = accounts.load_invitation(token, now)
     except accounts.AccountError as error:
         return render_template("auth/invitation_invalid.html", error=error.reason), 410
+    if "locale" not in session and not current_user.is_authenticated:
+        # The page speaks the invitation's language (that of its mail) unless the reader picked one.
+        session["locale"] = invitation.locale
+        refresh()
     form = AcceptInvitationForm(name=invitation.name)
     if form.validate_on_submit():
         try:
@@ -139,13 +143,15 @@ def settings():
     form = SettingsForm(obj=current_user) if request.method == "GET" else SettingsForm()
     if request.method == "GET":
         form.timezone.data = current_user.timezone or ""
-    city_zone = current_user.city.timezone if current_user.city else "UTC"
+        form.mail_locale.data = current_user.mail_language
+    city_zone = zone_name(current_user.city.timezone) if current_user.city else "UTC"
     form.set_choices([(code, LANGUAGE_NAMES[code]) for code in LOCALES], timezone_names(),
                      _("My city's time zone (%(zone)s)", zone=city_zone))
     if form.validate_on_submit():
         try:
             accounts.update_settings(current_user, name=form.name.data, locale=form.locale.data,
-                                     timezone=form.timezone.data or None, now=utcnow())
+                                     mail_locale=form.mail_locale.data or None, timezone=form.timezone.data or None,
+                                     now=utcnow())
         except accounts.AccountError as error:
             db.session.rollback()
             form.timezone.errors.append(translate(error.reason))

@@ -18,6 +18,7 @@ from capital.services import voting
 from capital.services.dispatch import commit
 from capital.services.nominations import current_cycle
 from capital.views import perform
+from capital.services.cycles import cycle_timeline
 
 
 @bp.route("/")
@@ -27,8 +28,10 @@ def dashboard():
     cycle = voting.vote_cycle()
     voting_round = voting.current_round(cycle) if cycle else None
     upcoming = _conflict_cycle()
+    current = current_cycle()
     return render_template("board/dashboard.html", term=current_user.current_board_term(today),
                            terms=current_user.board_terms, cycle=cycle, voting_round=voting_round,
+                           current=current, timeline=cycle_timeline(current) if current else None,
                            has_voted=cycle is not None and voting.has_voted(cycle, current_user),
                            conflict_cycle=upcoming, recusal=_recusal(upcoming))
 

@@ -44,13 +44,21 @@ REVIEWABLE_STATES = frozenset({NominationState.SUBMITTED, NominationState.ELIGIB
 _BEFORE_VOTING = frozenset({Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED})
 
 
-def can_start(phase: Phase, timeline: Timeline, now: datetime, *, nominator_status: CityStatus) -> Decision:
-    """Whether a city with ``nominator_status`` may start a nomination (a draft) now."""
+def can_start(phase: Phase, timeline: Timeline, now: datetime, *, nominator_status: CityStatus,
+              has_active_nomination: bool = False) -> Decision:
+    """Whether a city with ``nominator_status`` may start a nomination (a draft) now.
+
+    A city whose nomination is already submitted (``has_active_nomination``) may not start
+    another: the second draft could never be submitted (one nomination per city).
+    """
     reasons = _nomination_window(phase, timeline, now)
     if not in_good_standing(nominator_status):
         reasons.append(
             Message(N_("Only member cities in good standing can nominate a city."), {}, "nomination.nominator_standing")
         )
+    if has_active_nomination:
+        reasons.append(Message(N_("Your city has already submitted a nomination in this cycle; you can still edit it."),
+                               {}, "nomination.already_nominated"))
     return Decision.from_reasons(reasons)
 
 

@@ -204,6 +204,12 @@ def validate_timeline(timeline: Timeline, now: datetime, *, phase: Phase) -> lis
     return problems
 
 
+def deadlines_behind(phase: Phase) -> tuple[str, ...]:
+    """The deadlines a cycle in ``phase`` has already left behind, whether on time or early by hand."""
+    ahead = _deadlines_still_ahead(phase)  # none for a final phase: every deadline is behind it
+    return tuple(name for name in DEADLINE_FIELDS if name not in ahead)
+
+
 def _deadlines_still_ahead(phase: Phase) -> tuple[str, ...]:
     """The deadlines that end ``phase`` or a phase after it, in the normal course."""
     if phase not in _PHASE_DEADLINE:

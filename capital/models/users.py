@@ -20,7 +20,10 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    locale: Mapped[str | None] = mapped_column(String(8))
+    locale: Mapped[str | None] = mapped_column(String(8))  # the interface's language
+    # The language of the mail we send them; apart from the interface's, so that trying another
+    # language in the header never changes the language of official mail. None: ``locale``.
+    mail_locale: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
     city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id", ondelete="SET NULL"), index=True)
     is_active_account: Mapped[bool] = mapped_column(default=True)
@@ -30,6 +33,11 @@ class User(UserMixin, db.Model):
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     city = relationship("City")
+
+    @property
+    def mail_language(self) -> str:
+        """The language in which mail to this person is written."""
+        return self.mail_locale or self.locale or "en"
     role_grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )

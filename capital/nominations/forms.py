@@ -34,6 +34,7 @@ class DossierForm(FlaskForm):
     letter = FileField(_l("Letter of commitment from the host city's mayor (PDF)"))
     image = FileField(_l("Add an image (JPEG, PNG, GIF or WebP)"))
     save = SubmitField(_l("Save the draft"))
+    continue_ = SubmitField(_l("Save and continue to submission"))
 
     def __init__(self, *args, hosts=(), **kwargs):
         super().__init__(*args, **kwargs)

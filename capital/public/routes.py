@@ -1,10 +1,11 @@
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from capital.config import LOCALES
 from capital.domain.phases import Phase
+from capital.domain.timeline import deadlines_behind
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.i18n import _
@@ -27,7 +28,15 @@ def home():
         select(Cycle).where(Cycle.phase.not_in([Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL]))
         .order_by(Cycle.year).limit(1)
     )
-    return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming)
+    behind = deadlines_behind(upcoming.phase) if upcoming else ()
+    return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming, behind=behind,
+                           now=utcnow())
+
+
+@bp.route("/about/<any(contact, help, privacy, accessibility):name>")
+def about(name):
+    """The footer's pages: short, real content in every language (templates/public/about/<name>.html)."""
+    return render_template(f"public/about/{name}.html", contact=current_app.config["CAPITAL_CONTACT_EMAIL"])
 
 
 @bp.route("/nominees")
@@ -68,6 +77,8 @@ def set_language():
     if locale in LOCALES:
         session["locale"] = locale
         if current_user.is_authenticated:
+            # The interface only: official mail keeps the language the person chose for it.
+            current_user.mail_locale = current_user.mail_language
             current_user.locale = locale
             db.session.commit()
     else:

@@ -7,11 +7,12 @@ from sqlalchemy.orm import selectinload
 
 from capital.auth.access import role_required
 from capital.domain.messages import RuleViolation
-from capital.domain.nominations import NominationState, REVIEWABLE_STATES
+from capital.domain.nominations import NominationState, REVIEWABLE_STATES, can_review
 from capital.domain.phases import Phase
 from capital.domain.roles import Role
 from capital.extensions import db
-from capital.i18n import _, translate
+from capital.forms import add_reasons
+from capital.i18n import _
 from capital.models import Nomination
 from capital.models.types import utcnow
 from capital.pagination import paged
@@ -53,13 +54,13 @@ def decide(nomination_id):
                                        reason=form.reason.data or "", actor=current_user, now=utcnow())
         except RuleViolation as error:
             db.session.rollback()
-            for reason in error.reasons:
-                form.reason.errors.append(translate(reason))
+            add_reasons(form, error.reasons, {"review.reason_missing": "reason"})
         else:
             commit()
             flash(_("The decision is recorded and the city is informed by e-mail."), "success")
             return redirect(url_for("review.index"))
     return render_template("review/decide.html", nomination=nomination, form=form,
+                           decidable=can_review(nomination.state, nomination.cycle.phase),
                            checklist=service.check_rules(nomination), can_download=True)
 
 

@@ -18,7 +18,7 @@ from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, Timeline, celebration_day
 from capital.forms import DateTimeLocalField, DecimalField, IntegerField, bounded_int, strip
-from capital.i18n import LANGUAGE_NAMES, _, _l
+from capital.i18n import LANGUAGE_NAMES, _, _l, timezone_choices
 from capital.models import TALLY_METHODS
 from capital.services.cities import CityProfile, country_codes, is_country_code, is_timezone, timezone_names
 from capital.services.cycles import CycleSettings
@@ -150,8 +150,7 @@ class CityForm(FlaskForm):
     name_latin = StringField(_l("Name in Latin letters (leave empty if the same)"), filters=[strip],
                              validators=[Optional(), Length(max=200)])
     country_code = SelectField(_l("Country"), choices=[], validate_choice=False, validators=[DataRequired()])
-    timezone = SelectField(_l("Time zone"), choices=[SelectChoice(name, name) for name in timezone_names()],
-                           validate_choice=False, default="UTC", validators=[DataRequired()])
+    timezone = SelectField(_l("Time zone"), validate_choice=False, default="UTC", validators=[DataRequired()])
     contact_email = EmailField(_l("Contact e-mail address"), filters=[strip],
                                validators=[DataRequired(), Email(), Length(max=254)])
     population = IntegerField(_l("Population (optional)"), validators=[Optional(), NumberRange(min=0)])
@@ -162,6 +161,7 @@ class CityForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.country_code.choices = country_choices()
+        self.timezone.choices = timezone_choices(timezone_names())
 
     def validate_country_code(self, field):
         if not is_country_code(field.data or ""):

@@ -10,7 +10,8 @@ from capital.domain.phases import ALLOWED_TRANSITIONS, Phase, transition_deadlin
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline
 from capital.extensions import db
-from capital.i18n import _, translate
+from capital.forms import add_reasons
+from capital.i18n import _
 from capital.models import AuditEntry, City, Cycle, Invitation, Mail, RoleGrant, User
 from capital.models.types import utcnow
 from capital.pagination import paged
@@ -22,7 +23,7 @@ from capital.secretariat.forms import (
 from capital.services import accounts, cities as city_service, cycles as cycle_service
 from capital.services.audit import ACTION_TITLES
 from capital.services.dispatch import commit
-from capital.views import perform
+from capital.views import flash_reasons, perform
 
 
 @bp.before_request
@@ -31,8 +32,19 @@ def require_secretariat():
     """Every page of this blueprint is for the secretariat only."""
 
 
-def _reasons(violation) -> list[str]:
-    return [translate(reason) for reason in violation.reasons]
+# Where each rule's reason is shown on the secretariat's forms (see capital.forms.add_reasons).
+CYCLE_FIELDS = {
+    **{f"timeline.order.{name}": name for name in DEADLINE_FIELDS},
+    **{f"timeline.past.{name}": name for name in DEADLINE_FIELDS},
+    "timeline.after_celebration": "announcement_dt",
+    "cycle.year_taken": "year",
+    "cycle.timeline_year": "year",
+    "cycle.method": "method",
+    "cycle.max_rounds": "max_rounds",
+    "cycle.quorum_share": "quorum_percent",
+}
+CITY_FIELDS = {"city.country_code": "country_code", "city.timezone": "timezone", "city.population": "population",
+               "signature.future": "signed_on"}
 
 
 @bp.route("/")
@@ -78,7 +90,6 @@ def create_cycle():
         timeline, settings = cycle_service.proposal(year, copy)
         form = CycleForm(data=CycleForm.initial(timeline, settings, zone, year=year,
                                                 copy_from=copy.id if copy else None))
-    errors = []
     if form.validate_on_submit():
         copy_from = db.session.get(Cycle, form.copy_from.data) if form.copy_from.data else None
         try:
@@ -87,13 +98,13 @@ def create_cycle():
                 copy_from=copy_from, actor=current_user, now=utcnow())
         except RuleViolation as violation:
             db.session.rollback()
-            errors = _reasons(violation)
+            add_reasons(form, violation.reasons, CYCLE_FIELDS)
         else:
             commit()
             flash(_("The cycle %(year)s was created as a draft.", year=cycle.year), "success")
             return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
-    return render_template("secretariat/cycle_form.html", form=form, errors=errors, latest=latest, cycle=None,
-                           zone=zone)
+    return render_template("secretariat/cycle_form.html", form=form, latest=latest, cycle=None,
+                           zone=zone, deadline_fields=DEADLINE_FIELDS)
 
 
 def _get_cycle(cycle_id: int) -> Cycle:
@@ -106,10 +117,20 @@ def cycle(cycle_id):
     trail = paged(select(AuditEntry).options(selectinload(AuditEntry.actor)).where(AuditEntry.cycle_id == cycle.id),
                   {"dt": AuditEntry.dt}, "dt")
     deadlines = [(DEADLINE_LABELS[name], getattr(cycle, name)) for name in DEADLINE_FIELDS]
+    phase_moves = [(target, _refusal(cycle, target)) for target in sorted(ALLOWED_TRANSITIONS[cycle.phase])]
     return render_template("secretariat/cycle.html", cycle=cycle, deadlines=deadlines, trail=trail,
                            settings=cycle_service.CycleSettings.of(cycle),
-                           next_phases=sorted(ALLOWED_TRANSITIONS[cycle.phase]), phases=Phase,
+                           phase_moves=phase_moves, phases=Phase,
                            method_titles=METHOD_TITLES, action_titles=ACTION_TITLES)
+
+
+def _refusal(cycle: Cycle, target: Phase) -> tuple:
+    """Why ``cycle`` can't move to ``target`` now (empty when it can): the page offers only moves that work."""
+    try:
+        cycle_service.check_phase_change(cycle, target, actor=current_user, now=utcnow(), by_hand=True)
+    except RuleViolation as violation:
+        return violation.reasons
+    return ()
 
 
 @bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])
@@ -118,20 +139,19 @@ def edit_cycle(cycle_id):
     zone = local_zone()
     timeline = cycle_service.cycle_timeline(cycle) or default_timeline(cycle.year)
     form = CycleEditForm(data=CycleForm.initial(timeline, cycle_service.CycleSettings.of(cycle), zone))
-    errors = []
     if form.validate_on_submit():
         try:
             cycle_service.update_cycle(cycle, timeline=form.timeline(cycle.year, zone), settings=form.settings(),
                                        actor=current_user, now=utcnow())
         except RuleViolation as violation:
             db.session.rollback()
-            errors = _reasons(violation)
+            add_reasons(form, violation.reasons, CYCLE_FIELDS)
         else:
             commit()
             flash(_("The cycle %(year)s was saved.", year=cycle.year), "success")
             return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
-    return render_template("secretariat/cycle_form.html", form=form, errors=errors, cycle=cycle, latest=None,
-                           zone=zone)
+    return render_template("secretariat/cycle_form.html", form=form, cycle=cycle, latest=None,
+                           zone=zone, deadline_fields=DEADLINE_FIELDS)
 
 
 def _phase(name: str) -> Phase:
@@ -155,8 +175,7 @@ def change_phase(cycle_id, name):
             cycle_service.check_phase_change(cycle, target, actor=current_user, now=now, by_hand=True)
     except RuleViolation as violation:
         db.session.rollback()
-        for reason in _reasons(violation):
-            flash(reason, "error")
+        flash_reasons(violation)
         return redirect(url_for("secretariat.cycle", cycle_id=cycle_id))
     if request.method == "POST":
         commit()
@@ -191,18 +210,17 @@ def cities():
 @bp.route("/cities/new", methods=["GET", "POST"])
 def create_city():
     form = CityForm()
-    errors = []
     if form.validate_on_submit():
         try:
             city = city_service.create_city(form.profile(), actor=current_user, now=utcnow())
         except RuleViolation as violation:
             db.session.rollback()
-            errors = _reasons(violation)
+            add_reasons(form, violation.reasons, CITY_FIELDS)
         else:
             commit()
             flash(_("%(name)s was added.", name=city.name), "success")
             return redirect(url_for("secretariat.city", city_id=city.id))
-    return render_template("secretariat/city_form.html", form=form, errors=errors)
+    return render_template("secretariat/city_form.html", form=form)
 
 
 def _get_city(city_id: int) -> City:
@@ -213,25 +231,23 @@ def _get_city(city_id: int) -> City:
 def city(city_id):
     city = _get_city(city_id)
     form = CityForm(obj=city)
-    errors = []
     if form.validate_on_submit():
         try:
             city_service.update_city(city, form.profile(), actor=current_user, now=utcnow())
         except RuleViolation as violation:
             db.session.rollback()
-            errors = _reasons(violation)
+            add_reasons(form, violation.reasons, CITY_FIELDS)
         else:
             commit()
             flash(_("%(name)s was saved.", name=city.name), "success")
             return redirect(url_for("secretariat.city", city_id=city.id))
-    return _city_page(city, form, DeclarationSignatureForm(formdata=None), errors)
+    return _city_page(city, form, DeclarationSignatureForm(formdata=None))
 
 
 @bp.route("/cities/<int:city_id>/signatures", methods=["POST"])
 def record_signature(city_id):
     city = _get_city(city_id)
     form = DeclarationSignatureForm()
-    errors = []
     if form.validate_on_submit():
         try:
             city_service.record_signature(
@@ -240,17 +256,16 @@ def record_signature(city_id):
                 place=form.place.data or "", actor=current_user, now=utcnow())
         except RuleViolation as violation:
             db.session.rollback()
-            errors = _reasons(violation)
+            add_reasons(form, violation.reasons, CITY_FIELDS)
         else:
             commit()
             flash(_("The signature was recorded."), "success")
             return redirect(url_for("secretariat.city", city_id=city.id))
-    return _city_page(city, CityForm(obj=city, formdata=None), form, errors)
+    return _city_page(city, CityForm(obj=city, formdata=None), form)
 
 
-def _city_page(city, form, signature_form, errors):
-    return render_template("secretariat/city.html", city=city, form=form, signature_form=signature_form,
-                           errors=errors)
+def _city_page(city, form, signature_form):
+    return render_template("secretariat/city.html", city=city, form=form, signature_form=signature_form)
 
 
 # --- people ------------------------------------------------------------------------------
@@ -290,7 +305,7 @@ def add_board_term(user_id):
             accounts.add_board_term(person, form.starts_on.data, form.ends_on.data, actor=current_user, now=utcnow())
         except accounts.AccountError as error:
             db.session.rollback()
-            form.ends_on.errors.append(_(error.reason.message, **error.reason.params))
+            add_reasons(form, error.reasons, {"": "ends_on"})
         else:
             commit()
             flash(_("The board term was added."), "success")
@@ -345,7 +360,7 @@ def invitations():
                             locale=form.locale.data, actor=current_user, now=utcnow())
         except accounts.AccountError as error:
             db.session.rollback()
-            form.city_id.errors.append(_(error.reason.message, **error.reason.params))
+            add_reasons(form, error.reasons, {"": "city_id"})
         else:
             commit()
             flash(_("The invitation is on its way to %(email)s.", email=form.email.data), "success")

@@ -109,15 +109,17 @@ def revoke_role(user: User, role: Role, *, actor: Actor, now: datetime) -> None:
             record("role.revoked", user, actor=actor, now=now, data={"role": role.name})
 
 
-def update_settings(user: User, *, name: str, locale: str, timezone: str | None, now: datetime) -> None:
-    """A person's own name, language and time zone (None: their city's)."""
-    if locale not in LOCALES:
+def update_settings(user: User, *, name: str, locale: str, timezone: str | None, now: datetime,
+                    mail_locale: str | None = None) -> None:
+    """A person's own name, interface language, mail language (None: unchanged) and time zone (None: their city's)."""
+    if locale not in LOCALES or (mail_locale is not None and mail_locale not in LOCALES):
         raise AccountError(N_("This language is not available."))
     if timezone and not is_timezone(timezone):
         raise AccountError(N_("This is not a known time zone."))
     user.name, user.locale, user.timezone = name.strip(), locale, timezone or None
+    user.mail_locale = mail_locale or user.mail_locale
     record("account.settings_changed", user, actor=user, now=now,
-           data={"locale": locale, "timezone": user.timezone})
+           data={"locale": locale, "mail_locale": user.mail_locale, "timezone": user.timezone})
 
 
 def set_account_active(user: User, is_active: bool, *, actor: Actor, now: datetime) -> bool:
@@ -209,7 +211,7 @@ def accept_invitation(token: str, *, name: str, password: str, now: datetime) ->
     user = User.by_email(invitation.email)
     if user is None:
         user = User(email=invitation.email, name=name.strip() or invitation.name, locale=invitation.locale,
-                    created_dt=now)
+                    mail_locale=invitation.locale, created_dt=now)
         db.session.add(user)
     else:
         end_sessions(user)  # their password changes: sessions opened with the old one end
@@ -253,7 +255,7 @@ def send_password_reset(email: str, *, locale: str, now: datetime) -> None:
         return
     token = _serializer("password-reset").dumps({"id": user.id, "fp": _password_fingerprint(user)})
     queue_mail(
-        "password_reset", recipient=user.email, locale=user.locale or locale, now=now,
+        "password_reset", recipient=user.email, locale=user.mail_locale or user.locale or locale, now=now,
         dedupe=f"reset-{now:%Y%m%dT%H%M%S%f}",  # the request's time: a retried task mails once
         subject=N_("Reset your Capital password"),
         context={"name": user.name, "link": absolute_url("auth.reset_password", token=token),

@@ -153,8 +153,46 @@ def _lock(nomination: Nomination) -> Nomination:
     return db.session.get(Nomination, nomination.id, with_for_update=True, populate_existing=True)
 
 
+def start_decision(cycle: Cycle, city: City, now: datetime) -> Decision:
+    """Whether ``city`` may start a nomination in ``cycle`` now (the page offers the button only then)."""
+    active = db.session.scalar(select(func.count(Nomination.id)).where(
+        Nomination.cycle_id == cycle.id, Nomination.nominating_city_id == city.id,
+        Nomination.state.in_(ACTIVE_STATES))) > 0
+    return rules.can_start(cycle.phase, cycle_timeline(cycle), now, nominator_status=city.status,
+                           has_active_nomination=active)
+
+
+def edit_decision(nomination: Nomination, now: datetime) -> Decision:
+    return rules.can_edit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now)
+
+
+def submit_decision(nomination: Nomination, now: datetime) -> Decision:
+    """Whether the nomination can be submitted now: the window, its state, and every rule of the cycle."""
+    window = rules.can_submit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now)
+    if not window:
+        return window
+    return check_rules(nomination)
+
+
+def withdraw_decision(nomination: Nomination, now: datetime) -> Decision:
+    return rules.can_withdraw(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now)
+
+
+def endorse_decision(nomination: Nomination, city: City, now: datetime) -> Decision:
+    has_endorsed = db.session.scalar(
+        select(func.count(Endorsement.id)).where(Endorsement.cycle_id == nomination.cycle_id,
+                                                 Endorsement.city_id == city.id)) > 0
+    return rules.can_endorse(
+        nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now,
+        endorser_status=city.status, is_nominator=city.id == nomination.nominating_city_id,
+        is_host=city.id == nomination.host_city_id, has_endorsed=has_endorsed,
+    )
+
+
 def start_nomination(cycle: Cycle, city: City, host: City, *, actor: User, now: datetime) -> Nomination:
-    _enforce(rules.can_start(cycle.phase, cycle_timeline(cycle), now, nominator_status=city.status))
+    # One start at a time per city, so two tabs can't both pass the "already nominated" check.
+    db.session.execute(select(City.id).where(City.id == city.id).with_for_update())
+    _enforce(start_decision(cycle, city, now))
     nomination = Nomination(cycle_id=cycle.id, nominating_city_id=city.id, host_city_id=host.id,
                             created_by_id=actor.id, created_dt=now, updated_dt=now, themes=[])
     db.session.add(nomination)
@@ -274,14 +312,7 @@ def withdraw_nomination(nomination: Nomination, *, actor: User, now: datetime) -
 def endorse_nomination(nomination: Nomination, city: City, *, actor: User, now: datetime) -> Endorsement:
     """One endorsement per member city per cycle (also enforced by a unique constraint)."""
     db.session.execute(select(City.id).where(City.id == city.id).with_for_update())
-    has_endorsed = db.session.scalar(
-        select(func.count(Endorsement.id)).where(Endorsement.cycle_id == nomination.cycle_id,
-                                                 Endorsement.city_id == city.id)) > 0
-    _enforce(rules.can_endorse(
-        nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now,
-        endorser_status=city.status, is_nominator=city.id == nomination.nominating_city_id,
-        is_host=city.id == nomination.host_city_id, has_endorsed=has_endorsed,
-    ))
+    _enforce(endorse_decision(nomination, city, now))
     endorsement = Endorsement(cycle_id=nomination.cycle_id, nomination_id=nomination.id, city_id=city.id,
                               user_id=actor.id, created_dt=now)
     db.session.add(endorsement)
@@ -320,7 +351,7 @@ def _mail_city(nomination: Nomination, kind: str, subject: str, now: datetime, *
     representatives = db.session.scalars(
         select(User).where(User.city_id == city.id, User.is_active_account.is_(True))
     ).all()
-    recipients = {user.email: user.locale or "en" for user in representatives if user.has_role(Role.REPRESENTATIVE)}
+    recipients = {user.email: user.mail_language for user in representatives if user.has_role(Role.REPRESENTATIVE)}
     recipients.setdefault(city.contact_email, next(iter(recipients.values()), "en"))
     link = absolute_url("nominations.show", nomination_id=nomination.id)
     for email, locale in recipients.items():

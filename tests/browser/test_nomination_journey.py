@@ -53,7 +53,7 @@ def test_a_representative_files_a_nomination_and_the_secretariat_finds_it_eligib
     assert "lettre-de-la-mairesse.pdf" in page.content()
     screenshot(page, "3-dossier-enregistre")
 
-    page.click("a[href$='/submit']")
+    page.click("#continue_")  # "save and continue": a button inside the form, so nothing typed is lost
     page.wait_for_url("**/submit")
     screenshot(page, "4-confirmation")
     page.click("form button[type=submit].primary")

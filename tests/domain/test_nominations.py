@@ -43,6 +43,12 @@ def test_start_needs_open_nominations_and_a_member_city():
     assert codes(refused) == ["nomination.not_open", "nomination.nominator_standing"]
 
 
+def test_a_city_with_a_submitted_nomination_cannot_start_another():
+    refused = can_start(Phase.NOMINATIONS_OPEN, T, DURING_NOMINATIONS, nominator_status=CityStatus.MEMBER,
+                        has_active_nomination=True)
+    assert codes(refused) == ["nomination.already_nominated"]
+
+
 @pytest.mark.parametrize("check", [can_edit, can_submit], ids=["edit", "submit"])
 def test_the_nomination_deadline_is_enforced_by_the_clock(check):
     close = T.nominations_close_dt

@@ -57,7 +57,7 @@ def test_dashboards_show_what_each_role_has(client, make_user, make_city, db):
     rep = make_user(Role.REPRESENTATIVE, city=city)
     client.login(rep.email)
     page = client.get("/city/").get_data(as_text=True)
-    assert "Córdoba" in page and "Europe/Madrid" in page and "Mayor of Córdoba" in page and "Spain" in page
+    assert "Córdoba" in page and "Spain (Madrid) Time" in page and "Mayor of Córdoba" in page and "Spain" in page
     client.post("/account/logout")
 
     board = make_user(Role.BOARD)

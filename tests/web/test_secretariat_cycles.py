@@ -1,5 +1,6 @@
 """The secretariat's cycle screens: list, create, edit, detail and phase changes by hand."""
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -92,7 +93,7 @@ def test_deadlines_are_read_in_the_secretariat_members_time_zone(client, secreta
     assert response.status_code == 302
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == YEAR))
     assert cycle.nominations_open_dt == default_timeline(YEAR).nominations_open_dt  # 14:00 in Berlin, 12:00 UTC
-    assert "(UTC+02:00)" in client.get(f"/secretariat/cycles/{cycle.id}").get_data(as_text=True)
+    assert "Berlin time (CEST, UTC+02:00)" in client.get(f"/secretariat/cycles/{cycle.id}").get_data(as_text=True)
 
 
 def test_copy_last_years_settings_prefills_the_form(client, secretariat, db):
@@ -128,7 +129,13 @@ def test_an_edit_with_deadlines_out_of_order_shows_why_and_changes_nothing(clien
     response = client.post(f"/secretariat/cycles/{draft.id}/edit", data)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Nothing was saved" in page and "Voting must open after the nomination deadline." in page
+    # The rule's reason is in the error summary, linked to the field, and at the field itself.
+    assert page.count("Voting must open after the nomination deadline.") == 2
+    assert '<a href="#voting_open_dt">Voting must open after the nomination deadline.</a>' in page
+    assert re.search(r'<p class="error" id="voting_open_dt-error">.*Voting must open', page)
+    assert re.search(r'<input[^>]*aria-describedby="voting_open_dt-error"[^>]*aria-invalid="true"[^>]*'
+                     r'id="voting_open_dt"', page)
+    assert "<title>Error: " in page
     db.session.expire_all()
     cycle = db.session.get(Cycle, draft.id)
     assert cycle_timeline(cycle) == timeline and cycle.method == "schulze"

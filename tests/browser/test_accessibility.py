@@ -1,0 +1,245 @@
+"""Every page of every role passes axe-core (WCAG 2.2 AA, zero violations of any impact) in English and
+Arabic, at desktop and phone width, and never scrolls sideways on a phone (issue 8).
+
+axe-core comes from the npm registry (`make browser` installs it under build/axe, ignored by git); it is
+injected into each page by Playwright, with the page's CSP bypassed for that script only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from capital.domain.phases import Phase
+from capital.domain.roles import Role
+from capital.models import Cycle
+from capital.models.types import utcnow
+from capital.services import nominations as service
+from capital.services.dispatch import commit
+from tests.browser.test_nomination_journey import sign_in
+from tests.conftest import pdf_bytes
+
+AXE = Path(__file__).resolve().parents[2] / "build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = (1280, 390)
+PHONE_WIDTHS = (320, 390)
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
+                                                      "best-practice"]},
+               "resultTypes": ["violations"]}
+
+
+@pytest.fixture
+def world(db, make_city, make_user, make_cycle):
+    """A cycle with open nominations, a draft of Düsseldorf and a submitted dossier of Venlo; one person per role."""
+    now = utcnow()
+    duesseldorf = make_city("Düsseldorf", country="DE", timezone="Europe/Berlin")
+    venlo = make_city("Venlo", country="NL", timezone="Europe/Amsterdam")
+    make_city("تونس", country="TN", timezone="Africa/Tunis")
+    cycle = make_cycle()
+    db.session.add(Cycle(year=2019, celebration_date=date(2019, 5, 16), phase=Phase.ANNOUNCED,
+                         capital_city_id=duesseldorf.id, phase_changed_dt=now, created_dt=now))
+    people = {
+        "representative": make_user(Role.REPRESENTATIVE, city=duesseldorf, email="rep@duesseldorf.example"),
+        "board": make_user(Role.BOARD, email="board@capital.example"),
+        "secretariat": make_user(Role.SECRETARIAT, email="secretariat@capital.example"),
+    }
+    venlo_rep = make_user(Role.REPRESENTATIVE, city=venlo, email="rep@venlo.example")
+    draft = service.start_nomination(cycle, duesseldorf, duesseldorf, actor=people["representative"], now=now)
+    submitted = service.start_nomination(cycle, venlo, venlo, actor=venlo_rep, now=now)
+    service.save_dossier(submitted, service.DossierInput(
+        title="Samen leven aan de Maas", texts={"en": ("Open doors and shared meals.", "A long table on the Maas.")},
+        themes={service.Theme(1)}, expected_participants=5000, partners="Schools",
+        budget_range=service.BudgetRange("100k_250k")), actor=venlo_rep, now=now)
+    service.attach_file(submitted, "letter", "brief.pdf", pdf_bytes(), actor=venlo_rep, now=now)
+    service.submit_nomination(submitted, actor=venlo_rep, now=now)
+    commit()
+    return {"people": people, "cycle": cycle, "draft": draft.id, "submitted": submitted.id,
+            "city": duesseldorf.id, "person": venlo_rep.id}
+
+
+def pages_of(role: str, world: dict) -> list[str]:
+    cycle, draft, submitted = world["cycle"].id, world["draft"], world["submitted"]
+    common = ["/", "/nominees", "/account/settings"]
+    return {
+        "public": ["/", "/nominees", "/account/login", "/account/password-reset", "/about/contact",
+                   "/about/help", "/about/privacy", "/about/accessibility"],
+        "representative": common + ["/city/", f"/city/nominations/{draft}", f"/city/nominations/{draft}/edit",
+                                    f"/city/nominations/{draft}/submit", f"/city/nominations/{draft}/withdraw",
+                                    f"/city/nominations/{submitted}"],
+        "board": common + ["/board/", "/review/board"],
+        "secretariat": common + [
+            "/secretariat/", "/secretariat/cycles", f"/secretariat/cycles/{cycle}",
+            f"/secretariat/cycles/{cycle}/edit", "/secretariat/cycles/new",
+            f"/secretariat/cycles/{cycle}/phase/nominations_closed", "/secretariat/cities",
+            f"/secretariat/cities/{world['city']}", "/secretariat/cities/new", "/secretariat/people",
+            f"/secretariat/people/{world['person']}", "/secretariat/invitations", "/secretariat/mail",
+            "/review/", f"/review/{submitted}"],
+    }[role]
+
+
+def axe_violations(page) -> list[str]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
+    return [f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']][:3]}" for v in result["violations"]]
+
+
+def sideways_scroll(page) -> int:
+    """How many CSS pixels the page is wider than the window (0 when it reflows)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def check_page(page, url: str, problems: list[str]) -> None:
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        for violation in axe_violations(page):
+            problems.append(f"{url} at {width} px: {violation}")
+    for width in PHONE_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        if (extra := sideways_scroll(page)) > 0:
+            problems.append(f"{url} at {width} px scrolls sideways by {extra} px")
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+@pytest.mark.parametrize("role", ["public", "representative", "board", "secretariat"])
+def test_every_page_passes_axe_and_reflows(role, locale, world, live_server, browser, db):
+    assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
+    context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
+                                  viewport={"width": WIDTHS[0], "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        if role != "public":
+            person = world["people"][role]
+            person.locale = locale  # a signed-in person reads their own language
+            db.session.commit()
+            sign_in(page, live_server, person.email)
+        problems: list[str] = []
+        for url in pages_of(role, world):
+            response = page.goto(f"{live_server}{url}")
+            assert response.status == 200, url
+            assert page.locator("html").get_attribute("lang") == locale
+            check_page(page, url, problems)
+        # Error states: a refused sign-in, a dossier with a field error.
+        if role == "public":
+            page.goto(f"{live_server}/account/login")
+            page.fill("#email", "nobody@capital.example")
+            page.fill("#password", "wrong")
+            page.click("#submit")
+            page.wait_for_load_state()
+            check_page(page, "/account/login (refused)", problems)
+        if role == "representative":
+            page.goto(f"{live_server}/city/nominations/{world['draft']}/edit")
+            page.fill("#expected_participants", "0")
+            page.click("#save")
+            page.wait_for_load_state()
+            assert page.locator(".error-summary").count() == 1
+            check_page(page, "dossier (refused)", problems)
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+def test_primary_buttons_are_filled_and_focus_moves_to_the_error_summary(world, live_server, browser, db):
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/account/login")
+        submit = page.locator("#submit")
+        background = submit.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert background == "rgb(11, 92, 173)"  # filled with the accent, not a white outline
+        page.fill("#email", "nobody@capital.example")
+        page.fill("#password", "wrong")
+        page.click("#submit")
+        page.wait_for_load_state()
+        assert page.title().startswith("Error: ")
+        assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+        page.keyboard.press("Tab")  # the first link of the summary, then follow it to the field
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(100)
+        assert page.evaluate("document.activeElement.id") == "password"
+        ring = page.evaluate("el => getComputedStyle(el).outlineColor",
+                             page.evaluate_handle("document.activeElement"))
+        assert ring == "rgb(27, 31, 36)"  # the dark ring: 15:1 on the light page (the old yellow was 1.8:1)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["ar", "zh"])
+def test_phone_screenshots_of_the_dossier_and_the_cycle_page(locale, world, live_server, browser, db, screenshot):
+    context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        for role in ("representative", "secretariat"):
+            person = world["people"][role]
+            person.locale = locale
+            db.session.commit()
+        sign_in(page, live_server, world["people"]["representative"].email)
+        page.goto(f"{live_server}/city/nominations/{world['draft']}/edit")
+        screenshot(page, f"dossier-{locale}")
+        page.fill("#expected_participants", "0")
+        page.click("#save")
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").count() == 1 and sideways_scroll(page) <= 0
+        screenshot(page, f"dossier-error-{locale}")
+        page.click("button.link-button")  # sign out
+        page.wait_for_load_state()
+        sign_in(page, live_server, world["people"]["secretariat"].email)
+        page.goto(f"{live_server}/secretariat/cycles/{world['cycle'].id}")
+        assert sideways_scroll(page) <= 0
+        # Phone tables are stacked rows whose cells keep their column's name.
+        label = page.evaluate("getComputedStyle(document.querySelector('table.stack tbody td'), '::before').content")
+        header = page.evaluate("document.querySelector('table.stack thead th').textContent.replace(/[▲▼]/g, '').trim()")
+        assert label.strip('"') == header and header
+        page.goto(f"{live_server}/secretariat/cities")  # a listing labelled by the script from its headers
+        assert page.evaluate("getComputedStyle(document.querySelector('tbody td'), '::before').content") not in (
+            "none", "normal", '""')
+        page.goto(f"{live_server}/secretariat/cycles/{world['cycle'].id}")
+        screenshot(page, f"cycle-{locale}")
+    finally:
+        context.close()
+
+
+def test_the_board_page_says_when_voting_is_open(world, live_server, browser, db):
+    cycle = world["cycle"]
+    cycle.phase = Phase.VOTING_OPEN
+    cycle.nominations_close_dt = utcnow() - timedelta(days=2)
+    cycle.voting_open_dt = utcnow() - timedelta(days=1)
+    db.session.commit()
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, world["people"]["board"].email)
+        page.goto(f"{live_server}/board/")
+        assert "Voting is open" in page.content()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "de", "es", "ar", "zh", "ru"])
+def test_the_widest_pages_reflow_at_320_px_in_every_language(locale, world, live_server, browser, db):
+    context = browser.new_context(locale=locale, viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    try:
+        for role, urls in (
+            ("representative", ["/account/settings", f"/city/nominations/{world['submitted']}",
+                                f"/city/nominations/{world['draft']}/edit", "/city/"]),
+            ("secretariat", [f"/secretariat/cycles/{world['cycle'].id}", f"/secretariat/cycles/{world['cycle'].id}/edit",
+                             "/secretariat/cities/new", f"/secretariat/people/{world['person']}",
+                             f"/review/{world['submitted']}"]),
+        ):
+            person = world["people"][role]
+            person.locale = locale
+            db.session.commit()
+            sign_in(page, live_server, person.email)
+            wide = []
+            for url in urls:
+                page.goto(f"{live_server}{url}")
+                if (extra := sideways_scroll(page)) > 0:
+                    wide.append(f"{url}: {extra} px")
+            assert not wide, wide
+            page.click("button.link-button")  # sign out
+            page.wait_for_load_state()
+    finally:
+        context.close()
