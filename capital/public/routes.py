@@ -1,4 +1,5 @@
-from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -11,16 +12,17 @@ from capital.i18n import _
 from capital.domain.nominations import ACTIVE_STATES
 from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
-from capital.public import bp
+from capital.public import bp, clock
+from capital.public.results import number, round_view
+from capital.services import public
 from capital.services.health import health_report
 from capital.urls import safe_next_url
 
 
 @bp.route("/")
 def home():
-    latest_capital = db.session.scalar(
-        select(Cycle).where(Cycle.phase == Phase.ANNOUNCED).order_by(Cycle.year.desc()).limit(1)
-    )
+    capitals = public.public_capitals(clock.now())
+    latest_capital = capitals[0].cycle if capitals else None
     upcoming = db.session.scalar(
         select(Cycle).where(Cycle.phase.not_in([Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL]))
         .order_by(Cycle.year).limit(1)
@@ -43,6 +45,32 @@ def nominees():
             .order_by(Nomination.title)
         ).all()
     return render_template("public/nominees.html", cycle=cycle, nominations=nominations)
+
+
+@bp.route("/<int:year>")
+def year_page(year):
+    """A year's capital and programme, its nominees and, once announced, how the vote went."""
+    now = clock.now()
+    cycle = public.cycle_for_year(year)
+    if cycle is None:
+        abort(404)
+    capital = public.public_capital(cycle, now)
+    rounds = [round_view(result, year) for result in public.public_results(cycle, now)]
+    receipt = request.args.get("receipt", "").strip()[:40]
+    ballot = public.find_ballot(cycle, receipt, now) if receipt else None
+    title = _("Capital of Living Together %(year)s", year=year)
+    if capital is not None:
+        description = _("%(city)s is the Capital of Living Together %(year)s.", city=capital.name, year=year)
+    else:
+        description = _("The celebration of 16 May %(year)s: the nominees and the designation.", year=year)
+    programme = public.programme_text(public.capital_nomination(cycle, now), str(get_locale()))
+    return render_template(
+        "public/year.html", year=year, cycle=cycle, capital=capital, rounds=rounds, receipt=receipt, ballot=ballot,
+        programme=programme,
+        programme_language=get_locale().languages.get(programme.locale, programme.locale) if programme else "",
+        nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
+        number=number, share_title=title, share_description=description,
+    )
 
 
 @bp.route("/dashboard")
