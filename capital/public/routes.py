@@ -12,6 +12,7 @@ from capital.i18n import _
 from capital.domain.nominations import ACTIVE_STATES
 from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
+from capital.maps import Marker, world_map_svg
 from capital.public import bp, clock
 from capital.public.results import number, round_view
 from capital.services import public
@@ -71,6 +72,20 @@ def year_page(year):
         nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
         number=number, share_title=title, share_description=description,
     )
+
+
+@bp.route("/archive")
+def archive():
+    """Every capital since Córdoba 2019, listed and on a world map."""
+    capitals = public.public_capitals(clock.now())
+    markers = [Marker(c.city.latitude, c.city.longitude, _("%(city)s, %(years)s", city=c.city.name,
+                                                           years=", ".join(map(str, c.years))),
+                      url_for("public.year_page", year=c.years[0]))
+               for c in capitals if c.city.latitude is not None and c.city.longitude is not None]
+    world_map = world_map_svg(markers, title=_("Map of the capitals of Living Together"))
+    return render_template("public/archive.html", capitals=capitals, world_map=world_map,
+                           share_title=_("Archive of the capitals of Living Together"),
+                           share_description=_("Every Capital of Living Together since Córdoba 2019."))
 
 
 @bp.route("/dashboard")
