@@ -1,4 +1,4 @@
-from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
 from capital.maps import Marker, world_map_svg
 from capital.public import bp, clock
+from capital.public.feeds import atom_feed, icalendar_file
 from capital.public.results import number, round_view
 from capital.services import public
 from capital.services.health import health_report
@@ -24,11 +25,14 @@ from capital.urls import safe_next_url
 def home():
     capitals = public.public_capitals(clock.now())
     latest_capital = capitals[0].cycle if capitals else None
-    upcoming = db.session.scalar(
-        select(Cycle).where(Cycle.phase.not_in([Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL]))
-        .order_by(Cycle.year).limit(1)
-    )
-    return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming)
+    upcoming = public.running_cycle()
+    if latest_capital is not None:
+        description = _("%(city)s is the Capital of Living Together %(year)s.",
+                        city=latest_capital.capital_city.name, year=latest_capital.year)
+    else:
+        description = _("Every Capital of Living Together since Córdoba 2019.")
+    return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming,
+                           share_title=_("Capital of Living Together"), share_description=description)
 
 
 @bp.route("/nominees")
@@ -86,6 +90,20 @@ def archive():
     return render_template("public/archive.html", capitals=capitals, world_map=world_map,
                            share_title=_("Archive of the capitals of Living Together"),
                            share_description=_("Every Capital of Living Together since Córdoba 2019."))
+
+
+@bp.route("/feed.atom")
+def feed():
+    """The announcements, once each is public."""
+    body = atom_feed(public.public_capitals(clock.now()), str(get_locale()))
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.route("/calendar.ics")
+def calendar():
+    """The current cycle's public deadlines and the 16 May celebration."""
+    return Response(icalendar_file(public.calendar_cycle()), mimetype="text/calendar",
+                    headers={"Content-Disposition": "attachment; filename=capital.ics"})
 
 
 @bp.route("/dashboard")

@@ -154,3 +154,16 @@ def _candidate_names(cycle: Cycle, result: Result | None) -> dict[int, str]:
         .where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
         .order_by(City.name_latin, Nomination.id)
     ).all())
+
+
+def running_cycle() -> Cycle | None:
+    """The next cycle still under way (not announced, cancelled or without capital)."""
+    return db.session.scalar(
+        select(Cycle).where(Cycle.phase.not_in([Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL]))
+        .order_by(Cycle.year).limit(1)
+    )
+
+
+def calendar_cycle() -> Cycle | None:
+    """The cycle a public calendar follows: the next one still under way, else the latest."""
+    return running_cycle() or db.session.scalar(select(Cycle).order_by(Cycle.year.desc()).limit(1))
