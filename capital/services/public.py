@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
 from capital.domain.nominations import ACTIVE_STATES
@@ -35,15 +35,19 @@ def cycle_for_year(year: int) -> Cycle | None:
     )
 
 
+def public_nominees_query(cycle: Cycle) -> Select:
+    """The cycle's standing nominations (submitted or eligible), by title."""
+    return (select(Nomination)
+            .options(selectinload(Nomination.host_city), selectinload(Nomination.nominating_city))
+            .where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
+            .order_by(Nomination.title, Nomination.id))
+
+
 def public_nominees(cycle: Cycle) -> list[Nomination]:
     """The cycle's standing nominations, once nominations have closed; otherwise none."""
     if not nominees_are_public(cycle.phase):
         return []
-    return list(db.session.scalars(
-        select(Nomination).options(selectinload(Nomination.host_city), selectinload(Nomination.nominating_city))
-        .where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
-        .order_by(Nomination.title, Nomination.id)
-    ))
+    return list(db.session.scalars(public_nominees_query(cycle)))
 
 
 def public_capital(cycle: Cycle, now: datetime) -> City | None:
@@ -92,15 +96,32 @@ class Capital:
     years: tuple[int, ...]
 
 
+def public_result_clause(now: datetime):
+    """:func:`is_result_public` as an SQL condition on cycles, to list and page in the database.
+
+    tests/services/test_public.py checks that both answer alike in every case.
+    """
+    return (Cycle.phase == Phase.ANNOUNCED) & (Cycle.announcement_dt.is_(None) | (Cycle.announcement_dt <= now))
+
+
+def public_capitals_query(now: datetime) -> Select:
+    """The cycles whose capital is public, latest first."""
+    return (select(Cycle).options(selectinload(Cycle.capital_city))
+            .where(public_result_clause(now), Cycle.capital_city_id.is_not(None))
+            .order_by(Cycle.year.desc()))
+
+
+def as_capital(cycle: Cycle, now: datetime) -> Capital | None:
+    """The archive entry of ``cycle``, or None while its result is not public."""
+    if not is_result_public(cycle, now) or cycle.capital_city is None:
+        return None
+    return Capital(cycle, cycle.capital_city, years_of(cycle.year, cycle.is_biennial))
+
+
 def public_capitals(now: datetime) -> list[Capital]:
     """Every capital whose announcement is public, latest first."""
-    cycles = db.session.scalars(
-        select(Cycle).options(selectinload(Cycle.capital_city))
-        .where(Cycle.phase == Phase.ANNOUNCED, Cycle.capital_city_id.is_not(None))
-        .order_by(Cycle.year.desc())
-    )
-    return [Capital(cycle, cycle.capital_city, years_of(cycle.year, cycle.is_biennial))
-            for cycle in cycles if is_result_public(cycle, now)]
+    return [capital for cycle in db.session.scalars(public_capitals_query(now))
+            if (capital := as_capital(cycle, now)) is not None]
 
 
 _RECEIPT_CHARACTERS = re.compile(r"[^0-9A-Z]")

@@ -1,7 +1,7 @@
 """The Atom feed of announcements, the iCalendar file of the current cycle, and share cards."""
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from xml.etree import ElementTree as ET
 
 from icalendar import Calendar
@@ -34,7 +34,7 @@ def test_the_calendar_has_the_running_cycle_deadlines_and_the_celebration(client
     response = client.get("/calendar.ics", headers={"Accept-Language": "de"})
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     events = {str(e["uid"]): e for e in Calendar.from_ical(response.data).walk("VEVENT")}
-    close = events[f"2032-nominations-close@127.0.0.1"]
+    close = events["2032-nominations-close@127.0.0.1"]
     assert close.decoded("dtstart") == cycle.nominations_close_dt
     assert str(close["summary"]) == "Nominierungsfrist — Hauptstadt des Zusammenlebens 2032"
     celebration = events["2032-celebration@127.0.0.1"]
