@@ -12,6 +12,7 @@ from capital.extensions import db
 from capital.i18n import _
 from capital.models import Cycle
 from capital.public import clock
+from capital.public.cache import cached_page
 from capital.services import public
 
 
@@ -57,6 +58,7 @@ def _not_public(message: str):
 
 
 @bp.route("/capitals")
+@cached_page(public.next_embargo_end)
 @documented("Every capital whose announcement is public, latest first.", CapitalPageSchema, paged=True)
 def capitals():
     """The archive: one item per designated capital, with the years of 16 May it hosts."""
@@ -70,6 +72,7 @@ def capitals():
 
 
 @bp.route("/cycles")
+@cached_page(public.next_embargo_end)
 @documented("Every cycle with its phase and public deadlines, latest first.", CyclePageSchema, paged=True)
 def cycles():
     """The capital of a cycle is null until its result is public."""
@@ -78,6 +81,7 @@ def cycles():
 
 
 @bp.route("/cycles/<int:year>")
+@cached_page(public.next_embargo_end)
 @documented("The cycle of one year's 16 May.", CycleSchema, errors=(404,))
 def cycle(year):
     """A biennial cycle answers for both its years."""
@@ -85,6 +89,7 @@ def cycle(year):
 
 
 @bp.route("/cycles/<int:year>/nominees")
+@cached_page(public.next_embargo_end)
 @documented("The nominees of a cycle, once nominations have closed.", NomineePageSchema, paged=True,
             errors=(404,))
 def nominees(year):
@@ -98,6 +103,7 @@ def nominees(year):
 
 
 @bp.route("/cycles/<int:year>/result")
+@cached_page(public.next_embargo_end)
 @documented("How the vote went, once the result is announced.", ResultSchema, errors=(404,))
 def result(year):
     """Every counted round with the tally engine's JSON; 404 before the announcement time."""
@@ -115,6 +121,7 @@ def result(year):
 
 
 @bp.route("/openapi.json")
+@cached_page(public.next_embargo_end)
 @documented("This document: the OpenAPI 3 description of the API.", None)
 def openapi():
     """Built from the code at each start: the routes and the schemas that serialise them."""

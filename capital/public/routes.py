@@ -14,6 +14,7 @@ from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
 from capital.maps import Marker, world_map_svg
 from capital.public import bp, clock
+from capital.public.cache import cached_page
 from capital.public.feeds import atom_feed, icalendar_file
 from capital.public.results import number, round_view
 from capital.services import public
@@ -22,6 +23,7 @@ from capital.urls import safe_next_url
 
 
 @bp.route("/")
+@cached_page(public.next_embargo_end)
 def home():
     capitals = public.public_capitals(clock.now())
     latest_capital = capitals[0].cycle if capitals else None
@@ -36,6 +38,7 @@ def home():
 
 
 @bp.route("/nominees")
+@cached_page(public.next_embargo_end)
 def nominees():
     """The nominees' names and titles, public once nominations have closed."""
     cycle = db.session.scalar(
@@ -53,6 +56,7 @@ def nominees():
 
 
 @bp.route("/<int:year>")
+@cached_page(public.next_embargo_end)
 def year_page(year):
     """A year's capital and programme, its nominees and, once announced, how the vote went."""
     now = clock.now()
@@ -79,6 +83,7 @@ def year_page(year):
 
 
 @bp.route("/archive")
+@cached_page(public.next_embargo_end)
 def archive():
     """Every capital since Córdoba 2019, listed and on a world map."""
     capitals = public.public_capitals(clock.now())
@@ -93,6 +98,7 @@ def archive():
 
 
 @bp.route("/feed.atom")
+@cached_page(public.next_embargo_end)
 def feed():
     """The announcements, once each is public."""
     body = atom_feed(public.public_capitals(clock.now()), str(get_locale()))
@@ -100,6 +106,7 @@ def feed():
 
 
 @bp.route("/calendar.ics")
+@cached_page(public.next_embargo_end)
 def calendar():
     """The current cycle's public deadlines and the 16 May celebration."""
     return Response(icalendar_file(public.calendar_cycle()), mimetype="text/calendar",

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from capital.domain.nominations import ACTIVE_STATES
@@ -188,3 +188,8 @@ def running_cycle() -> Cycle | None:
 def calendar_cycle() -> Cycle | None:
     """The cycle a public calendar follows: the next one still under way, else the latest."""
     return running_cycle() or db.session.scalar(select(Cycle).order_by(Cycle.year.desc()).limit(1))
+
+
+def next_embargo_end(now: datetime) -> datetime | None:
+    """The first announcement time after ``now``: public pages may change on their own then."""
+    return db.session.scalar(select(func.min(Cycle.announcement_dt)).where(Cycle.announcement_dt > now))
