@@ -32,9 +32,13 @@ from flask_wtf.csrf import generate_csrf
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
+from capital.config import LOCALES
 from capital.models import Ballot, City, Cycle, Nomination, NominationText, Result, VotingRound
 from capital.public import clock
+from capital.security import security_headers
 
 log = logging.getLogger(__name__)
 
@@ -175,19 +179,12 @@ def cached_page(next_change):
             g.rendering_shared_page = True
             store = _store()
             key = PAGE_KEY.format(locale=get_locale(), path=request.path)
-            try:
-                version, entry = store.get(key)
-            except Exception:  # a cache outage slows pages down, it never breaks them
-                log.warning("page cache unavailable", exc_info=True)
-                version, entry = None, None
-            if entry is not None:
-                header, body = _unpack(entry)
-                until = datetime.fromisoformat(header["until"]) if header["until"] else None
-                # Valid from its rendering to the next embargo's end (a clock set back makes it stale too).
-                fresh = datetime.fromisoformat(header["from"]) <= now and (until is None or now < until)
-                if header["v"] == version and fresh:
-                    response = _from_entry(header, body)
-                    return _respond(response, _personal(response, header["etag"]), _max_age(now, until), "hit")
+            version, fresh = _lookup(store, key, now)
+            if fresh is not None:
+                header, body = fresh
+                response = _from_entry(header, body)
+                until = _until(header)
+                return _respond(response, _personal(response, header["etag"]), _max_age(now, until), "hit")
             response = make_response(view(*args, **kwargs))
             if response.status_code != 200:
                 return response
@@ -204,6 +201,27 @@ def cached_page(next_change):
             return _respond(response, _personal(response, etag), _max_age(now, until), "miss")
         return wrapper
     return decorate
+
+
+def _until(header: dict) -> datetime | None:
+    return datetime.fromisoformat(header["until"]) if header["until"] else None
+
+
+def _lookup(store, key: str, now: datetime) -> tuple[int | None, tuple[dict, bytes] | None]:
+    """The store's version (None when the store is out of reach) and the entry, if still fresh."""
+    try:
+        version, entry = store.get(key)
+    except Exception:  # a cache outage slows pages down, it never breaks them
+        log.warning("page cache unavailable", exc_info=True)
+        return None, None
+    if entry is None:
+        return version, None
+    header, body = _unpack(entry)
+    until = _until(header)
+    # Valid from its rendering to the next embargo's end (a clock set back makes it stale too).
+    if header["v"] != version or now < datetime.fromisoformat(header["from"]) or (until and now >= until):
+        return version, None
+    return version, (header, body)
 
 
 def _etag(body: bytes) -> str:
@@ -237,7 +255,55 @@ def _token_placeholder():
     return {"csrf_token": lambda: TOKEN_PLACEHOLDER} if g.get("rendering_shared_page") else {}
 
 
+class FrontCache:
+    """WSGI middleware: a first-time reader (no cookie, no query) gets a cached page without Flask.
+
+    This is most of announcement day's traffic, and the page cache's reason to exist: the page
+    is what the view cached, with the headers Flask would add. Such a reader has no session,
+    so the page's forms carry no CSRF token (the language switcher checks the request's
+    origin instead, see ``public.routes.set_language``). Anything else, and any miss, goes
+    to Flask as usual.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.wsgi_app = app.wsgi_app
+
+    def __call__(self, environ, start_response):
+        if (environ["REQUEST_METHOD"] in ("GET", "HEAD") and not environ.get("QUERY_STRING")
+                and not environ.get("HTTP_COOKIE")):
+            served = self._serve(environ, start_response)
+            if served is not None:
+                return served
+        return self.wsgi_app(environ, start_response)
+
+    def _serve(self, environ, start_response):
+        app = self.app
+        locale = (parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept).best_match(LOCALES)
+                  or app.config["BABEL_DEFAULT_LOCALE"])
+        now = clock.now()
+        key = PAGE_KEY.format(locale=locale, path=environ.get("PATH_INFO") or "/")
+        _, fresh = _lookup(app.extensions["capital_page_cache"], key, now)
+        if fresh is None:
+            return None
+        header, body = fresh
+        headers = security_headers(app.config.get("PRODUCTION", False))
+        headers.update(header["headers"])
+        headers.update({"Cache-Control": f"public, max-age={_max_age(now, _until(header))}",
+                        "Vary": "Accept-Language, Cookie", "Content-Language": locale, "X-Page-Cache": "hit",
+                        "ETag": f'"{header["etag"]}"'})
+        if environ.get("HTTP_IF_NONE_MATCH", "").strip() in (headers["ETag"], "W/" + headers["ETag"]):
+            del headers["Content-Type"]
+            start_response("304 Not Modified", list(headers.items()))
+            return [b""]
+        body = body.replace(TOKEN_PLACEHOLDER.encode(), b"")
+        headers["Content-Length"] = str(len(body))
+        start_response("200 OK", list(headers.items()))
+        return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
+
+
 def init_app(app) -> None:
+    app.wsgi_app = FrontCache(app)
     app.context_processor(_token_placeholder)
     url = app.config.get("REDIS_URL")
     app.extensions["capital_page_cache"] = RedisStore(url) if url else MemoryStore()

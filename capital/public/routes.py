@@ -1,13 +1,14 @@
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from capital.config import LOCALES
 from capital.domain.phases import Phase
 from capital.domain.roles import Role
-from capital.extensions import db
+from capital.extensions import csrf, db
 from capital.i18n import _
 from capital.domain.nominations import ACTIVE_STATES
 from capital.models import Cycle, Nomination
@@ -19,7 +20,7 @@ from capital.public.feeds import atom_feed, icalendar_file
 from capital.public.results import number, round_view
 from capital.services import public
 from capital.services.health import health_report
-from capital.urls import safe_next_url
+from capital.urls import same_origin, safe_next_url
 
 
 @bp.route("/")
@@ -129,7 +130,20 @@ def dashboard():
 
 
 @bp.route("/language", methods=["POST"])
+@csrf.exempt
 def set_language():
+    """Change the display language.
+
+    A cached public page served to a first-time reader (no session yet) holds no CSRF token:
+    giving each such reader a session and a token would cost more than the page itself. Such a
+    form is accepted when the browser says it comes from this site (``Origin``, else
+    ``Referer``), the standard check; a form with a token is checked as everywhere else.
+    """
+    if request.form.get("csrf_token"):
+        csrf.protect()
+    elif not same_origin(request.headers.get("Origin"), request.referrer, request.host_url,
+                         current_app.config["BASE_URL"]):
+        raise CSRFError(_("The form has expired"))
     locale = request.form.get("locale", "")
     if locale in LOCALES:
         session["locale"] = locale

@@ -68,16 +68,44 @@ def test_signed_in_readers_get_a_fresh_private_page(client, make_user, counted):
     assert "Sign out" in page.get_data(as_text=True)
 
 
-def test_each_reader_of_a_cached_page_gets_their_own_working_csrf_token(app, counted):
-    token = re.compile(r'name="csrf_token" value="([^"]+)"')
-    first, second = WebClient(app.test_client()), WebClient(app.test_client())
-    page_one, page_two = get(first, "/2031"), get(second, "/2031")
-    assert page_two.headers["X-Page-Cache"] == "hit"
-    tokens = token.search(page_one.get_data(as_text=True)).group(1), token.search(page_two.get_data(as_text=True)).group(1)
-    assert tokens[0] != tokens[1] and cache.TOKEN_PLACEHOLDER not in page_two.get_data(as_text=True)
-    switched = second.post("/language", {"locale": "ru", "next": "/2031", "csrf_token": tokens[1]})
-    assert switched.status_code == 302
-    assert '<html lang="ru"' in get(second, "/2031").get_data(as_text=True)
+def test_no_reader_of_a_cached_page_gets_another_reader_token(app, counted):
+    token = re.compile(r'name="csrf_token" value="([^"]*)"')
+    first, second = app.test_client(), app.test_client()
+    miss = first.get("/2031", headers={"Accept-Language": "en"})
+    hit = second.get("/2031", headers={"Accept-Language": "en"})
+    assert miss.headers["X-Page-Cache"] == "miss" and hit.headers["X-Page-Cache"] == "hit"
+    own = token.search(miss.get_data(as_text=True)).group(1)
+    assert own and own not in hit.get_data(as_text=True)
+    # The first-time reader served from the cache gets no session and no token at all.
+    assert token.search(hit.get_data(as_text=True)).group(1) == "" and "Set-Cookie" not in hit.headers
+    assert cache.TOKEN_PLACEHOLDER not in hit.get_data(as_text=True)
+
+
+def test_the_language_switcher_of_a_cached_page_works_from_this_site_only(app, counted):
+    app.test_client().get("/2031")
+    reader = WebClient(app.test_client())
+    page = reader.get("/2031")
+    assert page.headers["X-Page-Cache"] == "hit" and 'name="csrf_token" value=""' in page.get_data(as_text=True)
+    form = {"locale": "ru", "next": "/2031", "csrf_token": ""}
+    forged = reader.post("/language", form, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 400
+    no_origin = reader.post("/language", form)
+    assert no_origin.status_code == 400
+    switched = reader.post("/language", form, headers={"Origin": "http://localhost"})
+    assert switched.status_code == 302 and switched.headers["Location"] == "/2031"
+    assert '<html lang="ru"' in reader.get("/2031").get_data(as_text=True)
+    wrong_token = reader.post("/language", {**form, "csrf_token": "forged"}, headers={"Origin": "http://localhost"})
+    assert wrong_token.status_code == 400
+
+
+def test_a_cached_page_is_not_sent_again_to_a_reader_who_has_it(app, counted):
+    reader = app.test_client()
+    reader.get("/archive")
+    hit = reader.get("/archive")
+    assert hit.headers["X-Page-Cache"] == "hit"
+    again = reader.get("/archive", headers={"If-None-Match": hit.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert "default-src 'self'" in hit.headers["Content-Security-Policy"]
 
 
 def test_redis_shares_the_cache_between_workers_and_its_version(app, client, counted, monkeypatch):
