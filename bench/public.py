@@ -97,6 +97,19 @@ def gunicorn(module: str, env: dict, port: int, path: str):
         process.wait(timeout=30)
 
 
+def forget_cached_pages(url: str) -> None:
+    """Remove the page cache's keys (only those) from the redis database the run used."""
+    import redis
+
+    from capital.public.cache import KEY_PREFIX
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(KEY_PREFIX + "*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 def run_wrk(url: str, seconds: int, connections: int) -> dict:
     output = subprocess.run(["wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds}s",
                              "--latency", "--header", "Accept-Language: en", url],
@@ -135,6 +148,7 @@ def main() -> int:
                CAPITAL_BASE_URL="http://127.0.0.1")
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
+        forget_cached_pages(args.redis_url)
     if args.database_url:
         subprocess.run([sys.executable, "-c", _DROP], cwd=ROOT, env=env, check=True)
     prepare_database(env)
@@ -147,6 +161,8 @@ def main() -> int:
                                                 args.connections))
             results["hello world"].append(run_wrk(f"http://127.0.0.1:{hello_port}/", args.seconds, args.connections))
     shutil.rmtree(instance, ignore_errors=True)
+    if args.redis_url:
+        forget_cached_pages(args.redis_url)
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
     cache = "redis" if args.redis_url else "in-process"

@@ -42,8 +42,9 @@ from capital.security import security_headers
 
 log = logging.getLogger(__name__)
 
-VERSION_KEY = "capital:public:version"
-PAGE_KEY = "capital:public:page:{locale}:{path}"
+KEY_PREFIX = "capital:public:"
+VERSION_KEY = KEY_PREFIX + "version"
+PAGE_KEY = KEY_PREFIX + "page:{locale}:{path}"
 TRACKED = (Cycle, City, Nomination, NominationText, VotingRound, Result, Ballot)
 TOKEN_PLACEHOLDER = "__capital_csrf_token__"
 MAX_AGE = 60  # browsers and proxies may reuse a page this long (at most until the next embargo ends)

@@ -110,7 +110,7 @@ def test_a_cached_page_is_not_sent_again_to_a_reader_who_has_it(app, counted):
 
 def test_redis_shares_the_cache_between_workers_and_its_version(app, client, counted, monkeypatch):
     store = cache.RedisStore(TEST_REDIS_URL)
-    keys = lambda: list(store.client.scan_iter("capital:public:*"))  # noqa: E731
+    keys = lambda: list(store.client.scan_iter(cache.KEY_PREFIX + "*"))  # noqa: E731
     store.client.delete(*keys()) if keys() else None
     monkeypatch.setitem(app.extensions, "capital_page_cache", store)
     try:
