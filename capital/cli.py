@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -29,6 +30,21 @@ def demo_command():
     for role, email, password in summary["credentials"]:
         click.echo(f"  {role.name.lower():<15} {email:<34} {password}")
     click.echo(f"Mail is written to {current_app.config['MAIL_OUTBOX_DIR']}")
+
+
+@capital_cli.command("export-exhibition")
+@click.argument("year", type=int)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_exhibition_command(year: int, directory: Path):
+    """Write YEAR's announcement as a static bundle in every language into DIRECTORY."""
+    from capital.models.types import utcnow
+    from capital.public.exhibition import ExportRefused, export_exhibition
+
+    try:
+        written = export_exhibition(year, directory, now=utcnow())
+    except ExportRefused as refusal:
+        raise click.ClickException(str(refusal)) from None
+    click.echo(f"Wrote {len(written)} files to {directory}; open {directory / 'index.html'}.")
 
 
 @capital_cli.command("serve")

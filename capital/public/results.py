@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal, format_percent, get_locale
 
 from capital.charts import ChartWords, chart_kind, chart_svg
 from capital.i18n import _
-from capital.models import Result
+from capital.models import Cycle, Result
 from capital.secretariat.forms import METHOD_TITLES
+from capital.services import public
 
 
 @dataclass(frozen=True)
@@ -93,3 +94,23 @@ def explain(tally: dict[str, Any]) -> list[str]:
     elif tally.get("tied"):
         sentences.append(_("The count ended in a tie between %(cities)s.", cities=", ".join(tally["tied"])))
     return sentences
+
+
+def year_context(cycle: Cycle, year: int, now) -> dict:
+    """What the year page shows of ``cycle`` at ``now``, in the reader's language (the web page
+    and the exhibition export render the same)."""
+    capital = public.public_capital(cycle, now)
+    locale = get_locale()
+    programme = public.programme_text(public.capital_nomination(cycle, now), str(locale))
+    if capital is not None:
+        description = _("%(city)s is the Capital of Living Together %(year)s.", city=capital.name, year=year)
+    else:
+        description = _("The celebration of 16 May %(year)s: the nominees and the designation.", year=year)
+    return dict(
+        year=year, cycle=cycle, capital=capital, programme=programme,
+        programme_language=locale.languages.get(programme.locale, programme.locale) if programme else "",
+        rounds=[round_view(result, year) for result in public.public_results(cycle, now)],
+        nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
+        number=number, share_title=_("Capital of Living Together %(year)s", year=year),
+        share_description=description,
+    )

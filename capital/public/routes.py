@@ -17,7 +17,7 @@ from capital.maps import Marker, world_map_svg
 from capital.public import bp, clock
 from capital.public.cache import cached_page
 from capital.public.feeds import atom_feed, icalendar_file
-from capital.public.results import number, round_view
+from capital.public.results import year_context
 from capital.services import public
 from capital.services.health import health_report
 from capital.urls import same_origin, safe_next_url
@@ -64,23 +64,9 @@ def year_page(year):
     cycle = public.cycle_for_year(year)
     if cycle is None:
         abort(404)
-    capital = public.public_capital(cycle, now)
-    rounds = [round_view(result, year) for result in public.public_results(cycle, now)]
     receipt = request.args.get("receipt", "").strip()[:40]
     ballot = public.find_ballot(cycle, receipt, now) if receipt else None
-    title = _("Capital of Living Together %(year)s", year=year)
-    if capital is not None:
-        description = _("%(city)s is the Capital of Living Together %(year)s.", city=capital.name, year=year)
-    else:
-        description = _("The celebration of 16 May %(year)s: the nominees and the designation.", year=year)
-    programme = public.programme_text(public.capital_nomination(cycle, now), str(get_locale()))
-    return render_template(
-        "public/year.html", year=year, cycle=cycle, capital=capital, rounds=rounds, receipt=receipt, ballot=ballot,
-        programme=programme,
-        programme_language=get_locale().languages.get(programme.locale, programme.locale) if programme else "",
-        nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
-        number=number, share_title=title, share_description=description,
-    )
+    return render_template("public/year.html", receipt=receipt, ballot=ballot, **year_context(cycle, year, now))
 
 
 @bp.route("/archive")
