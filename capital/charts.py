@@ -31,6 +31,7 @@ LOSS_CELL = "#f3f4f6"
 LINE = "#c5cbd3"
 
 ROW = 28  # height of one bar row
+BAR_WIDTH = 240  # the longest bar: the chart stays legible when a phone scales it down
 FONT = 14
 
 
@@ -99,7 +100,7 @@ def _bars(rows: list[tuple[str, float, str, str]], top: int, label_w: int, bar_w
 def _rounds(tally, words: ChartWords, number) -> tuple[str, int, int]:
     rounds = tally.get("rounds", [])
     names = list(tally.get("candidates", []))
-    label_w, bar_w = _label_width(names + [words.eliminated]), 360
+    label_w, bar_w = _label_width(names + [words.eliminated]), BAR_WIDTH
     maximum = max([0] + [v for r in rounds for v in r.get("votes", {}).values()])
     parts: list[str] = []
     y = 0
@@ -122,7 +123,7 @@ def _scores(tally, number) -> tuple[str, int, int]:
     scores = tally.get("scores", {})
     order = [name for group in tally.get("ranking", []) for name in group]
     order += [name for name in scores if name not in order]
-    label_w, bar_w = _label_width(order), 360
+    label_w, bar_w = _label_width(order), BAR_WIDTH
     maximum = max([0] + list(scores.values()))
     rows = [(name, scores.get(name, 0), number(scores.get(name, 0)),
              WINNER if name == tally.get("winner") else BAR) for name in order]

@@ -116,7 +116,7 @@ def world_map_svg(markers: list[Marker], *, title: str, map_id: str = "world-map
         label = escape(marker.label)
         pins.append(
             f'<a href="{escape(marker.href)}" aria-label="{label}"><title>{label}</title>'
-            f'<circle cx="{x:g}" cy="{y:g}" r="7" fill="#b3261e" stroke="#ffffff" stroke-width="2"/></a>'
+            f'<circle cx="{x:g}" cy="{y:g}" r="10" fill="#b3261e" stroke="#ffffff" stroke-width="2"/></a>'
         )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="world-map" id="{escape(map_id)}" '

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from capital.charts import ChartWords, chart_kind, chart_svg
+from capital.charts import BAR_WIDTH, ChartWords, chart_kind, chart_svg
 from capital.voting import tally
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -35,7 +35,7 @@ def test_score_bars_are_proportional_to_the_scores():
     data, svg = draw("plurality")
     widths = [int(rect.get("width")) for rect in svg.iter(f"{SVG}rect")]
     scores = [data["scores"][name] for group in data["ranking"] for name in group]
-    assert widths[0] == 360 and widths == [round(360 * s / max(scores)) for s in scores]
+    assert widths[0] == BAR_WIDTH and widths == [round(BAR_WIDTH * s / max(scores)) for s in scores]
 
 
 def test_instant_runoff_draws_one_group_per_round_with_the_eliminated_marked():
