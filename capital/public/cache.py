@@ -5,7 +5,8 @@ anonymous reader is kept (in redis when ``REDIS_URL`` is set, so every web worke
 in process memory otherwise) under its locale and path, and served again until:
 
 - anything it may show changes: a commit that touches a cycle, a city, a nomination, a vote
-  or a result bumps the cache version (the entry's version no longer matches);
+  or a result bumps the cache version (the entry's version no longer matches; other web
+  workers see it within ``RedisStore.LOCAL_SECONDS``);
 - the next embargo ends: an entry is never served past the first announcement time that
   was still ahead when it was rendered, so a result appears at its announcement time;
 - ``CAPITAL_PAGE_CACHE_SECONDS`` have passed (a safety net).
@@ -22,6 +23,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from datetime import datetime
 from functools import wraps
@@ -80,22 +82,39 @@ class MemoryStore:
 
 
 class RedisStore:
-    """The shared store: one round trip per lookup (the version and the entry together)."""
+    """The shared store, with what it answered kept in this process for ``LOCAL_SECONDS``.
+
+    A lookup costs one round trip (the version and the entry together) at most once per
+    ``LOCAL_SECONDS`` per page: on announcement day most requests never leave the process. An
+    edit made through another worker reaches this one within that time; one made here, at once.
+    """
+
+    LOCAL_SECONDS = 1.0
 
     def __init__(self, url: str):
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.local: dict[str, tuple[float, int, bytes | None]] = {}
 
     def get(self, key: str) -> tuple[int, bytes | None]:
+        seen = self.local.get(key)
+        if seen is not None and time.monotonic() - seen[0] < self.LOCAL_SECONDS:
+            return seen[1], seen[2]
         version, entry = self.client.mget(VERSION_KEY, key)
-        return int(version or 0), entry
+        version = int(version or 0)
+        if len(self.local) > 4096:
+            self.local.clear()
+        self.local[key] = (time.monotonic(), version, entry)
+        return version, entry
 
     def set(self, key: str, value: bytes, seconds: int) -> None:
         self.client.set(key, value, ex=max(seconds, 1))
+        self.local.pop(key, None)
 
     def bump(self) -> None:
         self.client.incr(VERSION_KEY)
+        self.local.clear()
 
 
 def _store():

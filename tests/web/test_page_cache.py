@@ -128,3 +128,17 @@ def test_a_cache_outage_slows_pages_but_never_breaks_them(app, client, counted, 
     monkeypatch.setitem(app.extensions, "capital_page_cache", cache.RedisStore("redis://127.0.0.1:1/0"))
     page = get(client, "/2031")
     assert page.status_code == 200 and "Palermo won the count." in page.get_data(as_text=True)
+
+
+def test_another_worker_edit_reaches_this_worker_within_its_local_second(monkeypatch):
+    this_worker, other_worker = cache.RedisStore(TEST_REDIS_URL), cache.RedisStore(TEST_REDIS_URL)
+    key = cache.PAGE_KEY.format(locale="en", path="/test-local-second")
+    try:
+        version, _ = this_worker.get(key)
+        other_worker.bump()
+        assert this_worker.get(key)[0] == version  # still this process's copy
+        now = cache.time.monotonic()
+        monkeypatch.setattr(cache.time, "monotonic", lambda: now + cache.RedisStore.LOCAL_SECONDS)
+        assert this_worker.get(key)[0] == version + 1
+    finally:
+        this_worker.client.delete(*this_worker.client.scan_iter(cache.KEY_PREFIX + "*"))
