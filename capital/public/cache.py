@@ -9,12 +9,15 @@ in process memory otherwise) under its locale and path, and served again until:
   workers see it within ``RedisStore.LOCAL_SECONDS``);
 - the next embargo ends: an entry is never served past the first announcement time that
   was still ahead when it was rendered, so a result appears at its announcement time;
-- ``CAPITAL_PAGE_CACHE_SECONDS`` have passed (a safety net).
+- ``CAPITAL_PAGE_CACHE_SECONDS`` have passed (a safety net; it is also how long an edit made
+  by another process takes to show when pages are cached in process memory: the in-process
+  store suits the embedded single-process set-up, several workers want ``REDIS_URL``).
 
 Signed-in readers, readers with a message pending and requests with a query string get a
 freshly rendered page (still with an ETag). A cached page is rendered with a placeholder
-where a form's CSRF token goes; each reader gets their own token put in when it is served
-(and the ETag covers it), so no reader ever receives another's token.
+where a form's CSRF token goes: a reader served through Flask gets their own token put in
+(and the ETag covers it); a first-time reader served by :class:`FrontCache` gets none. No
+reader ever receives another's token.
 """
 
 from __future__ import annotations
