@@ -94,3 +94,12 @@ def test_cycles_are_paged_in_the_database(client, make_cycle):
     assert [c["year"] for c in first["items"]] == [2034, 2033] and [c["year"] for c in second["items"]] == [2032]
     assert first["total"] == 3 and first["pages"] == 2
     assert first["items"][0]["deadlines"]["nominations_close"].endswith("+00:00")
+
+
+def test_api_answers_carry_validators_and_answer_conditional_requests(client, db, make_city, monkeypatch):
+    make_counted_cycle(db, make_city)
+    monkeypatch.setattr(clock, "now", lambda: AFTER)
+    first = client.get(f"{PREFIX}/cycles/2031/result")
+    assert first.headers["ETag"] and "public" in first.headers["Cache-Control"]
+    again = client.get(f"{PREFIX}/cycles/2031/result", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
