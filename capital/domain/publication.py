@@ -12,15 +12,20 @@ from datetime import datetime
 from capital.domain.phases import Phase
 
 
+# The phases whose vote is published: announced, and no capital designated (a missed quorum or
+# an unresolved tie is published too, its ballots counted; see capital.domain.phases).
+PUBLISHED_PHASES = frozenset({Phase.ANNOUNCED, Phase.NO_CAPITAL})
+
+
 def result_is_public(phase: Phase, announcement_dt: datetime | None, now: datetime) -> bool:
-    """True once the cycle is announced and its announcement time has come.
+    """True once the cycle is announced (or ended without a capital) and its announcement time has come.
 
     A cycle announced by hand before its announcement time stays embargoed until then; a
     cycle kept for the record without an announcement time (the 2019 archive) is public as
     soon as it is announced. Everything that follows from the vote — the capital, the
     winner, the counts, the chart, the ballots and their receipts — is public only then.
     """
-    if phase != Phase.ANNOUNCED:
+    if phase not in PUBLISHED_PHASES:
         return False
     return announcement_dt is None or now >= announcement_dt
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from capital.domain.nominations import ACTIVE_STATES
 from capital.domain.phases import Phase
-from capital.domain.publication import nominees_are_public, result_is_public, years_of
+from capital.domain.publication import PUBLISHED_PHASES, nominees_are_public, result_is_public, years_of
 from capital.extensions import db
 from capital.models import Ballot, City, Cycle, Nomination, Result, VotingRound
 
@@ -101,7 +101,7 @@ def public_result_clause(now: datetime):
 
     tests/services/test_public.py checks that both answer alike in every case.
     """
-    return (Cycle.phase == Phase.ANNOUNCED) & (Cycle.announcement_dt.is_(None) | (Cycle.announcement_dt <= now))
+    return Cycle.phase.in_(PUBLISHED_PHASES) & (Cycle.announcement_dt.is_(None) | (Cycle.announcement_dt <= now))
 
 
 def public_capitals_query(now: datetime) -> Select:

@@ -21,8 +21,8 @@ def test_the_sql_condition_agrees_with_the_embargo_question(db):
     selected = set(db.session.scalars(select(Cycle.year).where(public_result_clause(NOW))))
     expected = {c.year for c in db.session.scalars(select(Cycle)) if is_result_public(c, NOW)}
     assert selected == expected
-    # Public: announced with no announcement time, or from the announcement time on.
-    assert len(expected) == 3
+    # Public: announced or without capital, with no announcement time or from the announcement time on.
+    assert len(expected) == 6
 
 
 def test_a_receipt_is_found_however_it_is_typed():

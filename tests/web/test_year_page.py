@@ -120,3 +120,15 @@ def test_a_biennial_capital_has_a_page_for_both_years(client, db, make_city, at)
     at(AFTER)
     assert "Capital of Living Together 2032" in page(client, "/2032")
     assert "<bdi>Palermo</bdi>" in page(client, "/2032")
+
+
+def test_a_vote_without_capital_is_published_from_the_announcement_time(client, db, make_city, at):
+    cycle = make_counted_cycle(db, make_city, phase=Phase.NO_CAPITAL)
+    cycle.capital_city_id = None
+    db.session.commit()
+    at(BEFORE)
+    assert "<svg" not in page(client, "/2031")
+    at(AFTER)
+    html = page(client, "/2031")
+    assert "No capital designated" in html and "<svg" in html and 'class="capital-name"' not in html
+    assert "not been announced" not in html
