@@ -59,6 +59,7 @@ def create_app(config: Config | None = None) -> "Flask":
 
 def _register_blueprints(app: "Flask") -> None:
     from capital import models  # noqa: F401  (every table known before first use)
+    from capital.api import bp as api_bp
     from capital.auth import bp as auth_bp
     from capital.board import bp as board_bp
     from capital.errors import bp as errors_bp
@@ -69,6 +70,7 @@ def _register_blueprints(app: "Flask") -> None:
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp, url_prefix="/account")
     app.register_blueprint(secretariat_bp, url_prefix="/secretariat")
     app.register_blueprint(board_bp, url_prefix="/board")

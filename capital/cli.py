@@ -92,6 +92,21 @@ def create_admin_command(email: str, name: str):
     click.echo(f"Secretariat account created for {user.email}. Sign in at {current_app.config['BASE_URL']}/account/login")
 
 
+@capital_cli.command("export-exhibition")
+@click.argument("year", type=int)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_exhibition_command(year: int, directory: Path):
+    """Write YEAR's announcement as a static bundle in every language into DIRECTORY."""
+    from capital.models.types import utcnow
+    from capital.public.exhibition import ExportRefused, export_exhibition
+
+    try:
+        written = export_exhibition(year, directory, now=utcnow())
+    except ExportRefused as refusal:
+        raise click.ClickException(str(refusal)) from None
+    click.echo(f"Wrote {len(written)} files to {directory}; open {directory / 'index.html'}.")
+
+
 @capital_cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

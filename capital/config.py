@@ -187,6 +187,8 @@ class Config:
         self.INVITATION_DAYS = _env_int("CAPITAL_INVITATION_DAYS", 14)
         self.PASSWORD_RESET_SECONDS = _env_int("CAPITAL_PASSWORD_RESET_SECONDS", 3600)
         self.CHECK_SERVICES_AT_START = _env_bool("CAPITAL_CHECK_SERVICES_AT_START", True)
+        # The longest a rendered public page is served from the cache (edits invalidate it sooner).
+        self.CAPITAL_PAGE_CACHE_SECONDS = _env_int("CAPITAL_PAGE_CACHE_SECONDS", 300)
 
         self.BABEL_DEFAULT_LOCALE = "en"
         self.BABEL_DEFAULT_TIMEZONE = "UTC"

@@ -17,3 +17,13 @@ def safe_next_url(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
+
+
+def same_origin(origin: str | None, referrer: str | None, *own: str) -> bool:
+    """Whether a request came from one of the site's ``own`` URLs, by its ``Origin`` header,
+    else its ``Referer``; False when it sent neither."""
+    source = origin if origin and origin != "null" else referrer
+    if not source:
+        return False
+    scheme_host = lambda url: (urlsplit(url).scheme, urlsplit(url).netloc)  # noqa: E731
+    return scheme_host(source) in {scheme_host(url) for url in own}

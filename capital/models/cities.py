@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capital.domain.membership import CityStatus, SignatureForm, in_good_standing
@@ -25,6 +25,9 @@ class City(db.Model):
     contact_email: Mapped[str] = mapped_column(String(254))
     population: Mapped[int | None]
     logo_key: Mapped[str | None] = mapped_column(String(100))  # key in the file store
+    # Where the city is, in decimal degrees (WGS 84), for the archive's map.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     status: Mapped[CityStatus] = mapped_column(IntEnumType(CityStatus), default=CityStatus.APPLICANT, index=True)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

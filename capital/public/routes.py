@@ -1,5 +1,7 @@
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -7,30 +9,37 @@ from capital.config import LOCALES
 from capital.domain.phases import Phase
 from capital.domain.timeline import deadlines_behind
 from capital.domain.roles import Role
-from capital.extensions import db
+from capital.extensions import csrf, db
 from capital.i18n import _
 from capital.domain.nominations import ACTIVE_STATES
 from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
-from capital.public import bp
+from capital.maps import Marker, world_map_svg
+from capital.public import bp, clock
+from capital.public.cache import cached_page
+from capital.public.feeds import atom_feed, icalendar_file
+from capital.public.results import year_context
 from capital.secretariat.forms import METHOD_TITLES
-from capital.services import voting
+from capital.services import public, voting
 from capital.services.health import health_report
-from capital.urls import safe_next_url
+from capital.urls import same_origin, safe_next_url
 
 
 @bp.route("/")
+@cached_page(public.next_embargo_end)
 def home():
-    latest_capital = db.session.scalar(
-        select(Cycle).where(Cycle.phase == Phase.ANNOUNCED).order_by(Cycle.year.desc()).limit(1)
-    )
-    upcoming = db.session.scalar(
-        select(Cycle).where(Cycle.phase.not_in([Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL]))
-        .order_by(Cycle.year).limit(1)
-    )
+    capitals = public.public_capitals(clock.now())
+    latest_capital = capitals[0].cycle if capitals else None
+    upcoming = public.running_cycle()
     behind = deadlines_behind(upcoming.phase) if upcoming else ()
+    if latest_capital is not None:
+        description = _("%(city)s is the Capital of Living Together %(year)s.",
+                        city=latest_capital.capital_city.name, year=latest_capital.year)
+    else:
+        description = _("Every Capital of Living Together since Córdoba 2019.")
     return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming, behind=behind,
-                           now=utcnow())
+                           now=clock.now(),
+                           share_title=_("Capital of Living Together"), share_description=description)
 
 
 @bp.route("/about/<any(contact, help, privacy, accessibility):name>")
@@ -40,6 +49,7 @@ def about(name):
 
 
 @bp.route("/nominees")
+@cached_page(public.next_embargo_end)
 def nominees():
     """The nominees' names and titles, public once nominations have closed."""
     cycle = db.session.scalar(
@@ -54,6 +64,50 @@ def nominees():
             .order_by(Nomination.title)
         ).all()
     return render_template("public/nominees.html", cycle=cycle, nominations=nominations)
+
+
+@bp.route("/<int:year>")
+@cached_page(public.next_embargo_end)
+def year_page(year):
+    """A year's capital and programme, its nominees and, once announced, how the vote went."""
+    now = clock.now()
+    cycle = public.cycle_for_year(year)
+    if cycle is None:
+        abort(404)
+    receipt = request.args.get("receipt", "").strip()[:40]
+    ballot = public.find_ballot(cycle, receipt, now) if receipt else None
+    return render_template("public/year.html", receipt=receipt, ballot=ballot, **year_context(cycle, year, now))
+
+
+@bp.route("/archive")
+@cached_page(public.next_embargo_end)
+def archive():
+    """Every capital since Córdoba 2019, listed and on a world map."""
+    capitals = public.public_capitals(clock.now())
+    markers = [Marker(c.city.latitude, c.city.longitude, _("%(city)s, %(years)s", city=c.city.name,
+                                                           years=", ".join(map(str, c.years))),
+                      url_for("public.year_page", year=c.years[0]))
+               for c in capitals if c.city.latitude is not None and c.city.longitude is not None]
+    world_map = world_map_svg(markers, title=_("Map of the capitals of Living Together"))
+    return render_template("public/archive.html", capitals=capitals, world_map=world_map,
+                           share_title=_("Archive of the capitals of Living Together"),
+                           share_description=_("Every Capital of Living Together since Córdoba 2019."))
+
+
+@bp.route("/feed.atom")
+@cached_page(public.next_embargo_end)
+def feed():
+    """The announcements, once each is public."""
+    body = atom_feed(public.public_capitals(clock.now()), str(get_locale()))
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.route("/calendar.ics")
+@cached_page(public.next_embargo_end)
+def calendar():
+    """The current cycle's public deadlines and the 16 May celebration."""
+    return Response(icalendar_file(public.calendar_cycle()), mimetype="text/calendar",
+                    headers={"Content-Disposition": "attachment; filename=capital.ics"})
 
 
 @bp.route("/dashboard")
@@ -72,7 +126,20 @@ def dashboard():
 
 
 @bp.route("/language", methods=["POST"])
+@csrf.exempt
 def set_language():
+    """Change the display language.
+
+    A cached public page served to a first-time reader (no session yet) holds no CSRF token:
+    giving each such reader a session and a token would cost more than the page itself. Such a
+    form is accepted when the browser says it comes from this site (``Origin``, else
+    ``Referer``), the standard check; a form with a token is checked as everywhere else.
+    """
+    if request.form.get("csrf_token"):
+        csrf.protect()
+    elif not same_origin(request.headers.get("Origin"), request.referrer, request.host_url,
+                         current_app.config["BASE_URL"]):
+        raise CSRFError(_("The form has expired"))
     locale = request.form.get("locale", "")
     if locale in LOCALES:
         session["locale"] = locale

@@ -50,6 +50,14 @@ CITIES = [
      SignatureForm.COMMITTED, None),
 ]
 
+# Where each demo city is (latitude, longitude in decimal degrees), for the archive's map.
+COORDINATES = {
+    "Dusseldorf": (51.2277, 6.7735), "Montreal": (45.5019, -73.5674), "Cordoba": (37.8882, -4.7794),
+    "New York": (40.7128, -74.0060), "Palermo": (38.1157, 13.3615), "Venlo": (51.3704, 6.1724),
+    "Paris": (48.8566, 2.3522), "Lyon": (45.7640, 4.8357), "Brussels": (50.8503, 4.3517),
+    "Bamako": (12.6392, -8.0029), "Tunis": (36.8065, 10.1815), "Mostaganem": (35.9312, 0.0891),
+}
+
 USERS = [
     ("secretariat@capital.example", "Sofia Secretariat", Role.SECRETARIAT, None, "en"),
     ("board@capital.example", "Bruno Board", Role.BOARD, "Montreal", "fr"),
@@ -80,6 +88,8 @@ def load_demo(now: datetime) -> dict:
             db.session.add(city)
             db.session.flush()
             record("city.created", city, actor=actor, now=now)
+        if city.latitude is None and latin in COORDINATES:
+            city.latitude, city.longitude = COORDINATES[latin]
         cities[latin] = city
 
     credentials = []

@@ -1,0 +1,84 @@
+"""A cycle counted by the real tally engine, for the public site's tests.
+
+The rows are made directly (the board-vote services are not what these tests check); the
+tally is the engine's own JSON for the ballots stored, so the page shows a genuine count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from capital.domain.nominations import NominationState
+from capital.domain.phases import Phase
+from capital.domain.timeline import celebration_day
+from capital.models import Ballot, Cycle, Nomination, NominationText, Result, VotingRound
+from capital.voting import tally
+
+ANNOUNCEMENT = datetime(2031, 3, 16, 12, 0, tzinfo=UTC)
+BEFORE = ANNOUNCEMENT - timedelta(seconds=1)
+AFTER = ANNOUNCEMENT + timedelta(days=1)
+
+# Host cities (own name, Latin name, country, time zone) and the board's ballots, by host.
+HOSTS = [("Palermo", "Palermo", "IT", "Europe/Rome"), ("تونس", "Tunis", "TN", "Africa/Tunis"),
+         ("Venlo", "Venlo", "NL", "Europe/Amsterdam")]
+BALLOTS = [
+    ("PAL1-0000-0000-0001", [["Palermo"], ["Tunis"], ["Venlo"]]),
+    ("PAL1-0000-0000-0002", [["Palermo"], ["Venlo"]]),
+    ("TUN1-0000-0000-0003", [["Tunis"], ["Palermo"], ["Venlo"]]),
+    ("TUN1-0000-0000-0004", [["Tunis"], ["Venlo", "Palermo"]]),
+    ("VEN1-0000-0000-0005", [["Venlo"], ["Palermo"], ["Tunis"]]),
+]
+WINNER = "Palermo"
+RECEIPT = "TUN1-0000-0000-0004"
+
+
+def make_counted_cycle(db, make_city, *, year=2031, method="irv", phase=Phase.ANNOUNCED,
+                       announcement_dt=ANNOUNCEMENT, eligible_voters=7):
+    """A cycle for ``year`` whose board vote was counted by ``method``; Palermo wins."""
+    cities = {latin: make_city(name, country=country, timezone=zone) for name, latin, country, zone in HOSTS}
+    for (name, latin, _, _), city in zip(HOSTS, cities.values()):
+        city.name, city.name_latin = name, latin
+    cycle = Cycle(year=year, celebration_date=celebration_day(year), phase=phase, method=method,
+                  nominations_open_dt=datetime(year - 1, 10, 16, 12, tzinfo=UTC),
+                  nominations_close_dt=datetime(year, 1, 16, 12, tzinfo=UTC),
+                  voting_open_dt=datetime(year, 2, 16, 12, tzinfo=UTC),
+                  voting_close_dt=datetime(year, 3, 9, 12, tzinfo=UTC), announcement_dt=announcement_dt)
+    db.session.add(cycle)
+    db.session.flush()
+    nominations = {}
+    for latin, city in cities.items():
+        nomination = Nomination(cycle_id=cycle.id, nominating_city_id=city.id, host_city_id=city.id,
+                                state=NominationState.ELIGIBLE, title=f"{latin} celebrates living together")
+        nomination.texts.append(NominationText(locale="en", summary=f"{latin} opens its squares.",
+                                               programme=f"Concert in {latin} at noon."))
+        nomination.texts.append(NominationText(locale="fr", summary=f"{latin} ouvre ses places.",
+                                               programme=f"Concert à {latin} à midi."))
+        db.session.add(nomination)
+        nominations[latin] = nomination
+    db.session.flush()
+    names = list(cities)
+    order = [nominations[name].id for name in names]
+    voting_round = VotingRound(cycle_id=cycle.id, number=1, opens_dt=cycle.voting_open_dt,
+                               closes_dt=cycle.voting_close_dt, closed_dt=cycle.voting_close_dt,
+                               tie_break_order=order)
+    db.session.add(voting_round)
+    db.session.flush()
+    lines = []
+    for code, ranking in BALLOTS:
+        db.session.add(Ballot(round_id=voting_round.id, receipt_code=code,
+                              ranking=[[nominations[name].id for name in group] for group in ranking]))
+        lines.append(" > ".join(" = ".join(group) for group in ranking) + f" # {code}")
+    text = "\n".join(lines) + "\n"
+    outcome = tally(text, method=method, candidates=names, tie_break=names)
+    assert outcome.winner == WINNER, outcome.to_dict()
+    data = outcome.to_dict()
+    data["candidate_ids"] = [nominations[name].id for name in data["candidates"]]  # as the tally service keeps it
+    db.session.add(Result(round_id=voting_round.id, method=method, tally=data,
+                          winner_nomination_id=nominations[WINNER].id, eligible_voters=eligible_voters,
+                          ballots_cast=len(BALLOTS), is_quorum_met=True,
+                          checksum=hashlib.sha256(text.encode()).hexdigest(), tallied_dt=cycle.voting_close_dt))
+    # The designation happens when the cycle is announced, even by hand before the announcement time.
+    cycle.capital_city_id = cities[WINNER].id
+    db.session.commit()
+    return cycle

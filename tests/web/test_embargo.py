@@ -1,0 +1,62 @@
+"""Before its announcement time nothing of a cycle's result is public, whatever URL is tried.
+
+The walk covers every GET route of the app (from ``app.url_map``, so routes added later are
+walked too) with plausible parameters, as an anonymous visitor, before and after the
+announcement time of a cycle announced by hand ahead of it.
+"""
+
+import itertools
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+
+from capital.models import Result
+from capital.public import clock
+from tests.public_data import AFTER, BALLOTS, BEFORE, WINNER, make_counted_cycle
+
+PLAUSIBLE = {"year": ["2031", "2032"], "name": ["announced", "tallied"], "token": ["x"],
+             "filename": ["capital.css"], "page": ["1"]}
+QUERIES = ["", "?receipt=" + quote(BALLOTS[0][0].lower().replace("-", " ")), "?page=1&per_page=100"]
+
+
+def public_urls(app):
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods:
+            continue
+        choices = [PLAUSIBLE.get(arg, ["1", "2", "3"]) for arg in sorted(rule.arguments)]
+        for values in itertools.product(*choices):
+            path = rule.build(dict(zip(sorted(rule.arguments), values)), append_unknown=False)[1]
+            for query in QUERIES:
+                yield path + query
+
+
+def result_markers(db):
+    """What only the result reveals: receipts, the ballot file's checksum, the winner as winner."""
+    checksum = db.session.scalar(select(Result.checksum))
+    return [code for code, _ in BALLOTS] + [checksum, f"{WINNER} won the count", f"{WINNER} is the Capital",
+                                           f'"winner": "{WINNER}"', f'"winner":"{WINNER}"', 'class="capital-name"']
+
+
+def walk(client, app):
+    pages = {}
+    for url in public_urls(app):
+        response = client.get(url, headers={"Accept-Language": "en"})
+        assert response.status_code < 500, url
+        pages[url] = response.get_data(as_text=True)
+    return pages
+
+
+@pytest.mark.timeout(600)
+def test_no_public_route_reveals_the_result_before_the_announcement_time(app, client, db, make_city, monkeypatch):
+    make_counted_cycle(db, make_city)
+    markers = result_markers(db)
+
+    monkeypatch.setattr(clock, "now", lambda: BEFORE)
+    leaks = [(url, marker) for url, body in walk(client, app).items() for marker in markers if marker in body]
+    assert leaks == []
+
+    # The same walk after the announcement time finds the result: the markers are real.
+    monkeypatch.setattr(clock, "now", lambda: AFTER)
+    seen = {marker for body in walk(client, app).values() for marker in markers if marker in body}
+    assert {BALLOTS[0][0], f"{WINNER} won the count", 'class="capital-name"'} <= seen

@@ -1,0 +1,134 @@
+"""The year page: the capital and its programme, the nominees, how the vote went, receipts."""
+
+import re
+
+import pytest
+
+from capital.domain.phases import Phase
+from capital.public import clock
+from tests.public_data import AFTER, BEFORE, RECEIPT, make_counted_cycle
+
+
+@pytest.fixture
+def at(monkeypatch):
+    """Set the moment the public site's requests see."""
+    def set_time(moment):
+        monkeypatch.setattr(clock, "now", lambda: moment)
+    return set_time
+
+
+def page(client, url, locale="en"):
+    response = client.get(url, headers={"Accept-Language": locale})
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("method", ["irv", "schulze", "ranked_pairs", "borda", "plurality"])
+def test_after_the_announcement_the_page_shows_the_capital_and_the_count(client, db, make_city, at, method):
+    make_counted_cycle(db, make_city, method=method)
+    at(AFTER)
+    html = page(client, "/2031")
+    assert '<p class="capital-name"><bdi>Palermo</bdi></p>' in html
+    assert "Concert in Palermo at noon." in html
+    assert "<svg" in html and 'role="img"' in html and "<title id=\"chart-2031-1-title\">" in html
+    assert "Palermo won the count." in html
+    assert "5 ballots of 7 board members (71%)" in html
+    assert "Quorum</dt><dd>met" in html
+    # The tie-break order as drawn, and the data table for screen readers.
+    assert re.search(r"Tie-break order</dt><dd><ol[^>]*><li>Palermo</li><li>Tunis</li><li>Venlo</li>", html)
+    assert "<caption>" in html
+    assert f"--method {method} --json" in html
+
+
+def test_instant_runoff_is_told_count_by_count(client, db, make_city, at):
+    make_counted_cycle(db, make_city, method="irv")
+    at(AFTER)
+    html = page(client, "/2031")
+    assert "Count 1: Palermo 2, Tunis 2, Venlo 1." in html
+    assert "Venlo eliminated." in html
+    assert "Count 2: Palermo 3, Tunis 2." in html
+    # The table: one row per city, one column per count.
+    assert re.search(r'<th scope="row">Venlo</th><td>1 \(eliminated\)</td><td>—</td>', html)
+
+
+def test_a_pairwise_count_shows_the_matrix(client, db, make_city, at):
+    make_counted_cycle(db, make_city, method="schulze")
+    at(AFTER)
+    html = page(client, "/2031")
+    assert "Palermo was preferred to Tunis on 3 ballots, the reverse on 2." in html
+    assert re.search(r'<th scope="row">1\. Palermo</th><td>—</td><td>3</td><td>3</td>', html)
+
+
+def test_the_programme_comes_in_the_reader_language_when_the_city_wrote_it(client, db, make_city, at):
+    make_counted_cycle(db, make_city)
+    at(AFTER)
+    assert "Concert à Palermo à midi." in page(client, "/2031", "fr")
+    german = page(client, "/2031", "de")
+    assert "Concert in Palermo at noon." in german  # no German text: the English one, said so
+    assert "Die Stadt hat ihr Programm auf Englisch verfasst." in german
+
+
+def test_city_names_in_their_own_script_beside_the_latin_name(client, db, make_city, at):
+    make_counted_cycle(db, make_city)
+    at(AFTER)
+    assert "<bdi>تونس</bdi> <span class=\"latin\">(<bdi>Tunis</bdi>)</span>" in page(client, "/2031", "ar")
+
+
+def test_a_voter_finds_their_ballot_by_receipt(client, db, make_city, at):
+    make_counted_cycle(db, make_city)
+    at(AFTER)
+    html = page(client, "/2031?receipt=" + RECEIPT.lower().replace("-", " "))
+    assert f"The ballot with receipt {RECEIPT} was counted in round 1 as:" in html
+    assert "<li>Tunis</li><li>Venlo = Palermo (ranked equal)</li>" in html
+
+
+def test_an_unknown_receipt_is_said_at_the_field_and_kept(client, db, make_city, at):
+    make_counted_cycle(db, make_city)
+    at(AFTER)
+    html = page(client, "/2031?receipt=NOPE-0000")
+    assert 'value="NOPE-0000"' in html and 'aria-invalid="true"' in html
+    assert "No counted ballot carries this receipt code." in html
+
+
+def test_before_the_announcement_time_nothing_of_the_result_shows(client, db, make_city, at):
+    # Announced by hand early: the embargo still holds until the announcement time.
+    make_counted_cycle(db, make_city)
+    at(BEFORE)
+    html = page(client, "/2031")
+    for leak in ("capital-name", "<svg", "won the count", "Concert in Palermo", "Check your ballot", "Turnout"):
+        assert leak not in html
+    assert "was counted" not in page(client, f"/2031?receipt={RECEIPT}")
+    # The nominees are public since nominations closed.
+    assert "Palermo celebrates living together" in html
+
+
+def test_a_tallied_cycle_shows_no_result_even_after_its_announcement_time(client, db, make_city, at):
+    make_counted_cycle(db, make_city, phase=Phase.TALLIED)
+    at(AFTER)
+    html = page(client, "/2031")
+    assert "<svg" not in html and "won the count" not in html and "Check your ballot" not in html
+
+
+def test_a_year_without_a_cycle_is_not_found(client):
+    assert client.get("/1990").status_code == 404
+
+
+def test_a_biennial_capital_has_a_page_for_both_years(client, db, make_city, at):
+    cycle = make_counted_cycle(db, make_city)
+    cycle.is_biennial = True
+    db.session.commit()
+    at(AFTER)
+    assert "Capital of Living Together 2032" in page(client, "/2032")
+    assert "<bdi>Palermo</bdi>" in page(client, "/2032")
+
+
+def test_a_vote_without_capital_is_published_from_the_announcement_time(client, db, make_city, at):
+    cycle = make_counted_cycle(db, make_city, phase=Phase.NO_CAPITAL)
+    cycle.capital_city_id = None
+    db.session.commit()
+    at(BEFORE)
+    assert "<svg" not in page(client, "/2031")
+    at(AFTER)
+    html = page(client, "/2031")
+    assert "No capital designated" in html and "<svg" in html and 'class="capital-name"' not in html
+    assert "not been announced" not in html
