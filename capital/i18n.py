@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, request, session
+from babel import dates as babel_dates
+from flask import current_app, g, request, session
 from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l  # noqa: F401
 from flask_login import current_user
 
@@ -55,15 +57,28 @@ def text_direction() -> str:
     return "rtl" if str(get_locale()) in RTL_LOCALES else "ltr"
 
 
+@contextmanager
+def force_timezone(name: str):
+    """Show dates in ``name`` inside the block (a mail is dated in its recipient's zone)."""
+    saved = g.get("forced_timezone")
+    g.forced_timezone = ZoneInfo(name if valid_timezone(name) else "UTC")
+    try:
+        yield
+    finally:
+        g.forced_timezone = saved
+
+
 def format_dt_with_offset(value: datetime | None, format: str = "medium") -> str:
     """A datetime in the reader's zone and language, followed by its UTC offset."""
     if value is None:
         return ""
     from flask_babel import get_timezone
 
-    local = value.astimezone(get_timezone())
+    zone = g.get("forced_timezone") or get_timezone()
+    local = value.astimezone(zone)
     offset = local.strftime("%z")
-    return f"{format_datetime(value, format)} (UTC{offset[:3]}:{offset[3:]})"
+    text = babel_dates.format_datetime(local, format, tzinfo=zone, locale=get_locale())
+    return f"{text} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def translate(message) -> str:

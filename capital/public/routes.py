@@ -6,13 +6,15 @@ from sqlalchemy.orm import selectinload
 from capital.config import LOCALES
 from capital.domain.phases import Phase
 from capital.domain.roles import Role
-from capital.extensions import db
+from capital.extensions import csrf, db
 from capital.i18n import _
 from capital.domain.nominations import ACTIVE_STATES
 from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
 from capital.public import bp
+from capital.services.dispatch import commit
 from capital.services.health import health_report
+from capital.services.mail import subscriber_for_token, unsubscribe as unsubscribe_subscriber
 from capital.urls import safe_next_url
 
 
@@ -77,3 +79,17 @@ def set_language():
 def healthz():
     report, healthy = health_report(utcnow())
     return jsonify(report), 200 if healthy else 503
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the credential; mail providers post here in one click (RFC 8058)
+def unsubscribe(token):
+    """GET asks to confirm; POST (the button, or the mail provider's one-click) unsubscribes."""
+    subscriber = subscriber_for_token(token)
+    if subscriber is None:
+        return render_template("public/unsubscribe.html", subscriber=None), 404
+    if request.method == "POST":
+        unsubscribe_subscriber(subscriber, now=utcnow())
+        commit()
+        return render_template("public/unsubscribe.html", subscriber=subscriber, done=True)
+    return render_template("public/unsubscribe.html", subscriber=subscriber, done=subscriber.unsubscribed_dt is not None)

@@ -23,6 +23,7 @@ ACTION_TITLES = {
     "cycle.archived": N_("Cycle added to the archive"),
     "cycle.nominations_opened": N_("Nominations opened"),
     "invitation.sent": N_("Invitation sent"),
+    "mail.retried": N_("Failed mail queued again"),
     "invitation.accepted": N_("Invitation accepted"),
     "invitation.revoked": N_("Invitation withdrawn"),
     "nomination.started": N_("Nomination started"),
@@ -38,6 +39,7 @@ ACTION_TITLES = {
     "password_reset.requested": N_("Password reset requested"),
     "role.granted": N_("Role granted"),
     "role.revoked": N_("Role taken away"),
+    "subscriber.unsubscribed": N_("Unsubscribed from the announcements"),
 }
 
 

@@ -26,6 +26,7 @@ from capital.domain.timeline import DEADLINE_FIELDS, Timeline, carry_over, defau
 from capital.extensions import db
 from capital.models import TALLY_METHODS, Cycle, Nomination, Result, User, VotingRound
 from capital.services.audit import Actor, record
+from capital.services.notices import queue_call_for_nominations
 
 log = logging.getLogger(__name__)
 
@@ -256,10 +257,13 @@ def enter_phase(cycle: Cycle, previous: Phase, *, now: datetime) -> None:
     """What follows from entering a phase, whoever caused it: the one place for such effects.
 
     A second voting round (voting closed → voting open) gets a fresh voting window, and the
-    announcement moves by as much.
+    announcement moves by as much. Opening nominations writes the call for nominations in the
+    same transaction (the vote's mails plug in here the same way).
     """
     if previous == Phase.VOTING_CLOSED and cycle.phase == Phase.VOTING_OPEN:
         _apply_timeline(cycle, cycle_timeline(cycle).second_round(now))
+    if cycle.phase == Phase.NOMINATIONS_OPEN:
+        queue_call_for_nominations(cycle, now)
 
 
 def _move(cycle: Cycle, target: Phase, *, actor: Actor, now: datetime, by_hand: bool) -> None:

@@ -54,8 +54,10 @@ def test_healthz_reports_the_database_an_in_process_broker_and_the_outbox(client
     outbox = report["outbox"]
     assert outbox["backend"] == "folder"
     assert (outbox["queued"], outbox["sent"], outbox["failed"]) == (3, 3, 1)  # sending counts as waiting
-    oldest = min(mail.created_dt for mail in db.session.query(Mail).filter(Mail.state == MailState.QUEUED))
+    waiting = db.session.query(Mail).filter(Mail.state.in_([MailState.QUEUED, MailState.SENDING]))
+    oldest = min(mail.created_dt for mail in waiting)  # a mail being handed over is still waiting
     assert outbox["oldest_queued_dt"] == oldest.isoformat()
+    assert outbox["oldest_queued_age_seconds"] >= 60
 
 
 def test_healthz_with_an_empty_outbox_and_no_tick_yet(client):
