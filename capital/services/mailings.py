@@ -78,14 +78,14 @@ def write_mailing_range(mailing_id: int, now: datetime, *, wake_sender: bool = T
         return None
     low = mailing.next_subscriber_id
     high = min(low + current_app.config["MAILING_RANGE"], mailing.last_subscriber_id)
-    count = db.session.execute(_insert_range(mailing, low, high, now)).rowcount
+    count = len(db.session.execute(_insert_range(mailing, low, high, now)).all())  # one id per mail written
     mailing.next_subscriber_id = high
     if high >= mailing.last_subscriber_id:
         mailing.written_dt = now
     if wake_sender and count:
         after_commit(SEND_DUE_TASK, now.isoformat())
     commit()
-    return max(count, 0)
+    return count
 
 
 def _insert_range(mailing: Mailing, low: int, high: int, now: datetime):
@@ -107,4 +107,4 @@ def _insert_range(mailing: Mailing, low: int, high: int, now: datetime):
                "subscriber_id"]
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     # A subscriber who already has this mail (as a city's contact, say) keeps their one copy.
-    return dialect.insert(Mail.__table__).from_select(columns, rows).on_conflict_do_nothing()
+    return dialect.insert(Mail.__table__).from_select(columns, rows).on_conflict_do_nothing().returning(Mail.id)
