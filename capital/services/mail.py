@@ -121,7 +121,7 @@ def count_due_mail(now: datetime) -> int:
 def claim_due_mail(now: datetime, limit: int, mail_ids: list[int] | None = None) -> list[int]:
     """Take up to ``limit`` due mails for this sender and commit, so no other sender takes them.
 
-    One statement: ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING id`` on
+    One statement: ``WITH due AS (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) UPDATE … RETURNING id`` on
     PostgreSQL (concurrent senders each get other rows, none waits); SQLite runs a write
     statement alone, so the same UPDATE is atomic there without the lock clause.
     """
@@ -131,10 +131,12 @@ def claim_due_mail(now: datetime, limit: int, mail_ids: list[int] | None = None)
     due = due.limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    # A CTE, evaluated once: as a plain IN (subquery) PostgreSQL may run the LIMIT again per row.
+    due = due.cte("due")
     claimed = db.session.scalars(
         update(Mail)
         # Checked again on the row itself: under READ COMMITTED another sender may just have taken it.
-        .where(Mail.id.in_(due.scalar_subquery()), Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now)
+        .where(Mail.id.in_(select(due.c.id)), Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now)
         .values(state=MailState.SENDING, attempts=Mail.attempts + 1, next_attempt_dt=now + SENDING_LEASE)
         .returning(Mail.id)
         .execution_options(synchronize_session=False)
