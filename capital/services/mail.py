@@ -185,41 +185,58 @@ def send_claimed_mail(mail_ids: list[int], now: datetime) -> int:
     mails = db.session.scalars(select(Mail).where(Mail.id.in_(mail_ids)).order_by(Mail.id)).all()
     mailings = _mailings_of(mails)
     gone = _unsubscribed_of(mails)
-    lease_renewal = time.monotonic() + SENDING_LEASE.total_seconds() / 2
-    sent = 0
     try:
         transport = _open_transport()
     except OSError as exc:
         _retry_later(mails, exc, now)
         db.session.commit()
         return 0
-    with transport:
-        for position, mail in enumerate(mails):
-            if mail.subscriber_id in gone:  # unsubscribed since the mail was written
-                db.session.delete(mail)
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False  # no reload after each mark
+    session.commit()  # end the read: SQLite lets no other connection write while one is open
+    # Each "sent" is its own one-statement transaction on a connection in autocommit: one round
+    # trip per mail instead of three (BEGIN, UPDATE, COMMIT), and as durable.
+    with transport, db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as marks:
+        try:
+            sent = _send_each(transport, marks, mails, mailings, gone, now)
+        finally:
+            session.expire_on_commit = expire_on_commit
+            for mail in mails:  # marked behind the session's back: read again when next used
+                if mail in session:
+                    session.expire(mail)
+    return sent
+
+
+def _send_each(transport, marks, mails: list[Mail], mailings: dict, gone: set[int], now: datetime) -> int:
+    lease_renewal = time.monotonic() + SENDING_LEASE.total_seconds() / 2
+    sent = 0
+    mark_sent = update(Mail).values(state=MailState.SENT, sent_dt=now, last_error="")
+    for position, mail in enumerate(mails):
+        if mail.subscriber_id in gone:  # unsubscribed since the mail was written
+            db.session.delete(mail)
+            db.session.commit()
+            continue
+        if time.monotonic() > lease_renewal:
+            _renew_lease([m.id for m in mails[position:]], now)
+            lease_renewal = time.monotonic() + SENDING_LEASE.total_seconds() / 2
+        try:
+            transport.send(mail, build_message(mail, mailings.get(mail.mailing_id)))
+        except OSError as exc:  # smtplib's errors are OSErrors too
+            if isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException):
+                _retry_later(mails[position:], exc, now)  # the connection is lost: the rest waits
                 db.session.commit()
-                continue
-            if time.monotonic() > lease_renewal:
-                _renew_lease([m.id for m in mails[position:]], now)
-                lease_renewal = time.monotonic() + SENDING_LEASE.total_seconds() / 2
-            try:
-                transport.send(mail, build_message(mail, mailings.get(mail.mailing_id)))
-            except OSError as exc:  # smtplib's errors are OSErrors too
-                if isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException):
-                    _retry_later(mails[position:], exc, now)  # the connection is lost: the rest waits
-                    db.session.commit()
-                    break
-                if _refused_for_good(exc):  # the address itself is refused: retrying won't help
-                    _fail(mail, str(exc))
-                else:
-                    _retry_later([mail], exc, now)
-                transport.reset()
+                break
+            if _refused_for_good(exc):  # the address itself is refused: retrying won't help
+                _fail(mail, str(exc))
             else:
-                mail.state = MailState.SENT
-                mail.sent_dt = now
-                mail.last_error = ""
-                sent += 1
-            db.session.commit()  # each outcome as it happens: a crash repeats at most the mail in flight
+                _retry_later([mail], exc, now)
+            transport.reset()
+        else:
+            # Each outcome as it happens: a worker killed now repeats at most this one mail.
+            marks.execute(mark_sent.where(Mail.id == mail.id))
+            sent += 1
+            continue
+        db.session.commit()
     return sent
 
 
