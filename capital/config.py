@@ -160,6 +160,8 @@ class Config:
         self.MAIL_BATCH_SIZE = _env_int("CAPITAL_MAIL_BATCH_SIZE", 200)  # mails per claim and SMTP connection
         self.MAIL_MAX_ATTEMPTS = _env_int("CAPITAL_MAIL_MAX_ATTEMPTS", 12)  # about a day and a half of back-off
         self.MAIL_SENDERS = _env_int("CAPITAL_MAIL_SENDERS", 4)  # sender tasks a tick starts at most
+        # true: wait for each "sent" mark to reach the disk (slower; safe even if PostgreSQL itself crashes).
+        self.MAIL_DURABLE_MARKS = _env_bool("CAPITAL_MAIL_DURABLE_MARKS", False)
         # Subscribers whose announcement is written per transaction.
         self.MAILING_RANGE = _env_int("CAPITAL_MAILING_RANGE", 5000)
         self.MAIL_OUTBOX_DIR = Path(_env("CAPITAL_MAIL_OUTBOX_DIR", str(self.INSTANCE_PATH / "outbox")))

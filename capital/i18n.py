@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import dates as babel_dates
 from flask import current_app, g, request, session
-from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l  # noqa: F401
+from flask_babel import format_date, get_locale, gettext as _, lazy_gettext as _l  # noqa: F401
 from flask_login import current_user
 
 from capital.config import LOCALES, RTL_LOCALES

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -17,7 +16,7 @@ from capital.services.dispatch import commit
 from capital.services.mail import (
     SENDING_LEASE, backoff, claim_due_mail, count_due_mail, deliver_mail, due_mail_ids, queue_mail, send_due_mail,
 )
-from tests.conftest import free_port, make_config
+from tests.conftest import at_once, free_port, make_config
 
 SUBJECT = "Reset your Capital password"
 
@@ -181,23 +180,7 @@ def test_two_workers_delivering_the_same_mail_at_once_send_it_once(smtp_app, db,
     db.session.commit()
     db.session.close()
 
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def worker():
-        try:
-            with smtp_app.app_context():
-                start.wait(timeout=10)
-                results.append(deliver_mail(mail_id, now))
-        except Exception as exc:  # noqa: BLE001  (reported below; a thread's exception would otherwise be lost)
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    results = at_once(smtp_app, lambda: deliver_mail(mail_id, now))
     assert len(inbox.messages) == 1
     assert len(results) == 2 and results.count(MailState.SENT) == 1
     assert set(results) - {MailState.SENT} <= {None, MailState.SENDING}  # the other one stood aside
@@ -321,22 +304,7 @@ def test_two_senders_at_once_share_the_outbox_without_sending_twice(smtp_app, db
     now = utcnow()
     _queue_many(db, 60, now)
     db.session.close()
-    start, counts, errors = threading.Barrier(2), [], []
-
-    def sender():
-        try:
-            with smtp_app.app_context():
-                start.wait(timeout=10)
-                counts.append(send_due_mail(now, batch_size=7))
-        except Exception as exc:  # noqa: BLE001  (reported below)
-            errors.append(exc)
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    counts = at_once(smtp_app, lambda: send_due_mail(now, batch_size=7))
     assert sum(counts) == 60
     recipients = [message["To"] for message in inbox.messages]
     assert len(recipients) == len(set(recipients)) == 60

@@ -22,7 +22,6 @@ from capital.domain.membership import CityStatus
 from capital.domain.nominations import NominationState
 from capital.domain.phases import Phase
 from capital.domain.roles import Role
-from capital.domain.timeline import default_timeline
 from capital.extensions import db as _db
 from capital.models import Cycle, Mail, MailState, Nomination
 from capital.models.types import utcnow
@@ -30,22 +29,10 @@ from capital.services import nominations
 from capital.services.dispatch import commit
 from capital.services.mail import backoff
 from tests.conftest import Inbox, free_port, make_config, pdf_bytes
+from tests.services.test_notices import CLOSES, DAY, OPENS, TIMELINE, YEAR, catalog
 from tests.tasks.test_worker import (  # noqa: F401  (fixtures)
     CELERY, SECRET_KEY, TICK, broker_app, inbox, service_env, stop, wait_for, wait_until_idle, worker, worker_app,
 )
-
-YEAR = 2031
-TIMELINE = default_timeline(YEAR)
-OPENS, CLOSES = TIMELINE.nominations_open_dt, TIMELINE.nominations_close_dt
-DAY = timedelta(days=1)
-
-
-def catalog(locale: str, message: str, **params) -> str:
-    from babel.messages.pofile import read_po
-
-    with (ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        return read_po(handle, locale=locale)[message].string % params
-
 
 def run_tick(app, node: str, at) -> None:
     app.extensions["celery"].tasks[TICK].delay(at.isoformat())
