@@ -98,8 +98,9 @@ def outbox_command(retry_id: int | None, retry_all: bool, limit: int):
         rows = db.session.scalars(select(Mail).where(Mail.state.in_(states)).order_by(Mail.id).limit(limit)).all()
         click.echo(f"{title}:")
         for mail in rows:
-            click.echo(f"  {mail.id:>8}  {mail.state.name:<7} {mail.attempts:>2} tries  next {mail.next_attempt_dt:%Y-%m-%d %H:%M} "
-                       f"UTC  {mail.kind:<22} {mail.recipient}  {mail.last_error[:80]}")
+            click.echo(f"  {mail.id:>8}  {mail.state.name:<7} {mail.attempts:>2} tries  "
+                       f"next {mail.next_attempt_dt:%Y-%m-%d %H:%M} UTC  {mail.kind:<22} {mail.recipient}  "
+                       f"{mail.last_error[:80]}")
 
 
 @capital_cli.group("translations")

@@ -92,4 +92,5 @@ def unsubscribe(token):
         unsubscribe_subscriber(subscriber, now=utcnow())
         commit()
         return render_template("public/unsubscribe.html", subscriber=subscriber, done=True)
-    return render_template("public/unsubscribe.html", subscriber=subscriber, done=subscriber.unsubscribed_dt is not None)
+    return render_template("public/unsubscribe.html", subscriber=subscriber,
+                           done=subscriber.unsubscribed_dt is not None)

@@ -97,7 +97,8 @@ def _insert_range(mailing: Mailing, low: int, high: int, now: datetime):
     rows = select(
         literal(prefix, String) + email, literal(mailing.kind, String), literal(mailing.cycle_id), email, locale,
         subject, literal("", String), literal("", String),
-        literal(f"<mailing-{mailing.id}-", String) + cast(Subscriber.id, String) + literal(f"@{_sender_domain()}>", String),
+        literal(f"<mailing-{mailing.id}-", String) + cast(Subscriber.id, String)
+        + literal(f"@{_sender_domain()}>", String),
         literal(int(MailState.QUEUED)), literal(0), literal(now, Mail.next_attempt_dt.type), literal("", String),
         literal(now, Mail.created_dt.type), literal(mailing.id), Subscriber.id,
     ).where(Subscriber.id > low, Subscriber.id <= high, Subscriber.confirmed_dt.is_not(None),

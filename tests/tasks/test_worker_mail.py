@@ -7,6 +7,7 @@ stopping them harms nothing else on the machine.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from capital.models import Cycle, Mail, MailState, Nomination
 from capital.models.types import utcnow
 from capital.services import nominations
 from capital.services.dispatch import commit
-from capital.services.mail import backoff
+from capital.services.mail import SENDING_LEASE, backoff, queue_mail
 from tests.conftest import Inbox, free_port, make_config, pdf_bytes
 from tests.services.test_notices import CLOSES, DAY, OPENS, TIMELINE, YEAR, catalog
 from tests.tasks.test_worker import (  # noqa: F401  (fixtures)
@@ -128,11 +129,13 @@ def own_smtp(port: int, inbox: Inbox):
 @contextmanager
 def own_worker(app, folder: Path, broker: str, smtp_port: int):
     name = f"capital-outage-{free_port()}@localhost"
+    folder.mkdir(parents=True, exist_ok=True)
     env = {**service_env(folder, smtp_port), "REDIS_URL": broker}
     with (folder / "worker.log").open("wb") as log:
         process = subprocess.Popen(
             [CELERY, "-A", "celery_worker", "worker", "--pool=solo", "--concurrency=1", "--without-gossip",
-             "--without-mingle", "--loglevel=INFO", "-n", name], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+             "--without-mingle", "--loglevel=INFO", "-n", name],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             control = app.extensions["celery"].control
 
@@ -141,7 +144,7 @@ def own_worker(app, folder: Path, broker: str, smtp_port: int):
                 return any(name in reply for reply in control.ping(destination=[name], timeout=0.5))
 
             wait_for(answers, 30, "the worker to answer a ping")
-            yield name
+            yield name, process
         finally:
             stop(process)
 
@@ -173,9 +176,9 @@ def outage(app, tmp_path):
     redis_port, smtp_port = free_port(), free_port()
     broker = f"redis://127.0.0.1:{redis_port}/0"
     with own_redis(redis_port, tmp_path) as server, app_on(broker, tmp_path / "app", smtp_port) as other, \
-            own_worker(other, tmp_path, broker, smtp_port) as node:
-        yield {"app": other, "node": node, "redis": server, "redis_port": redis_port, "smtp_port": smtp_port,
-               "folder": tmp_path}
+            own_worker(other, tmp_path, broker, smtp_port) as (node, process):
+        yield {"app": other, "node": node, "process": process, "redis": server, "redis_port": redis_port,
+               "smtp_port": smtp_port, "folder": tmp_path, "broker": broker}
     app.extensions["celery"].set_default()
 
 
@@ -252,3 +255,42 @@ def _answers(app, node: str) -> bool:
         return any(node in reply for reply in app.extensions["celery"].control.ping(destination=[node], timeout=0.5))
     except Exception:  # noqa: BLE001  (redis not reachable yet from this process either)
         return False
+
+
+def test_a_worker_killed_mid_batch_sends_at_most_the_one_unconfirmed_mail_twice(outage):
+    app, node = outage["app"], outage["node"]
+    now = utcnow()
+    with app.test_request_context():
+        for n in range(20):
+            queue_mail("password_reset", recipient=f"person{n}@city.example", locale="en", now=now, deliver_now=False,
+                       subject="Reset your Capital password",
+                       context={"name": "Ana", "link": "http://127.0.0.1:5000/x", "minutes": 60})
+        _db.session.commit()
+
+    inbox = Inbox()
+    inbox.data_delay = 0.2  # a slow server: the batch is still going when the worker dies
+    with own_smtp(outage["smtp_port"], inbox):
+        app.extensions["celery"].tasks[TICK].delay(now.isoformat())
+        wait_for(lambda: len(inbox.messages) >= 5, 30, "the batch to be under way")
+        outage["process"].send_signal(signal.SIGKILL)
+        outage["process"].wait(timeout=10)
+        _db.session.rollback()
+        left = _db.session.scalar(select(func.count(Mail.id)).where(Mail.state == MailState.SENDING))
+        assert 0 < left < 20  # part of the batch is marked sent, the rest is still held by the dead worker
+
+        with own_worker(app, outage["folder"] / "second", outage["broker"], outage["smtp_port"]) as (second, _):
+            run_tick(app, second, now + SENDING_LEASE - timedelta(seconds=1))  # the dead worker's lease holds
+            _db.session.rollback()
+            assert _db.session.scalar(select(func.count(Mail.id)).where(Mail.state == MailState.SENDING)) == left
+            # The lease has run out (it was taken a moment after ``now``).
+            run_tick(app, second, now + SENDING_LEASE + timedelta(minutes=1))
+            wait_for(_all_sent, 30, "the rest of the batch")
+            wait_until_idle(app, second)
+    recipients = [message["To"] for message in inbox.messages]
+    assert set(recipients) == {f"person{n}@city.example" for n in range(20)}
+    assert len(recipients) - len(set(recipients)) <= 1  # at most the mail that was in flight
+
+
+def _all_sent() -> bool:
+    _db.session.rollback()
+    return _db.session.scalar(select(func.count(Mail.id)).where(Mail.state != MailState.SENT)) == 0
