@@ -20,6 +20,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email.header import Header
+from email.policy import compat32
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -45,6 +46,8 @@ SEND_DUE_TASK = "capital.mail.send_due"
 # sender renews the lease of what is left of its batch when half of it has run out.
 SENDING_LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=6)
+# Header lines up to SMTP's limit: a long List-Unsubscribe link stays on its line, unfolded.
+_POLICY = compat32.clone(max_line_length=998)
 # Stands for a subscriber's own unsubscribe link in a mailing's bodies until the mail is sent.
 UNSUBSCRIBE_MARK = "__CAPITAL_UNSUBSCRIBE_URL__"
 _ACTIVE = (MailState.QUEUED, MailState.SENDING)
@@ -358,8 +361,8 @@ def build_message(mail: Mail, mailing: Mailing | None = None) -> Message:
         unsubscribe_url = absolute_url("public.unsubscribe", token=unsubscribe_token(mail.subscriber_id))
         text = contents["text"].replace(UNSUBSCRIBE_MARK, unsubscribe_url)
         html = contents["html"].replace(UNSUBSCRIBE_MARK, unsubscribe_url)
-    message = MIMEMultipart("alternative")
-    message["Subject"] = _header(mail.subject)
+    message = MIMEMultipart("alternative", policy=_POLICY)
+    message["Subject"] = _header("Subject", mail.subject)
     message["From"] = formataddr(parseaddr(current_app.config["MAIL_DEFAULT_SENDER"]), charset="utf-8")
     message["To"] = mail.recipient
     message["Date"] = format_rfc2822(mail.created_dt)
@@ -375,9 +378,9 @@ def build_message(mail: Mail, mailing: Mailing | None = None) -> Message:
     return message
 
 
-def _header(value: str) -> str:
+def _header(name: str, value: str) -> str | Header:
     """A header value, RFC 2047-encoded when it is not plain ASCII."""
-    return value if value.isascii() else Header(value, "utf-8").encode()
+    return value if value.isascii() else Header(value, "utf-8", header_name=name)
 
 
 class _SMTPTransport:

@@ -333,3 +333,17 @@ def test_on_sqlite_the_sender_claims_in_batches_too(sqlite_app):
         assert len(list(sqlite_app.config["MAIL_OUTBOX_DIR"].glob("*.eml"))) == 3
         assert send_due_mail(now + SENDING_LEASE, batch_size=2) == 2
         db.session.remove()
+
+
+def test_long_and_non_latin_headers_read_back_exactly(app, db):
+    from email import message_from_bytes, policy
+
+    from capital.services.mail import build_message
+
+    subject = "提醒：2031年共同生活之都的提名即将截止 — Erinnerung: Die Nominierungen für die Hauptstadt enden bald"
+    mail = Mail(dedupe_key="-:t:x", kind="t", recipient="wei@city.example", locale="zh", subject=subject,
+                body_text="文本", body_html="<p>文本</p>", message_id="<1@capital>", created_dt=utcnow())
+    read = message_from_bytes(bytes(build_message(mail)), policy=policy.default)
+    assert read["Subject"] == subject
+    assert read.get_body(("plain",)).get_content().strip() == "文本"
+    assert read["Content-Language"] == "zh" and read["Message-ID"] == "<1@capital>"
