@@ -203,7 +203,8 @@ def test_the_reminder_days_are_a_setting_of_the_cycle(client, secretariat, db):
     assert 'value="14, three"' in page  # what was typed is kept
     assert db.session.scalar(select(func.count(Cycle.id))) == 0
 
-    response = client.post("/secretariat/cycles/new", form_data(timeline, year=YEAR, nomination_reminder_days="7; 21, 2"))
+    response = client.post("/secretariat/cycles/new",
+                           form_data(timeline, year=YEAR, nomination_reminder_days="7; 21, 2"))
     assert response.status_code == 302, response.get_data(as_text=True)
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == YEAR))
     assert cycle.nomination_reminder_days == [21, 7, 2]
