@@ -220,7 +220,7 @@ def send_claimed_mail(mail_ids: list[int], now: datetime) -> int:
 def _send_each(transport, marks, mails: list[Mail], mailings: dict, gone: set[int], now: datetime) -> int:
     lease_renewal = time.monotonic() + SENDING_LEASE.total_seconds() / 2
     sent = 0
-    mark_sent = update(Mail).values(state=MailState.SENT, sent_dt=now, last_error="")
+    mark_sent = _sent_marker(marks, now)
     for position, mail in enumerate(mails):
         if mail.subscriber_id in gone:  # unsubscribed since the mail was written
             db.session.delete(mail)
@@ -243,11 +243,23 @@ def _send_each(transport, marks, mails: list[Mail], mailings: dict, gone: set[in
             transport.reset()
         else:
             # Each outcome as it happens: a worker killed now repeats at most this one mail.
-            marks.execute(mark_sent.where(Mail.id == mail.id))
+            mark_sent(mail.id)
             sent += 1
             continue
         db.session.commit()
     return sent
+
+
+def _sent_marker(marks, now: datetime):
+    """A function marking one mail SENT, in its own autocommitted statement on ``marks``."""
+    if marks.dialect.name == "postgresql":
+        # The hot path of a million-mail announcement: the driver's cursor costs a quarter of
+        # a full SQLAlchemy execution per mail.
+        cursor = marks.connection.driver_connection.cursor()
+        sql = f"UPDATE {Mail.__tablename__} SET state = %s, sent_dt = %s, last_error = '' WHERE id = %s"
+        return lambda mail_id: cursor.execute(sql, (int(MailState.SENT), now, mail_id))
+    statement = update(Mail).values(state=MailState.SENT, sent_dt=now, last_error="")
+    return lambda mail_id: marks.execute(statement.where(Mail.id == mail_id))
 
 
 def _retry_later(mails: list[Mail], exc: Exception, now: datetime) -> None:
