@@ -144,6 +144,41 @@ def _start_inprocess_tick(app, interval: float) -> None:
     threading.Thread(target=loop, name="capital-tick", daemon=True).start()
 
 
+@capital_cli.command("outbox")
+@click.option("--retry", "retry_id", type=int, help="Queue this failed mail again.")
+@click.option("--retry-all", is_flag=True, help="Queue every failed mail again.")
+@click.option("--limit", default=50, show_default=True, help="Rows listed per state.")
+def outbox_command(retry_id: int | None, retry_all: bool, limit: int):
+    """List the pending and failed mail, or queue failed mail again."""
+    from sqlalchemy import select
+
+    from capital.extensions import db
+    from capital.models import Mail, MailState
+    from capital.models.types import utcnow
+    from capital.services.dispatch import commit
+    from capital.services.health import outbox_status
+    from capital.services.mail import retry_failed_mail
+
+    now = utcnow()
+    if retry_id is not None or retry_all:
+        count = retry_failed_mail(None if retry_all else retry_id, actor="cli", now=now)
+        commit()
+        if retry_id is not None and not count:
+            raise click.ClickException(f"no failed mail with id {retry_id}")
+        click.echo(f"{count} failed mail(s) queued again.")
+        return
+    status = outbox_status(now)
+    click.echo(f"pending: {status['queued']}  failed: {status['failed']}  sent: {status['sent']}  "
+               f"oldest pending: {status['oldest_queued_age_seconds']} s")
+    for title, states in (("Pending", (MailState.QUEUED, MailState.SENDING)), ("Failed", (MailState.FAILED,))):
+        rows = db.session.scalars(select(Mail).where(Mail.state.in_(states)).order_by(Mail.id).limit(limit)).all()
+        click.echo(f"{title}:")
+        for mail in rows:
+            click.echo(f"  {mail.id:>8}  {mail.state.name:<7} {mail.attempts:>2} tries  "
+                       f"next {mail.next_attempt_dt:%Y-%m-%d %H:%M} UTC  {mail.kind:<22} {mail.recipient}  "
+                       f"{mail.last_error[:80]}")
+
+
 @capital_cli.group("translations")
 def translations():
     """Extract, update and compile the message catalogs."""

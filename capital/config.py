@@ -137,6 +137,12 @@ class Config:
             if value and not value.startswith(("redis://", "rediss://", "amqp://", "memory://")):
                 # Only the scheme is echoed: the rest may hold a password.
                 raise ConfigError(f"{name} starts with {value.split('://')[0]!r}: use a redis:// (or amqp://) URL.")
+        # A task must end well before redis hands its unacknowledged message to another worker.
+        visibility_timeout = _env_int("CAPITAL_BROKER_VISIBILITY_SECONDS", 3600)
+        self.TASK_TIME_LIMIT = _env_int("CAPITAL_TASK_TIME_LIMIT_SECONDS", 600)
+        if not 0 < self.TASK_TIME_LIMIT < visibility_timeout:
+            raise ConfigError("CAPITAL_TASK_TIME_LIMIT_SECONDS must be above 0 and below "
+                              "CAPITAL_BROKER_VISIBILITY_SECONDS, or a running task would be handed out twice.")
         self.CELERY = {
             "broker_url": broker or "memory://",
             "task_always_eager": broker is None,  # no broker: run tasks in-process
@@ -144,8 +150,14 @@ class Config:
             "task_ignore_result": True,
             "task_acks_late": True,  # a worker that dies mid-task leaves it queued
             "task_reject_on_worker_lost": True,
+            "task_serializer": "json",  # tasks take ids, never pickled objects
+            "accept_content": ["json"],
+            "result_serializer": "json",
+            "task_time_limit": self.TASK_TIME_LIMIT,
+            "task_soft_time_limit": self.TASK_TIME_LIMIT - 30 if self.TASK_TIME_LIMIT > 60 else self.TASK_TIME_LIMIT,
+            "worker_prefetch_multiplier": 1,  # with late acks: a worker holds one task it is not running
             "broker_connection_retry_on_startup": True,
-            "broker_transport_options": {"visibility_timeout": 3600},
+            "broker_transport_options": {"visibility_timeout": visibility_timeout},
             "worker_hijack_root_logger": False,
             "timezone": "UTC",
             "beat_schedule": {
@@ -174,6 +186,13 @@ class Config:
         self.MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 20)
         # Where people write for help, privacy requests and accessibility problems (footer pages).
         self.CAPITAL_CONTACT_EMAIL = _env("CAPITAL_CONTACT_EMAIL", "secretariat@capital.example")
+        self.MAIL_BATCH_SIZE = _env_int("CAPITAL_MAIL_BATCH_SIZE", 200)  # mails per claim and SMTP connection
+        self.MAIL_MAX_ATTEMPTS = _env_int("CAPITAL_MAIL_MAX_ATTEMPTS", 12)  # about a day and a half of back-off
+        self.MAIL_SENDERS = _env_int("CAPITAL_MAIL_SENDERS", 4)  # sender tasks a tick starts at most
+        # true: wait for each "sent" mark to reach the disk (slower; safe even if PostgreSQL itself crashes).
+        self.MAIL_DURABLE_MARKS = _env_bool("CAPITAL_MAIL_DURABLE_MARKS", False)
+        # Subscribers whose announcement is written per transaction.
+        self.MAILING_RANGE = _env_int("CAPITAL_MAILING_RANGE", 5000)
         self.MAIL_OUTBOX_DIR = Path(_env("CAPITAL_MAIL_OUTBOX_DIR", str(self.INSTANCE_PATH / "outbox")))
         if self.MAIL_USE_TLS and self.MAIL_USE_SSL:
             raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: choose one.")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, request, session
 from babel import Locale
+from babel import dates as babel_dates
 from babel.dates import get_timezone_location
 from babel.numbers import format_percent
 from babel.units import format_unit
-from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale, get_timezone, gettext as _, lazy_gettext as _l  # noqa: F401
+from flask import current_app, g, request, session
+from flask_babel import format_date, format_decimal, get_locale, get_timezone, gettext as _, lazy_gettext as _l  # noqa: F401
 from flask_login import current_user
 
 from capital.config import LOCALES, RTL_LOCALES
@@ -61,6 +63,17 @@ def text_direction() -> str:
     return "rtl" if str(get_locale()) in RTL_LOCALES else "ltr"
 
 
+@contextmanager
+def force_timezone(name: str):
+    """Show dates in ``name`` inside the block (a mail is dated in its recipient's zone)."""
+    saved = g.get("forced_timezone")
+    g.forced_timezone = ZoneInfo(name if valid_timezone(name) else "UTC")
+    try:
+        yield
+    finally:
+        g.forced_timezone = saved
+
+
 def format_dt_with_offset(value: datetime | None, format: str = "medium") -> str:
     """A moment as people read a deadline: "16 January 2027, 13:00 Düsseldorf time (CET, UTC+01:00)".
 
@@ -70,14 +83,14 @@ def format_dt_with_offset(value: datetime | None, format: str = "medium") -> str
     """
     if value is None:
         return ""
-    zone = get_timezone()
+    zone = g.get("forced_timezone") or get_timezone()  # a mail: the recipient's zone
     local = value.astimezone(zone)
     locale = get_locale()
     if locale.language == "en" and not locale.territory:
         locale = Locale("en", "GB")  # international English: "16 January 2027, 13:00"
     pattern = str(locale.datetime_formats["medium"]).format(locale.time_formats["short"].pattern,
                                                             locale.date_formats["long"].pattern)
-    when = format_datetime(value, pattern)
+    when = babel_dates.format_datetime(local, pattern, tzinfo=zone, locale=locale)
     place, label = _place(zone), _zone_label(local)
     if str(get_locale()) in RTL_LOCALES:  # keep Latin names and offsets whole inside right-to-left text
         place, label = f"\u2068{place}\u2069", f"\u2068{label}\u2069"

@@ -68,6 +68,33 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
+def at_once(app, action, count: int = 2) -> list:
+    """Run ``action()`` in ``count`` threads released together, each in its own app context; their results.
+
+    A thread's exception fails the test here (it would otherwise be lost with the thread).
+    """
+    import threading
+
+    start, results, errors = threading.Barrier(count), [], []
+
+    def run():
+        try:
+            with app.app_context():
+                start.wait(timeout=10)
+                results.append(action())
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(results) == count
+    return results
+
+
 def free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -165,3 +165,19 @@ def test_redis_url_alone_serves_as_broker_and_rate_limit_store(env):
     assert config.CELERY_BROKER_URL == TEST_REDIS_URL
     assert config.CELERY["task_always_eager"] is False
     assert config.RATELIMIT_STORAGE_URI == TEST_REDIS_URL
+
+
+def test_celery_is_safe_by_default_json_only_and_tasks_end_before_redis_hands_them_out_again(env):
+    celery = Config().CELERY
+    assert celery["task_acks_late"] and celery["task_reject_on_worker_lost"]
+    assert celery["task_serializer"] == "json" and celery["accept_content"] == ["json"]
+    assert celery["task_soft_time_limit"] < celery["task_time_limit"] < \
+        celery["broker_transport_options"]["visibility_timeout"]
+    assert celery["worker_prefetch_multiplier"] == 1
+
+
+def test_a_task_time_limit_not_below_the_visibility_timeout_is_refused(env):
+    env.setenv("CAPITAL_BROKER_VISIBILITY_SECONDS", "600")
+    env.setenv("CAPITAL_TASK_TIME_LIMIT_SECONDS", "600")
+    with pytest.raises(ConfigError, match="CAPITAL_TASK_TIME_LIMIT_SECONDS"):
+        Config()

@@ -13,6 +13,7 @@ from capital.extensions import db
 from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
 
 TALLY_METHODS = ("schulze", "ranked_pairs", "irv", "borda", "plurality")
+NOMINATION_REMINDER_DAYS = (14, 3, 1)
 
 
 class Cycle(db.Model):
@@ -46,6 +47,10 @@ class Cycle(db.Model):
     requires_recusal: Mapped[bool] = mapped_column(default=True)
     # Eligibility rules and dossier limits, as capital.domain.eligibility stores them.
     rules: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Days before the nomination deadline on which cities that have not submitted are reminded,
+    # and the reminders already written (so a tick writes each round once).
+    nomination_reminder_days: Mapped[list] = mapped_column(JSON, default=lambda: list(NOMINATION_REMINDER_DAYS))
+    nomination_reminders_done: Mapped[list] = mapped_column(JSON, default=list)
 
     capital_city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id", ondelete="RESTRICT"))
     # Why no capital was designated (capital.services.voting.NO_CAPITAL_REASONS), once it is so.

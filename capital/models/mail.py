@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import IntEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from capital.domain.messages import N_
@@ -24,6 +24,26 @@ class MailState(IntEnum):
         return {1: N_("Waiting"), 2: N_("Sending"), 3: N_("Sent"), 4: N_("Refused")}[self.value]
 
 
+class Mailing(db.Model):
+    """One mail to many subscribers (the announcement): rendered once per language, then
+    written to the outbox in ranges of subscriber ids, each range in its own transaction."""
+
+    __tablename__ = "mailings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "<cycle>:<kind>": a cycle's announcement goes out once.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"), index=True)
+    # {locale: {"subject": …, "text": …, "html": …}}; the bodies hold UNSUBSCRIBE_MARK.
+    contents: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Subscribers with an id up to here have their mail written; writing stops at last_subscriber_id.
+    next_subscriber_id: Mapped[int] = mapped_column(default=0)
+    last_subscriber_id: Mapped[int] = mapped_column(default=0)
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    written_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Mail(db.Model):
     __tablename__ = "mails"
     __table_args__ = (
@@ -32,7 +52,8 @@ class Mail(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # "<cycle or ->:<kind>:<recipient>": each is sent at most once.
+    # "<cycle or ->:<kind>:<recipient>[:<occasion>]": each is sent at most once. The occasion
+    # tells apart the rounds of one kind of mail (a reminder's day count, a decision's id).
     dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
     kind: Mapped[str] = mapped_column(String(50), index=True)
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"), index=True)
@@ -49,3 +70,6 @@ class Mail(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A subscriber's copy of a mailing: the body is the mailing's, with its own unsubscribe link.
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailings.id", ondelete="CASCADE"), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)

@@ -21,7 +21,9 @@ from capital.public.feeds import atom_feed, icalendar_file
 from capital.public.results import year_context
 from capital.secretariat.forms import METHOD_TITLES
 from capital.services import public, voting
+from capital.services.dispatch import commit
 from capital.services.health import health_report
+from capital.services.mail import subscriber_for_token, unsubscribe as unsubscribe_subscriber
 from capital.urls import same_origin, safe_next_url
 
 
@@ -193,3 +195,18 @@ def audit_file(year, name):
     mimetype = "application/json" if name.endswith(".json") else "text/plain"
     return Response(content, mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename={year}-{name}", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the credential; mail providers post here in one click (RFC 8058)
+def unsubscribe(token):
+    """GET asks to confirm; POST (the button, or the mail provider's one-click) unsubscribes."""
+    subscriber = subscriber_for_token(token)
+    if subscriber is None:
+        return render_template("public/unsubscribe.html", subscriber=None), 404
+    if request.method == "POST":
+        unsubscribe_subscriber(subscriber, now=utcnow())
+        commit()
+        return render_template("public/unsubscribe.html", subscriber=subscriber, done=True)
+    return render_template("public/unsubscribe.html", subscriber=subscriber,
+                           done=subscriber.unsubscribed_dt is not None)

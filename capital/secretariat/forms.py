@@ -21,7 +21,7 @@ from capital.forms import DateTimeLocalField, DecimalField, IntegerField, bounde
 from capital.i18n import LANGUAGE_NAMES, _, _l, timezone_choices
 from capital.models import TALLY_METHODS
 from capital.services.cities import CityProfile, country_codes, is_country_code, is_timezone, timezone_names
-from capital.services.cycles import CycleSettings
+from capital.services.cycles import REMINDER_DAYS_MESSAGE, CycleSettings
 
 # datetime-local inputs send "2027-01-16T13:00"; some browsers add seconds.
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -52,6 +52,18 @@ class InvitationForm(FlaskForm):
         self.city_id.choices = [SelectChoice(0, "—")] + [SelectChoice(city.id, city.name) for city in cities]
 
 
+def reminder_days(text: str) -> tuple[int, ...] | None:
+    """"14, 3, 1" as (14, 3, 1); None when it is not a list of whole numbers."""
+    parts = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+    return tuple(int(part) for part in parts) if all(part.isdigit() for part in parts) else None
+
+
+def _check_reminder_days(form, field) -> None:
+    days = reminder_days(field.data or "")
+    if days is None or not all(1 <= day <= 365 for day in days):
+        raise ValidationError(_(REMINDER_DAYS_MESSAGE))
+
+
 def _deadline(label):
     return DateTimeLocalField(label, format=LOCAL_FORMATS, validators=[DataRequired()])
 
@@ -68,6 +80,8 @@ class CycleForm(FlaskForm):
     voting_open_dt = _deadline(_l("Voting opens"))
     voting_close_dt = _deadline(_l("Voting deadline"))
     announcement_dt = _deadline(_l("Announcement"))
+    nomination_reminder_days = StringField(_l("Reminders before the nomination deadline (days)"),
+                                           validators=[_check_reminder_days])
 
     method = SelectField(_l("Counting method"),
                          choices=[SelectChoice(method, METHOD_TITLES[method]) for method in TALLY_METHODS])
@@ -105,6 +119,7 @@ class CycleForm(FlaskForm):
             "allows_ballot_replacement": settings.allows_ballot_replacement,
             "requires_recusal": settings.requires_recusal,
             "recent_capital_years": settings.rules.recent_capital_years,
+            "nomination_reminder_days": ", ".join(str(days) for days in settings.nomination_reminder_days),
         }
         data |= {name: getattr(settings.rules, name) for name in _RULE_SWITCHES}
         data |= {field: getattr(settings.rules.dossier_limits, limit) for field, limit in _WORD_LIMITS.items()}
@@ -130,6 +145,7 @@ class CycleForm(FlaskForm):
             allows_ballot_replacement=self.allows_ballot_replacement.data,
             requires_recusal=self.requires_recusal.data,
             rules=rules,
+            nomination_reminder_days=reminder_days(self.nomination_reminder_days.data or "") or (),
         )
 
 

@@ -11,8 +11,8 @@ from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline
 from capital.extensions import db
 from capital.forms import add_reasons
-from capital.i18n import _
-from capital.models import AuditEntry, City, Cycle, Invitation, Mail, RoleGrant, User
+from capital.i18n import _, translate
+from capital.models import AuditEntry, City, Cycle, Invitation, Mail, MailState, RoleGrant, User
 from capital.models.types import utcnow
 from capital.pagination import paged
 from capital.secretariat import bp
@@ -23,6 +23,7 @@ from capital.secretariat.forms import (
 from capital.services import accounts, cities as city_service, cycles as cycle_service
 from capital.services.audit import ACTION_TITLES
 from capital.services.dispatch import commit
+from capital.services.health import outbox_status, tick_status
 from capital.views import flash_reasons, perform
 
 
@@ -58,7 +59,9 @@ def dashboard():
         ),
     }
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.year.desc()).limit(5)).all()
-    return render_template("secretariat/dashboard.html", counts=counts, cycles=cycles)
+    now = utcnow()
+    return render_template("secretariat/dashboard.html", counts=counts, cycles=cycles,
+                           outbox=outbox_status(now), tick=tick_status(now))
 
 
 def _search(statement, query: str, *columns):
@@ -380,5 +383,9 @@ def revoke_invitation(invitation_id):
 
 @bp.route("/mail")
 def mail():
-    listing = paged(select(Mail), {"created": Mail.created_dt, "state": Mail.state}, "created")
-    return render_template("secretariat/mail.html", listing=listing)
+    statement = select(Mail)
+    state = request.args.get("state", type=int)
+    if state in {int(s) for s in MailState}:
+        statement = statement.where(Mail.state == state)
+    listing = paged(statement, {"created": Mail.created_dt, "state": Mail.state}, "created")
+    return render_template("secretariat/mail.html", listing=listing, failed=int(MailState.FAILED))

@@ -25,6 +25,7 @@ ACTION_TITLES = {
     "cycle.capital_designated": N_("Capital designated"),
     "cycle.runner_up_designated": N_("Runner-up designated"),
     "invitation.sent": N_("Invitation sent"),
+    "mail.retried": N_("Failed mail queued again"),
     "invitation.accepted": N_("Invitation accepted"),
     "invitation.revoked": N_("Invitation withdrawn"),
     "nomination.started": N_("Nomination started"),
@@ -45,6 +46,7 @@ ACTION_TITLES = {
     "voting.voted": N_("Board member voted"),
     "voting.round_closed": N_("Voting round closed: ballots shuffled"),
     "voting.tallied": N_("Votes counted"),
+    "subscriber.unsubscribed": N_("Unsubscribed from the announcements"),
 }
 
 

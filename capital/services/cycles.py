@@ -25,11 +25,14 @@ from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, Timeline, carry_over, default_timeline, validate_timeline
 from capital.extensions import db
 from capital.models import TALLY_METHODS, Cycle, Nomination, Result, User, VotingRound
+from capital.models.cycles import NOMINATION_REMINDER_DAYS
 from capital.services import voting
 from capital.services.audit import Actor, record
+from capital.services.notices import queue_announcement_mail, queue_call_for_nominations
 
 log = logging.getLogger(__name__)
 
+REMINDER_DAYS_MESSAGE = N_("Give whole numbers of days from 1 to 365, separated by commas.")
 VOTING_SETTINGS = ("method", "quorum_share", "max_rounds", "is_secret", "allows_ballot_replacement",
                    "requires_recusal")
 # The steps out of these phases depend on the vote's quorum: they wait until it is known.
@@ -47,12 +50,15 @@ class CycleSettings:
     allows_ballot_replacement: bool = False
     requires_recusal: bool = True
     rules: EligibilityRules = field(default_factory=EligibilityRules)
+    # Days before the nomination deadline on which cities that have not submitted are reminded.
+    nomination_reminder_days: tuple[int, ...] = NOMINATION_REMINDER_DAYS
 
     @classmethod
     def of(cls, cycle: Cycle) -> CycleSettings:
         """The settings ``cycle`` holds now."""
         return cls(**{name: getattr(cycle, name) for name in VOTING_SETTINGS},
-                   rules=EligibilityRules.from_dict(cycle.rules))
+                   rules=EligibilityRules.from_dict(cycle.rules),
+                   nomination_reminder_days=tuple(cycle.nomination_reminder_days))
 
     def problems(self) -> list[Message]:
         found = []
@@ -63,6 +69,8 @@ class CycleSettings:
                                  "cycle.quorum_share"))
         if self.max_rounds < 1:
             found.append(Message(N_("Allow at least one voting round."), {}, "cycle.max_rounds"))
+        if not all(isinstance(days, int) and 1 <= days <= 365 for days in self.nomination_reminder_days):
+            found.append(Message(REMINDER_DAYS_MESSAGE, {}, "cycle.nomination_reminder_days"))
         return found
 
 
@@ -260,18 +268,22 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
     """What follows from entering a phase, whoever caused it: the one place for such effects.
 
     A second voting round (voting closed → voting open) gets a fresh voting window, and the
-    announcement moves by as much. Opening voting freezes the roll and draws the tie-break
-    order; closing it shuffles and counts the round's ballots; the announcement designates
-    the winner; a cycle without a capital keeps the reason.
+    announcement moves by as much. Opening nominations writes the call for nominations in the
+    same transaction; opening voting freezes the roll and draws the tie-break order; closing it
+    shuffles and counts the round's ballots; the announcement designates the winner and writes
+    the announcement mail; a cycle without a capital keeps the reason.
     """
     if previous == Phase.VOTING_CLOSED and cycle.phase == Phase.VOTING_OPEN:
         _apply_timeline(cycle, cycle_timeline(cycle).second_round(now))
-    if cycle.phase == Phase.VOTING_OPEN:
+    if cycle.phase == Phase.NOMINATIONS_OPEN:
+        queue_call_for_nominations(cycle, now)
+    elif cycle.phase == Phase.VOTING_OPEN:
         voting.open_round(cycle, actor=actor, now=now)
     elif cycle.phase == Phase.VOTING_CLOSED and voting.close_round(cycle, now=now) is not None:
         voting.tally_round(cycle, now=now)
     elif cycle.phase == Phase.ANNOUNCED:
         voting.designate_winner(cycle, actor=actor, now=now)
+        queue_announcement_mail(cycle, now)
     elif cycle.phase == Phase.NO_CAPITAL:
         cycle.no_capital_reason = voting.no_capital_reason(cycle, previous)
 
@@ -323,6 +335,7 @@ def _apply(cycle: Cycle, timeline: Timeline, settings: CycleSettings) -> None:
     for name in VOTING_SETTINGS:
         setattr(cycle, name, getattr(settings, name))
     cycle.rules = settings.rules.to_dict()
+    cycle.nomination_reminder_days = sorted(set(settings.nomination_reminder_days), reverse=True)
 
 
 def _apply_timeline(cycle: Cycle, timeline: Timeline) -> None:
@@ -341,4 +354,5 @@ def _settings_data(settings: CycleSettings) -> dict:
     data = {name: getattr(settings, name) for name in VOTING_SETTINGS}
     data["quorum_share"] = str(Decimal(settings.quorum_share).normalize())
     data["rules"] = settings.rules.to_dict()
+    data["nomination_reminder_days"] = sorted(set(settings.nomination_reminder_days), reverse=True)
     return data

@@ -49,6 +49,33 @@ def check_broker(url: str | None) -> tuple[bool, str]:
     return True, ""
 
 
+def outbox_status(now: datetime) -> dict:
+    """The outbox's backlog, the age of its oldest waiting mail, its failures (for /healthz and the secretariat)."""
+    counts = dict(db.session.execute(select(Mail.state, func.count()).group_by(Mail.state)).all())
+    oldest = db.session.scalar(
+        select(func.min(Mail.created_dt)).where(Mail.state.in_([MailState.QUEUED, MailState.SENDING])))
+    return {
+        "queued": counts.get(MailState.QUEUED, 0) + counts.get(MailState.SENDING, 0),
+        "sent": counts.get(MailState.SENT, 0),
+        "failed": counts.get(MailState.FAILED, 0),
+        "oldest_queued_dt": oldest,
+        "oldest_queued_age_seconds": max(int((now - oldest).total_seconds()), 0) if oldest else 0,
+    }
+
+
+def tick_status(now: datetime) -> dict:
+    """When the tick last ran, and whether beat is late (three ticks missed in a row).
+
+    Datetimes are returned as such; /healthz writes them in ISO 8601."""
+    beat = db.session.get(WorkerHeartbeat, "tick")
+    interval = current_app.config["CELERY"]["beat_schedule"]["tick"]["schedule"]
+    return {
+        "last_run_dt": beat.last_run_dt if beat else None,
+        "runs": beat.runs if beat else 0,
+        "is_late": beat is None or now - beat.last_run_dt > max(3 * interval, timedelta(minutes=3)),
+    }
+
+
 def health_report(now: datetime) -> tuple[dict, bool]:
     """The JSON /healthz serves and whether everything it depends on answers."""
     config = current_app.config
@@ -67,25 +94,15 @@ def health_report(now: datetime) -> tuple[dict, bool]:
     if broker_error:
         report["broker"]["error"] = broker_error
     if db_ok:
-        counts = dict(db.session.execute(select(Mail.state, func.count()).group_by(Mail.state)).all())
-        oldest = db.session.scalar(select(func.min(Mail.created_dt)).where(Mail.state == MailState.QUEUED))
-        report["outbox"].update({
-            "queued": counts.get(MailState.QUEUED, 0) + counts.get(MailState.SENDING, 0),
-            "sent": counts.get(MailState.SENT, 0),
-            "failed": counts.get(MailState.FAILED, 0),
-            "oldest_queued_dt": oldest.isoformat() if oldest else None,
-        })
-        beat = db.session.get(WorkerHeartbeat, "tick")
-        interval = config["CELERY"]["beat_schedule"]["tick"]["schedule"]
-        report["tick"] = {
-            "last_run_dt": beat.last_run_dt.isoformat() if beat else None,
-            "runs": beat.runs if beat else 0,
-            # Beat is late if three ticks were missed in a row.
-            "is_late": beat is None or now - beat.last_run_dt > max(3 * interval, timedelta(minutes=3)),
-        }
+        report["outbox"].update(_iso(outbox_status(now)))
+        report["tick"] = _iso(tick_status(now))
     healthy = db_ok and broker_ok
     report["status"] = "ok" if healthy else "unavailable"
     return report, healthy
+
+
+def _iso(values: dict) -> dict:
+    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in values.items()}
 
 
 def check_services_or_fail(app: Flask) -> None:

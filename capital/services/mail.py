@@ -1,9 +1,13 @@
-"""The mail outbox: record, then deliver, at most once per (cycle, kind, recipient).
+"""The mail outbox: record, then deliver, at most once per (cycle, kind, recipient, occasion).
 
-A mail is rendered in its recipient's language and stored before any attempt to send
-it. Delivery is a separate step (a task, and the periodic tick for anything the task
-missed), retried with back-off while the mail server is unreachable, so an SMTP or
-broker outage delays mail but never drops it.
+A mail is rendered in its recipient's language and time zone and stored before any attempt
+to send it. Delivery is a separate step: a sender claims due rows in batches (``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, one atomic ``UPDATE … RETURNING`` everywhere), sends a batch
+over one SMTP connection and marks each row sent as it goes, so several workers on several
+machines share the outbox and a worker killed mid-batch leaves at most the one mail the
+server had not confirmed to be sent again (docs/mail.md). Failures are retried with
+exponential back-off; after the last try the mail is FAILED and shown to the secretariat.
+An SMTP or broker outage delays mail and loses none.
 """
 
 from __future__ import annotations
@@ -12,25 +16,41 @@ import logging
 import os
 import smtplib
 import tempfile
+import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime as format_rfc2822, make_msgid
+from email.header import Header
+from email.policy import compat32
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime as format_rfc2822, formataddr, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app, render_template, url_for
-from flask_babel import force_locale
-from sqlalchemy import or_, select
+from flask_babel import force_locale, gettext
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from capital.extensions import db
-from capital.models import Mail, MailState
+from capital.i18n import force_timezone
+from capital.models import Mail, Mailing, MailState, Subscriber
+from capital.services.audit import Actor, record
 from capital.services.dispatch import after_commit
 
 log = logging.getLogger(__name__)
 DELIVER_TASK = "capital.mail.deliver"
-# While a mail is being handed over, other workers leave it alone for this long.
+SEND_DUE_TASK = "capital.mail.send_due"
+# While a batch is being handed over, other workers leave its mails alone for this long; a
+# sender renews the lease of what is left of its batch when half of it has run out.
 SENDING_LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=6)
+# Header lines up to SMTP's limit: a long List-Unsubscribe link stays on its line, unfolded.
+_POLICY = compat32.clone(max_line_length=998)
+# Stands for a subscriber's own unsubscribe link in a mailing's bodies until the mail is sent.
+UNSUBSCRIBE_MARK = "__CAPITAL_UNSUBSCRIBE_URL__"
+_ACTIVE = (MailState.QUEUED, MailState.SENDING)
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -40,21 +60,34 @@ def absolute_url(endpoint: str, **values) -> str:
         return url_for(endpoint, _external=True, **values)
 
 
-def queue_mail(kind: str, *, recipient: str, locale: str, subject: str, context: dict, now: datetime,
-               cycle_id: int | None = None, city_id: int | None = None,
-               dedupe: str | None = None) -> Mail | None:
-    """Render ``email/<kind>`` in ``locale`` and record it for delivery.
+def mail_key(cycle_id: int | None, kind: str, recipient: str, occasion: str | None = None) -> str:
+    """The outbox's unique key: a mail is written once per (cycle, kind, recipient, occasion)."""
+    return ":".join([str(cycle_id or "-"), kind, recipient.strip().lower()] + ([occasion] if occasion else []))
 
-    ``subject`` is a message id (translated here, with ``context``). Returns ``None`` when
-    the same (cycle, kind, recipient, dedupe) mail was already recorded.
+
+@contextmanager
+def recipient_context(locale: str, timezone: str = "UTC"):
+    """Render in the recipient's language, with dates in their time zone."""
+    with force_locale(locale), force_timezone(timezone):
+        yield
+
+
+def queue_mail(kind: str, *, recipient: str, locale: str, subject: str, context: dict, now: datetime,
+               cycle_id: int | None = None, city_id: int | None = None, dedupe: str | None = None,
+               timezone: str = "UTC", deliver_now: bool = True) -> Mail | None:
+    """Render ``email/<kind>`` in ``locale`` (dates in ``timezone``) and record it for delivery.
+
+    ``subject`` is a message id (translated here, with ``context``); ``dedupe`` names the
+    occasion (a reminder's day count, a decision's id). Returns ``None`` when the same
+    (cycle, kind, recipient, occasion) mail was already recorded. With ``deliver_now`` a
+    task sends it once the transaction commits; otherwise the caller hands the outbox to
+    the sender (one task for a whole batch of mails).
     """
     recipient = recipient.strip().lower()
-    key = ":".join([str(cycle_id or "-"), kind, recipient] + ([dedupe] if dedupe else []))
+    key = mail_key(cycle_id, kind, recipient, dedupe)
     if db.session.scalar(select(Mail.id).where(Mail.dedupe_key == key)) is not None:
         return None
-    from flask_babel import gettext
-
-    with force_locale(locale):
+    with recipient_context(locale, timezone):
         mail = Mail(
             dedupe_key=key,
             kind=kind,
@@ -74,53 +107,198 @@ def queue_mail(kind: str, *, recipient: str, locale: str, subject: str, context:
             db.session.add(mail)
     except IntegrityError:
         return None
-    after_commit(DELIVER_TASK, mail.id)
+    if deliver_now:
+        after_commit(DELIVER_TASK, mail.id)
     return mail
 
 
 def due_mail_ids(now: datetime, limit: int = 500) -> list[int]:
     """Mails whose next attempt is due, or whose hand-over was interrupted."""
     return list(db.session.scalars(
-        select(Mail.id)
-        .where(or_(Mail.state == MailState.QUEUED, Mail.state == MailState.SENDING), Mail.next_attempt_dt <= now)
-        .order_by(Mail.next_attempt_dt)
-        .limit(limit)
+        select(Mail.id).where(Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now).limit(limit)
     ))
 
 
-def deliver_mail(mail_id: int, now: datetime) -> MailState | None:
-    """Try to send one mail; safe to call twice or from two workers at once.
+def count_due_mail(now: datetime) -> int:
+    return db.session.scalar(
+        select(func.count(Mail.id)).where(Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now))
 
-    This commits twice, on purpose: once to take the mail (so a second worker skips it),
-    and once with the outcome.
+
+def claim_due_mail(now: datetime, limit: int, mail_ids: list[int] | None = None) -> list[int]:
+    """Take up to ``limit`` due mails for this sender and commit, so no other sender takes them.
+
+    One statement: ``WITH due AS (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) UPDATE … RETURNING id`` on
+    PostgreSQL (concurrent senders each get other rows, none waits); SQLite runs a write
+    statement alone, so the same UPDATE is atomic there without the lock clause.
     """
-    mail = db.session.execute(
-        select(Mail).where(Mail.id == mail_id).with_for_update(skip_locked=True)
-    ).scalar_one_or_none()
-    if mail is None or mail.state in (MailState.SENT, MailState.FAILED) or mail.next_attempt_dt > now:
-        db.session.rollback()
-        return mail.state if mail else None
-    mail.state = MailState.SENDING
-    mail.attempts += 1
-    mail.next_attempt_dt = now + SENDING_LEASE
+    due = select(Mail.id).where(Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now)
+    if mail_ids is not None:
+        due = due.where(Mail.id.in_(mail_ids))
+    due = due.limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    # A CTE, evaluated once: as a plain IN (subquery) PostgreSQL may run the LIMIT again per row.
+    due = due.cte("due")
+    claimed = db.session.scalars(
+        update(Mail)
+        # Checked again on the row itself: under READ COMMITTED another sender may just have taken it.
+        .where(Mail.id.in_(select(due.c.id)), Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now)
+        .values(state=MailState.SENDING, attempts=Mail.attempts + 1, next_attempt_dt=now + SENDING_LEASE)
+        .returning(Mail.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     db.session.commit()
+    return sorted(claimed)
+
+
+def deliver_mail(mail_id: int, now: datetime) -> MailState | None:
+    """Try to send one mail now; safe to call twice or from two workers at once.
+
+    Returns the mail's state afterwards (None if it does not exist or another sender holds it).
+    """
+    claimed = claim_due_mail(now, 1, [mail_id])
+    if claimed:
+        send_claimed_mail(claimed, now)
+    mail = db.session.get(Mail, mail_id, populate_existing=True)
+    state = mail.state if mail is not None else None
+    db.session.rollback()
+    return None if state == MailState.SENDING and not claimed else state
+
+
+def send_due_mail(now: datetime, *, batch_size: int | None = None, max_batches: int | None = None,
+                  clock=None) -> int:
+    """Claim and send due mail batch after batch until none is due (or ``max_batches``); the count sent.
+
+    ``clock`` gives the time of each batch, or None once the caller's time is up (a task
+    passes the real clock; tests a fixed ``now``).
+    """
+    batch_size = batch_size or current_app.config["MAIL_BATCH_SIZE"]
+    sent = batches = 0
+    while max_batches is None or batches < max_batches:
+        moment = clock() if clock else now
+        if moment is None:
+            break
+        claimed = claim_due_mail(moment, batch_size)
+        if not claimed:
+            break
+        sent += send_claimed_mail(claimed, moment)
+        batches += 1
+    return sent
+
+
+def send_claimed_mail(mail_ids: list[int], now: datetime) -> int:
+    """Send mails this sender has claimed over one connection, committing each outcome; the count sent."""
+    mails = db.session.scalars(select(Mail).where(Mail.id.in_(mail_ids)).order_by(Mail.id)).all()
+    mailings = _mailings_of(mails)
+    gone = _unsubscribed_of(mails)
     try:
-        _send(mail)
-    except (OSError, smtplib.SMTPException) as exc:
-        if _refused_for_good(exc):  # the address itself is refused: retrying won't help
-            mail.state = MailState.FAILED
-            mail.last_error = str(exc)[:2000]
+        transport = _open_transport()
+    except OSError as exc:
+        _retry_later(mails, exc, now)
+        db.session.commit()
+        return 0
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False  # no reload after each mark
+    session.commit()  # end the read: SQLite lets no other connection write while one is open
+    # Each "sent" is its own one-statement transaction on a connection in autocommit: one round
+    # trip per mail instead of three (BEGIN, UPDATE, COMMIT).
+    with transport, db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as marks:
+        if marks.dialect.name == "postgresql" and not current_app.config["MAIL_DURABLE_MARKS"]:
+            # The server keeps a mark even if this worker dies the moment after; only a crash of
+            # PostgreSQL itself could lose the last fraction of a second of marks (docs/mail.md).
+            marks.execute(text("SET synchronous_commit TO off"))
+        try:
+            sent = _send_each(transport, marks, mails, mailings, gone, now)
+        finally:
+            session.expire_on_commit = expire_on_commit
+            for mail in mails:  # marked behind the session's back: read again when next used
+                if mail in session:
+                    session.expire(mail)
+    return sent
+
+
+def _send_each(transport, marks, mails: list[Mail], mailings: dict, gone: set[int], now: datetime) -> int:
+    lease_renewal = time.monotonic() + SENDING_LEASE.total_seconds() / 2
+    sent = 0
+    mark_sent = _sent_marker(marks, now)
+    for position, mail in enumerate(mails):
+        if mail.subscriber_id in gone:  # unsubscribed since the mail was written
+            db.session.delete(mail)
+            db.session.commit()
+            continue
+        if time.monotonic() > lease_renewal:
+            _renew_lease([m.id for m in mails[position:]], now)
+            lease_renewal = time.monotonic() + SENDING_LEASE.total_seconds() / 2
+        try:
+            transport.send(mail, build_message(mail, mailings.get(mail.mailing_id)))
+        except OSError as exc:  # smtplib's errors are OSErrors too
+            if isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException):
+                _retry_later(mails[position:], exc, now)  # the connection is lost: the rest waits
+                db.session.commit()
+                break
+            if _refused_for_good(exc):  # the address itself is refused: retrying won't help
+                _fail(mail, str(exc))
+            else:
+                _retry_later([mail], exc, now)
+            transport.reset()
         else:
-            mail.state = MailState.QUEUED
-            mail.next_attempt_dt = now + backoff(mail.attempts)
-            mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            log.warning("mail %s not sent (attempt %s): %s", mail.id, mail.attempts, mail.last_error)
-    else:
-        mail.state = MailState.SENT
-        mail.sent_dt = now
-        mail.last_error = ""
+            # Each outcome as it happens: a worker killed now repeats at most this one mail.
+            mark_sent(mail.id)
+            sent += 1
+            continue
+        db.session.commit()
+    return sent
+
+
+def _sent_marker(marks, now: datetime):
+    """A function marking one mail SENT, in its own autocommitted statement on ``marks``."""
+    if marks.dialect.name == "postgresql":
+        # The hot path of a million-mail announcement: the driver's cursor costs a quarter of
+        # a full SQLAlchemy execution per mail.
+        cursor = marks.connection.driver_connection.cursor()
+        sql = f"UPDATE {Mail.__tablename__} SET state = %s, sent_dt = %s, last_error = '' WHERE id = %s"
+        return lambda mail_id: cursor.execute(sql, (int(MailState.SENT), now, mail_id))
+    statement = update(Mail).values(state=MailState.SENT, sent_dt=now, last_error="")
+    return lambda mail_id: marks.execute(statement.where(Mail.id == mail_id))
+
+
+def _retry_later(mails: list[Mail], exc: Exception, now: datetime) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    limit = current_app.config["MAIL_MAX_ATTEMPTS"]
+    for mail in mails:
+        if mail.attempts >= limit:
+            _fail(mail, error)
+            continue
+        mail.state = MailState.QUEUED
+        mail.next_attempt_dt = now + backoff(mail.attempts)
+        mail.last_error = error
+        log.warning("mail %s not sent (attempt %s): %s", mail.id, mail.attempts, error)
+
+
+def _fail(mail: Mail, error: str) -> None:
+    mail.state = MailState.FAILED
+    mail.last_error = error[:2000]
+    log.error("mail %s failed for good after %s attempts: %s", mail.id, mail.attempts, mail.last_error)
+
+
+def _renew_lease(mail_ids: list[int], now: datetime) -> None:
+    db.session.execute(
+        update(Mail).where(Mail.id.in_(mail_ids), Mail.state == MailState.SENDING)
+        .values(next_attempt_dt=now + SENDING_LEASE).execution_options(synchronize_session=False))
     db.session.commit()
-    return mail.state
+
+
+def _mailings_of(mails: list[Mail]) -> dict[int, Mailing]:
+    ids = {mail.mailing_id for mail in mails if mail.mailing_id}
+    return {m.id: m for m in db.session.scalars(select(Mailing).where(Mailing.id.in_(ids)))} if ids else {}
+
+
+def _unsubscribed_of(mails: list[Mail]) -> set[int]:
+    ids = {mail.subscriber_id for mail in mails if mail.subscriber_id}
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Subscriber.id).where(
+        Subscriber.id.in_(ids), or_(Subscriber.unsubscribed_dt.is_not(None), Subscriber.confirmed_dt.is_(None)))))
 
 
 def _refused_for_good(exc: Exception) -> bool:
@@ -131,41 +309,154 @@ def _refused_for_good(exc: Exception) -> bool:
 
 def backoff(attempts: int) -> timedelta:
     """1, 2, 4, 8 … minutes, at most six hours."""
-    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return min(timedelta(minutes=2 ** min(max(attempts - 1, 0), 20)), MAX_BACKOFF)
 
 
-def build_message(mail: Mail) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = mail.subject
-    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+def retry_failed_mail(mail_id: int | None, *, actor: Actor, now: datetime) -> int:
+    """Queue failed mail again (one by id, or every failed mail); the number queued."""
+    statement = select(Mail).where(Mail.state == MailState.FAILED).with_for_update()
+    if mail_id is not None:
+        statement = statement.where(Mail.id == mail_id)
+    count = 0
+    for mail in db.session.scalars(statement):
+        mail.state, mail.attempts, mail.next_attempt_dt = MailState.QUEUED, 0, now
+        record("mail.retried", mail, actor=actor, now=now, cycle_id=mail.cycle_id, data={"error": mail.last_error})
+        count += 1
+    if count:
+        after_commit(SEND_DUE_TASK)
+    db.session.flush()
+    return count
+
+
+# --- subscribers ------------------------------------------------------------------------------
+
+def _unsubscribe_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe")
+
+
+def unsubscribe_token(subscriber_id: int) -> str:
+    """The signed token of a subscriber's unsubscribe link (it never expires)."""
+    return _unsubscribe_serializer().dumps(subscriber_id)
+
+
+def subscriber_for_token(token: str) -> Subscriber | None:
+    try:
+        subscriber_id = _unsubscribe_serializer().loads(token)
+    except BadSignature:
+        return None
+    return db.session.get(Subscriber, subscriber_id) if isinstance(subscriber_id, int) else None
+
+
+def unsubscribe(subscriber: Subscriber, *, now: datetime) -> None:
+    """Stop all mail to ``subscriber``, including what is written and not sent yet."""
+    if subscriber.unsubscribed_dt is None:
+        subscriber.unsubscribed_dt = now
+        record("subscriber.unsubscribed", subscriber, actor="public", now=now)
+    db.session.execute(delete(Mail).where(Mail.subscriber_id == subscriber.id, Mail.state == MailState.QUEUED)
+                       .execution_options(synchronize_session=False))
+    db.session.flush()
+
+
+# --- building and handing over messages -----------------------------------------------------------
+
+def build_message(mail: Mail, mailing: Mailing | None = None) -> Message:
+    """The message for ``mail``; a subscriber's copy of ``mailing`` gets its own unsubscribe link.
+
+    Built with the ``email.mime`` classes: for a text and an HTML part already rendered they
+    give the same message as ``Message.set_content`` at a fraction of its cost, which
+    counts when a sender hands over a million of them.
+    """
+    text, html = mail.body_text, mail.body_html
+    unsubscribe_url = None
+    if mailing is not None:
+        contents = mailing.contents.get(mail.locale) or mailing.contents["en"]
+        unsubscribe_url = absolute_url("public.unsubscribe", token=unsubscribe_token(mail.subscriber_id))
+        text = contents["text"].replace(UNSUBSCRIBE_MARK, unsubscribe_url)
+        html = contents["html"].replace(UNSUBSCRIBE_MARK, unsubscribe_url)
+    message = MIMEMultipart("alternative", policy=_POLICY)
+    message["Subject"] = _header("Subject", mail.subject)
+    message["From"] = formataddr(parseaddr(current_app.config["MAIL_DEFAULT_SENDER"]), charset="utf-8")
     message["To"] = mail.recipient
     message["Date"] = format_rfc2822(mail.created_dt)
     message["Message-ID"] = mail.message_id  # the same on every attempt: receivers can spot repeats
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(mail.body_text)
-    message.add_alternative(mail.body_html, subtype="html")
-    # After the body: making the message multipart moves Content-* headers into its first part.
     message["Content-Language"] = mail.locale
+    if unsubscribe_url:  # bulk mail: one-click unsubscribe (RFC 2369, RFC 8058)
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["Precedence"] = "bulk"
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    message.attach(MIMEText(html, "html", "utf-8"))
     return message
 
 
-def _send(mail: Mail) -> None:
+def _header(name: str, value: str) -> str | Header:
+    """A header value, RFC 2047-encoded when it is not plain ASCII."""
+    return value if value.isascii() else Header(value, "utf-8", header_name=name)
+
+
+class _SMTPTransport:
+    """One SMTP connection for a whole batch."""
+
+    def __init__(self, config):
+        smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+        self.smtp = smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+        try:
+            if config["MAIL_USE_TLS"]:
+                self.smtp.starttls()
+            if config["MAIL_USERNAME"]:
+                self.smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        except BaseException:
+            self.smtp.close()
+            raise
+
+    def send(self, mail: Mail, message: Message) -> None:
+        self.smtp.send_message(message)
+
+    def reset(self) -> None:
+        try:
+            self.smtp.rset()
+        except OSError:
+            pass  # the next send finds out whether the connection still works
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            self.smtp.quit()
+        except OSError:
+            self.smtp.close()
+
+
+class _FolderTransport:
+    """The embedded default: one .eml file per mail in the outbox folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def send(self, mail: Mail, message: Message) -> None:
+        _write_to_outbox(self.folder, mail, message)
+
+    def reset(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
+
+def _open_transport():
     config = current_app.config
-    message = build_message(mail)
     if not config["MAIL_SERVER"]:
-        _write_to_outbox(Path(config["MAIL_OUTBOX_DIR"]), mail, message)
-        return
-    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
-    with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if config["MAIL_USERNAME"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(message)
+        return _FolderTransport(Path(config["MAIL_OUTBOX_DIR"]))
+    return _SMTPTransport(config)
 
 
-def _write_to_outbox(folder: Path, mail: Mail, message: EmailMessage) -> None:
-    """The embedded default: one .eml file per mail, written atomically."""
+def _write_to_outbox(folder: Path, mail: Mail, message: Message) -> None:
+    """One .eml file per mail, written atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{mail.created_dt:%Y%m%dT%H%M%S}-{mail.id:06d}-{mail.kind}.eml"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")

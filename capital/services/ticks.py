@@ -1,27 +1,85 @@
-"""The periodic tick: the one place where due work is found in the database."""
+"""The periodic tick: the one place where due work is found in the database.
+
+The tick is a list of steps run in order in one transaction, each ``step(now) -> int`` (how
+much it did). Two ticks at once queue behind the heartbeat's row lock; each step is
+idempotent on its own (row locks on the cycles, the outbox's unique key, reminder rounds
+recorded on the cycle), so a tick re-delivered by the broker or run by a second beat does
+nothing twice.
+
+Where the board vote plugs in (one line each in ``TICK_STEPS``, between ``phases`` and
+``nomination_reminders``):
+
+- ``("tally", tally_closed_voting)``: close voting whose deadline passed and run the tally;
+- ``("announce", announce_due)``: announce tallied cycles from ``announcement_dt`` on (not a
+  second earlier), calling :func:`capital.services.notices.queue_announcement_mail`;
+- ``("vote_reminders", queue_due_vote_reminders)``: remind roll members who have not voted.
+
+The voting-open mail belongs with the phase change itself, in
+:func:`capital.services.cycles.enter_phase`, like the call for nominations.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
+
+from flask import current_app
 
 from capital.extensions import db
 from capital.models import WorkerHeartbeat
 from capital.services.cycles import advance_due_cycles
 from capital.services.dispatch import after_commit
-from capital.services.mail import DELIVER_TASK, due_mail_ids
+from capital.services.mail import SEND_DUE_TASK, count_due_mail
+from capital.services.mailings import WRITE_TASK, unwritten_mailing_ids
+from capital.services.notices import queue_due_nomination_reminders
 
 
-def run_tick(now: datetime) -> dict:
-    """Record that beat is alive, move the cycles whose deadlines have come, and hand out due mail."""
-    beat = db.session.get(WorkerHeartbeat, "tick", with_for_update=True)
+def record_heartbeat(now: datetime) -> int:
+    """Lock the tick's row (a second tick waits here) and record that beat is alive."""
+    beat = db.session.get(WorkerHeartbeat, "tick", with_for_update=True, populate_existing=True)
     if beat is None:
         beat = WorkerHeartbeat(name="tick", last_run_dt=now, runs=0)
         db.session.add(beat)
     beat.last_run_dt = max(beat.last_run_dt, now)
     beat.runs += 1
-    transitions = advance_due_cycles(now)
-    mail_ids = due_mail_ids(now)
-    for mail_id in mail_ids:
-        after_commit(DELIVER_TASK, mail_id)
     db.session.flush()
-    return {"mails_due": len(mail_ids), "phase_transitions": len(transitions)}
+    return 1
+
+
+def advance_phases(now: datetime) -> int:
+    """Open and close the phases whose time has come (with the mails the change causes)."""
+    return len(advance_due_cycles(now))
+
+
+def hand_out_mailings(now: datetime) -> int:
+    """Mailings whose mails are not all written yet get a writer (again, if one was lost)."""
+    ids = unwritten_mailing_ids()
+    for mailing_id in ids:
+        after_commit(WRITE_TASK, mailing_id, now.isoformat())
+    return len(ids)
+
+
+def hand_out_mail(now: datetime) -> int:
+    """Start enough senders for the due mail, at most MAIL_SENDERS; each sends batches until none is due."""
+    due = count_due_mail(now)
+    config = current_app.config
+    senders = min(math.ceil(due / config["MAIL_BATCH_SIZE"]), config["MAIL_SENDERS"])
+    for _ in range(senders):
+        after_commit(SEND_DUE_TASK, now.isoformat())
+    return due
+
+
+TICK_STEPS = (
+    ("heartbeat", record_heartbeat),
+    ("phases", advance_phases),
+    ("nomination_reminders", queue_due_nomination_reminders),
+    ("mailings", hand_out_mailings),
+    ("mail_due", hand_out_mail),
+)
+
+
+def run_tick(now: datetime) -> dict:
+    """Run every step of the tick at ``now``; returns what each did. The caller commits."""
+    summary = {name: step(now) for name, step in TICK_STEPS}
+    db.session.flush()
+    return summary

@@ -168,9 +168,9 @@ def test_no_eligible_nomination_ends_the_cycle_without_a_capital(db, draft):
 
 
 def test_the_tick_reports_the_phase_changes(db, draft):
-    assert run_tick(OPENS - SECOND)["phase_transitions"] == 0
+    assert run_tick(OPENS - SECOND)["phases"] == 0
     summary = run_tick(OPENS)
-    assert summary["phase_transitions"] == 1 and "mails_due" in summary
+    assert summary["phases"] == 1 and "mail_due" in summary
 
 
 def test_two_workers_at_once_make_exactly_one_transition(app, db, draft):

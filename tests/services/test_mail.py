@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -10,12 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from capital.domain.roles import Role
-from capital.models import Mail, MailState
+from capital.models import AuditEntry, Mail, MailState
 from capital.models.types import utcnow
 from capital.services.accounts import invite
 from capital.services.dispatch import commit
-from capital.services.mail import backoff, deliver_mail, due_mail_ids, queue_mail
-from tests.conftest import free_port, make_config
+from capital.services.mail import (
+    SENDING_LEASE, backoff, claim_due_mail, count_due_mail, deliver_mail, due_mail_ids, queue_mail, send_due_mail,
+)
+from tests.conftest import at_once, free_port, make_config
 
 SUBJECT = "Reset your Capital password"
 
@@ -179,23 +180,7 @@ def test_two_workers_delivering_the_same_mail_at_once_send_it_once(smtp_app, db,
     db.session.commit()
     db.session.close()
 
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def worker():
-        try:
-            with smtp_app.app_context():
-                start.wait(timeout=10)
-                results.append(deliver_mail(mail_id, now))
-        except Exception as exc:  # noqa: BLE001  (reported below; a thread's exception would otherwise be lost)
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    results = at_once(smtp_app, lambda: deliver_mail(mail_id, now))
     assert len(inbox.messages) == 1
     assert len(results) == 2 and results.count(MailState.SENT) == 1
     assert set(results) - {MailState.SENT} <= {None, MailState.SENDING}  # the other one stood aside
@@ -224,3 +209,141 @@ def test_the_outbox_folder_gets_exactly_one_eml_per_mail(app, db):
         assert message["Subject"] == expected
         assert message.get_body(("html",)) is not None
     assert {_reload(db, mail_id).state for mail_id in ids} == {MailState.SENT}
+
+
+# --- sending in batches ---------------------------------------------------------------------------
+
+@pytest.fixture
+def connections(monkeypatch):
+    """Counts the SMTP connections opened."""
+    import smtplib
+
+    opened = []
+    original = smtplib.SMTP.connect
+
+    def connect(self, *args, **kwargs):
+        opened.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", connect)
+    return opened
+
+
+def _queue_many(db, count: int, now) -> list[int]:
+    ids = [_queue(f"person{n}@city.example", now, deliver_now=False).id for n in range(count)]
+    db.session.commit()
+    return ids
+
+
+def test_a_batch_goes_over_one_connection_and_each_mail_once(smtp_app, db, inbox, connections):
+    now = utcnow()
+    _queue_many(db, 25, now)
+    assert send_due_mail(now, batch_size=10) == 25
+    assert len(connections) == 3  # 10 + 10 + 5
+    assert sorted(message["To"] for message in inbox.messages) == sorted(f"person{n}@city.example" for n in range(25))
+    assert send_due_mail(now + timedelta(hours=1)) == 0
+    assert len(inbox.messages) == 25
+
+
+def test_mail_server_down_then_up_delivers_every_mail_exactly_once(smtp_app, db, inbox, monkeypatch):
+    now = utcnow()
+    ids = _queue_many(db, 12, now)
+    monkeypatch.setitem(smtp_app.config, "MAIL_PORT", free_port())  # nothing listens there
+    assert send_due_mail(now, batch_size=5) == 0
+    db.session.expire_all()
+    assert {(m.state, m.attempts) for m in db.session.scalars(select(Mail))} == {(MailState.QUEUED, 1)}
+    assert count_due_mail(now) == 0  # backing off
+
+    monkeypatch.setitem(smtp_app.config, "MAIL_PORT", inbox.port)
+    later = now + backoff(1)
+    assert send_due_mail(later, batch_size=5) == 12
+    assert sorted(message["To"] for message in inbox.messages) == sorted(f"person{n}@city.example" for n in range(12))
+    assert {_reload(db, mail_id).state for mail_id in ids} == {MailState.SENT}
+
+
+def test_after_the_last_try_a_mail_fails_and_can_be_retried_from_the_command_line(smtp_app, db, inbox, monkeypatch):
+    monkeypatch.setitem(smtp_app.config, "MAIL_MAX_ATTEMPTS", 3)
+    monkeypatch.setitem(smtp_app.config, "MAIL_PORT", free_port())
+    now = utcnow()
+    [mail_id] = _queue_many(db, 1, now)
+    moment = now
+    for attempt in (1, 2, 3):
+        send_due_mail(moment)
+        moment += backoff(attempt)
+    mail = _reload(db, mail_id)
+    assert (mail.state, mail.attempts) == (MailState.FAILED, 3)
+    assert send_due_mail(moment + timedelta(days=2)) == 0  # never retried on its own
+
+    runner = smtp_app.test_cli_runner()
+    listing = runner.invoke(args=["capital", "outbox"])
+    assert listing.exit_code == 0 and "failed: 1" in listing.output and "person0@city.example" in listing.output
+    assert "ConnectionRefused" in listing.output
+    assert runner.invoke(args=["capital", "outbox", "--retry", "999"]).exit_code != 0
+
+    monkeypatch.setitem(smtp_app.config, "MAIL_PORT", inbox.port)
+    retried = runner.invoke(args=["capital", "outbox", "--retry", str(mail_id)])
+    assert retried.exit_code == 0 and "1 failed mail(s) queued again" in retried.output, retried.output
+    mail = _reload(db, mail_id)
+    assert mail.state == MailState.SENT  # no broker: the retry is sent at once
+    assert [message["To"] for message in inbox.messages] == ["person0@city.example"]
+    assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "mail.retried")) == 1
+
+
+def test_retry_all_queues_every_failed_mail(smtp_app, db, inbox):
+    now = utcnow()
+    ids = _queue_many(db, 3, now)
+    for mail_id in ids:
+        db.session.get(Mail, mail_id).state = MailState.FAILED
+    db.session.commit()
+    result = smtp_app.test_cli_runner().invoke(args=["capital", "outbox", "--retry-all"])
+    assert "3 failed mail(s) queued again" in result.output
+    assert len(inbox.messages) == 3
+
+
+def test_two_senders_at_once_share_the_outbox_without_sending_twice(smtp_app, db, inbox):
+    now = utcnow()
+    _queue_many(db, 60, now)
+    db.session.close()
+    counts = at_once(smtp_app, lambda: send_due_mail(now, batch_size=7))
+    assert sum(counts) == 60
+    recipients = [message["To"] for message in inbox.messages]
+    assert len(recipients) == len(set(recipients)) == 60
+
+
+def test_a_sender_that_died_mid_batch_leaves_its_unsent_mail_to_the_next_after_the_lease(smtp_app, db, inbox):
+    now = utcnow()
+    _queue_many(db, 4, now)
+    claimed = claim_due_mail(now, 4)  # ... and the worker is killed before sending anything
+    assert len(claimed) == 4 and claim_due_mail(now, 4) == []
+    assert send_due_mail(now + SENDING_LEASE - timedelta(seconds=1)) == 0  # still leased
+    assert send_due_mail(now + SENDING_LEASE) == 4
+    assert len(inbox.messages) == 4
+
+
+def test_on_sqlite_the_sender_claims_in_batches_too(sqlite_app):
+    from capital.extensions import db
+
+    with sqlite_app.app_context():
+        now = utcnow()
+        for n in range(5):
+            _queue(f"person{n}@city.example", now, deliver_now=False)
+        db.session.commit()
+        assert claim_due_mail(now, 2) == [1, 2]
+        assert send_due_mail(now, batch_size=2) == 3  # the two claimed above wait for their lease
+        assert len(list(sqlite_app.config["MAIL_OUTBOX_DIR"].glob("*.eml"))) == 3
+        assert send_due_mail(now + SENDING_LEASE, batch_size=2) == 2
+        db.session.remove()
+
+
+def test_long_and_non_latin_headers_read_back_exactly(app, db):
+    from email import message_from_bytes, policy
+
+    from capital.services.mail import build_message
+
+    subject = "提醒：2031年共同生活之都的提名即将截止 — Erinnerung: Die Nominierungen für die Hauptstadt enden bald"
+    mail = Mail(dedupe_key="-:t:x", kind="t", recipient="wei@city.example", locale="zh", subject=subject,
+                body_text="文本", body_html="<p>文本</p>", message_id="<1@capital>", created_dt=utcnow())
+    read = message_from_bytes(bytes(build_message(mail)), policy=policy.default)
+    assert read["Subject"] == subject
+    assert read.get_body(("plain",)).get_content().strip() == "文本"
+    assert read["Content-Language"] == "zh" and read["Message-ID"] == "<1@capital>"

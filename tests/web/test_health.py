@@ -54,8 +54,10 @@ def test_healthz_reports_the_database_an_in_process_broker_and_the_outbox(client
     outbox = report["outbox"]
     assert outbox["backend"] == "folder"
     assert (outbox["queued"], outbox["sent"], outbox["failed"]) == (3, 3, 1)  # sending counts as waiting
-    oldest = min(mail.created_dt for mail in db.session.query(Mail).filter(Mail.state == MailState.QUEUED))
+    waiting = db.session.query(Mail).filter(Mail.state.in_([MailState.QUEUED, MailState.SENDING]))
+    oldest = min(mail.created_dt for mail in waiting)  # a mail being handed over is still waiting
     assert outbox["oldest_queued_dt"] == oldest.isoformat()
+    assert outbox["oldest_queued_age_seconds"] >= 60
 
 
 def test_healthz_with_an_empty_outbox_and_no_tick_yet(client):
@@ -111,3 +113,26 @@ def test_a_repeated_tick_moves_the_heartbeat_forward_only(client, db):
     beat = db.session.get(WorkerHeartbeat, "tick")
     assert beat.runs == 2
     assert beat.last_run_dt == later
+
+
+def test_the_secretariat_sees_the_outbox_backlog_failures_and_the_last_tick(client, db, make_user):
+    from capital.domain.roles import Role
+
+    states = [MailState.QUEUED, MailState.SENDING, MailState.SENT, MailState.FAILED]
+    db.session.add_all(_mail(n, state) for n, state in enumerate(states))
+    db.session.commit()
+    failed = db.session.query(Mail).filter(Mail.state == MailState.FAILED).one()
+    failed.last_error = "SMTPRecipientsRefused: 550 No such user"
+    db.session.commit()
+    run_tick(utcnow())
+    db.session.commit()
+    client.login(make_user(Role.SECRETARIAT).email)
+
+    page = client.get("/secretariat/").get_data(as_text=True)
+    assert "Waiting to be sent</dt><dd>2</dd>" in page
+    assert "Failed mails</dt><dd><a href=\"/secretariat/mail?state=4\">1</a></dd>" in page
+    assert "Last tick</dt><dd>never" not in page and "Oldest waiting mail</dt><dd>—" not in page
+
+    listing = client.get("/secretariat/mail?state=4").get_data(as_text=True)
+    assert "r3@city.example" in listing and "550 No such user" in listing
+    assert "r0@city.example" not in listing

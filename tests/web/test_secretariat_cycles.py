@@ -23,7 +23,8 @@ def form_data(timeline, settings=CycleSettings(), zone=UTC, **overrides):
     data |= {"method": settings.method, "quorum_percent": str(settings.quorum_share * 100),
              "max_rounds": settings.max_rounds, "recent_capital_years": settings.rules.recent_capital_years,
              "title_words": settings.rules.dossier_limits.title, "summary_words": settings.rules.dossier_limits.summary,
-             "programme_words": settings.rules.dossier_limits.programme}
+             "programme_words": settings.rules.dossier_limits.programme,
+             "nomination_reminder_days": ", ".join(map(str, settings.nomination_reminder_days))}
     switches = {"is_secret": settings.is_secret, "allows_ballot_replacement": settings.allows_ballot_replacement,
                 "requires_recusal": settings.requires_recusal,
                 **{name: getattr(settings.rules, name) for name in (
@@ -197,3 +198,21 @@ def test_the_archive_cycle_without_deadlines_shows(client, secretariat, db):
     page = client.get(f"/secretariat/cycles/{archive.id}")
     assert page.status_code == 200
     assert client.get(f"/secretariat/cycles/{archive.id}/edit").status_code == 200
+
+
+def test_the_reminder_days_are_a_setting_of_the_cycle(client, secretariat, db):
+    timeline = default_timeline(YEAR)
+    refused = client.post("/secretariat/cycles/new",
+                          form_data(timeline, year=YEAR, nomination_reminder_days="14, three"))
+    assert refused.status_code == 200
+    page = refused.get_data(as_text=True)
+    assert "Give whole numbers of days from 1 to 365, separated by commas." in page
+    assert 'value="14, three"' in page  # what was typed is kept
+    assert db.session.scalar(select(func.count(Cycle.id))) == 0
+
+    response = client.post("/secretariat/cycles/new",
+                           form_data(timeline, year=YEAR, nomination_reminder_days="7; 21, 2"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == YEAR))
+    assert cycle.nomination_reminder_days == [21, 7, 2]
+    assert "21, 7, 2" in client.get(response.headers["Location"]).get_data(as_text=True)
