@@ -13,7 +13,7 @@ from babel.dates import get_timezone_location
 from babel.numbers import format_percent
 from babel.units import format_unit
 from flask import current_app, g, request, session
-from flask_babel import format_date, format_decimal, get_locale, get_timezone, gettext as _, lazy_gettext as _l  # noqa: F401
+from flask_babel import format_date, format_decimal, format_time, get_locale, get_timezone, gettext as _, lazy_gettext as _l  # noqa: F401
 from flask_login import current_user
 
 from capital.config import LOCALES, RTL_LOCALES
