@@ -44,6 +44,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
+from typing import Any
+
+import numpy as np
 
 __all__ = [
     "Ballot",
@@ -205,6 +209,44 @@ class Election:
         )
 
 
+    @classmethod
+    def _compact(cls, candidates: list[str], positions: np.ndarray, weights: np.ndarray) -> Election:
+        """An election given by the rank positions of its distinct ballots (see :func:`.pairwise.rank_positions`).
+
+        ``ballots`` and ``rankings`` are built from ``positions`` only when
+        first asked for: counting by a pairwise method never needs them.
+        """
+        election = object.__new__(cls)
+        fields = election.__dict__
+        fields["candidates"] = tuple(candidates)
+        fields["index"] = {name: i for i, name in enumerate(candidates)}
+        fields["weights"] = tuple(weights.tolist())
+        fields["_positions"] = positions
+        return election
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for the fields a compact election builds on first use.
+        if name not in ("ballots", "rankings") or "_positions" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        candidates = self.candidates
+        n = len(candidates)
+        rankings = []
+        for row in self._positions.tolist():
+            groups: dict[int, list[int]] = {}
+            for c, place in enumerate(row):
+                if place < n:
+                    groups.setdefault(place, []).append(c)
+            rankings.append(tuple(
+                tuple(sorted(groups[place], key=candidates.__getitem__)) for place in sorted(groups)))
+        fields = self.__dict__
+        fields["rankings"] = tuple(rankings)
+        fields["ballots"] = tuple([
+            Ballot._canonical(tuple(tuple(candidates[c] for c in group) for group in ranking), weight)
+            for ranking, weight in zip(rankings, self.weights)
+        ])
+        return fields[name]
+
+
 class _GroupIndex(dict):
     """Group of names -> tuple of candidate indices, filled on first use."""
 
@@ -320,20 +362,35 @@ def parse_ballots(text: str | bytes, candidates: Sequence[str] | None = None) ->
     malformed line (bytes that are not UTF-8 included); nothing is counted
     from a file with errors.
     """
+    return _parse(text, candidates, fast=True)
+
+
+def _parse(text: str | bytes, candidates: Sequence[str] | None, fast: bool) -> Election:
+    """:func:`parse_ballots`, by the fast path where it applies (``fast``) or line by line."""
     known = _candidate_list(candidates)
-    allowed = None if known is None else frozenset(known)
     if isinstance(text, (bytearray, memoryview)):
         text = bytes(text)
-    if isinstance(text, bytes):
-        raw = True
-    elif isinstance(text, str):
-        raw = False
-    else:
+    if not isinstance(text, (bytes, str)):
         raise TypeError(f"ballots must be str or bytes, not {type(text).__name__}")
     # Identical lines are decoded and parsed once: the cost follows distinct ballots.
     line_counts = _count_lines(text)
-    if text.startswith(_BOM_BYTES if raw else _BOM):
+    if text.startswith(_BOM_BYTES if isinstance(text, bytes) else _BOM):
         line_counts = _without_bom(text, line_counts)
+    election = _parse_fast(line_counts, known, isinstance(text, bytes)) if fast else None
+    if election is None:  # also when a line is malformed: the careful parser reports every error
+        election = _parse_carefully(text, line_counts, known)
+    return election
+
+
+def _parse_carefully(
+    text: str | bytes, line_counts: dict[str | bytes, int], known: list[str] | None
+) -> Election:
+    """:func:`parse_ballots` line by line: every line checked, every error reported.
+
+    The reference that :func:`_parse_fast` agrees with.
+    """
+    raw = isinstance(text, bytes)
+    allowed = None if known is None else frozenset(known)
     grouped: dict[tuple[tuple[str, ...], ...], int] = {}
     seen: dict[str, None] = dict.fromkeys(known or ())
     bad: dict[str | bytes, list[tuple[int, str]]] = {}
@@ -365,6 +422,166 @@ def parse_ballots(text: str | bytes, candidates: Sequence[str] | None = None) ->
         candidates=tuple(seen),
         ballots=tuple([Ballot._canonical(ranking, weight) for ranking, weight in grouped.items()]),
     )
+
+
+# The fast path keys a strict ranking by an int64: 6 bits per preference.
+_KEY_BITS = 6
+_KEY_PLACES = 63 // _KEY_BITS
+_MAX_FAST_CANDIDATES = (1 << _KEY_BITS) - 1
+# Candidate names are learnt from the careful parse of the first distinct lines.
+_LEARN_LINES = 256
+_WEIGHT_MARK = "\x01"
+
+
+def _parse_fast(
+    line_counts: dict[str | bytes, int], known: list[str] | None, raw: bool
+) -> Election | None:
+    """The :class:`Election` that :func:`_parse_carefully` builds, or ``None``.
+
+    The distinct lines are read in bulk: split at ``" > "`` and their
+    pieces looked up among the candidate names (spelled exactly, in
+    canonical form, as UTF-8 bytes when ``raw``) by C-level loops, then
+    assembled with numpy.  A line whose every piece is a known name, with
+    no name repeated and at most :data:`_KEY_PLACES` preferences, optionally
+    after a weight written ``7: `` (ASCII digits), is a strict ranking that
+    the careful parser could only read the same way: a name cannot hold
+    ``>``, ``=``, ``#`` or ``:``, so nothing else in the line can mean
+    anything.  Every other line (equal ranks, comments, other spacing, a
+    name not yet known…) goes to the careful parser, one distinct line at a
+    time.  ``None`` means the fast path does not apply or met a malformed
+    line: the caller then parses carefully, which reports every error.
+    Candidates and ballots come in the careful parser's order.
+    """
+    lines = list(line_counts)
+    kind = bytes if raw else str
+    weight_mark, separator, colon = (_WEIGHT_MARK.encode(), b" > ", b": ") if raw else (_WEIGHT_MARK, " > ", ": ")
+    if any(map(kind.__contains__, lines, repeat(weight_mark))):
+        return None
+    allowed = None if known is None else frozenset(known)
+    cache: dict[str, tuple[str]] = {}
+    names: list[str] | None = list(known) if known is not None else _learn_names(lines[:_LEARN_LINES], raw, cache)
+    if names is None or len(names) > _MAX_FAST_CANDIDATES:
+        return None
+    index = {name: i for i, name in enumerate(names)}
+    spelled: dict[str | bytes, int] = {(name.encode() if raw else name): i for name, i in index.items()}
+    # "7: A > B" becomes the pieces "7\x01", "A", "B": each line split at " > " by C-level loops.
+    marked = map(kind.replace, lines, repeat(colon), repeat(weight_mark + separator))
+    parts = list(map(kind.split, marked, repeat(separator)))
+    spans = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    ends = np.cumsum(spans)
+    segment = ends - spans  # where each line's pieces start
+    token = np.fromiter(map(spelled.get, chain.from_iterable(parts), repeat(-1)), dtype=np.int64,
+                        count=int(ends[-1]))  # -1: not a known name
+    starts = segment.copy()  # where each line's preferences start
+    weights = np.fromiter(line_counts.values(), dtype=np.int64, count=len(lines))
+    ok = np.ones(len(lines), dtype=bool)
+    # A weight is read only at the start of a line, and only if written as ASCII digits;
+    # weights repeat, so each distinct one is read once.
+    weighted = np.flatnonzero(token[segment] == -1)
+    heads = [parts[line][0] for line in weighted.tolist()]
+    value = {head: _weight_value(head, weight_mark) for head in set(heads)}
+    values = np.fromiter(map(value.__getitem__, heads), dtype=np.int64, count=len(heads))
+    weights[weighted] *= values
+    starts[weighted] += 1
+    ok[weighted[values == 0]] = False
+    counts = ends - starts
+    place = np.arange(len(token)) - np.repeat(starts, spans)
+    known_piece = (token >= 0) & (place >= 0)
+    fits = known_piece & (place < _KEY_PLACES)
+    key_part = np.where(fits, (token + 1) << (_KEY_BITS * np.clip(place, 0, _KEY_PLACES - 1)), 0)
+    keys = np.add.reduceat(key_part, segment)
+    bits = np.bitwise_or.reduceat(np.where(known_piece, np.left_shift(1, np.maximum(token, 0)), 0), segment)
+    ok &= ((counts >= 1) & (np.add.reduceat(fits.astype(np.int64), segment) == counts)
+           & (np.bitwise_count(bits) == counts))
+    fast = np.flatnonzero(ok)
+    # The other lines, in file order: parsed carefully; their names may be new.
+    extra: dict[int | tuple[tuple[int, ...], ...], list[int]] = {}  # key -> [weight, first line]
+    for line_number in np.flatnonzero(~ok).tolist():
+        line = lines[line_number]
+        try:
+            parsed = _parse_line(line.decode("utf-8") if raw else line, allowed, cache)
+        except UnicodeDecodeError:
+            return None
+        if parsed is None:
+            continue
+        if isinstance(parsed, list):
+            return None
+        weight, ranking = parsed
+        for group in ranking:
+            for name in group:
+                if name not in index:
+                    index[name] = len(names)
+                    names.append(name)
+        if len(names) > _MAX_FAST_CANDIDATES:
+            return None
+        if len(ranking) <= _KEY_PLACES and all(len(group) == 1 for group in ranking):
+            key: int | tuple[tuple[int, ...], ...] = sum(
+                (index[group[0]] + 1) << (_KEY_BITS * place) for place, group in enumerate(ranking))
+        else:
+            key = tuple(tuple(index[name] for name in group) for group in ranking)
+        entry = extra.setdefault(key, [0, line_number])
+        entry[0] += weight * line_counts[line]
+    # Weights are summed in int64: hand anything near its limit to the careful parser.
+    if sum(weights[fast].tolist()) + sum(entry[0] for entry in extra.values()) >= 1 << 62:
+        return None
+    distinct, first_at, inverse = np.unique(keys[fast], return_index=True, return_inverse=True)
+    summed = np.zeros(len(distinct), dtype=np.int64)
+    np.add.at(summed, inverse, weights[fast])
+    first = fast[first_at]
+    n = len(names)
+    if extra:
+        # Careful lines that gave a ranking also read fast elsewhere join its count.
+        where = {key: i for i, key in enumerate(distinct.tolist())}
+        others = []
+        for key, (weight, line_number) in extra.items():
+            i = where.get(key) if isinstance(key, int) else None
+            if i is None:
+                others.append((line_number, key, weight))
+            else:
+                summed[i] += weight
+                first[i] = min(int(first[i]), line_number)
+    else:
+        others = []
+    positions = np.full((len(distinct) + len(others), n), n, dtype=np.int32)
+    rest = distinct.copy()
+    for place in range(_KEY_PLACES):
+        candidate = (rest & _MAX_FAST_CANDIDATES) - 1
+        rows = np.flatnonzero(candidate >= 0)
+        positions[rows, candidate[rows]] = place
+        rest >>= _KEY_BITS
+    all_first = np.concatenate([first, np.array([o[0] for o in others], dtype=np.int64)])
+    all_weights = np.concatenate([summed, np.array([o[2] for o in others], dtype=np.int64)])
+    for row, (_, key, _) in enumerate(others, start=len(distinct)):
+        if isinstance(key, int):
+            key = tuple(((key >> (_KEY_BITS * p)) & _MAX_FAST_CANDIDATES) - 1 for p in range(_KEY_PLACES))
+            key = tuple((c,) for c in key if c >= 0)
+        for place, group in enumerate(key):
+            positions[row, list(group)] = place
+    order = np.argsort(all_first, kind="stable")
+    return Election._compact(names, positions[order], all_weights[order])
+
+
+def _weight_value(head: str | bytes, mark: str | bytes) -> int:
+    """The weight written ``head`` (digits, then ``mark``), or 0 if it is not one the fast path reads."""
+    digits = head[:-1]
+    if head.endswith(mark) and digits.isdigit() and digits.isascii() and len(digits) <= 9:
+        return int(digits)
+    return 0
+
+
+def _learn_names(lines: list[str | bytes], raw: bool, cache: dict[str, tuple[str]]) -> list[str] | None:
+    """The names ranked on ``lines``, in order of first appearance (``None`` if one is malformed)."""
+    seen: dict[str, None] = {}
+    for line in lines:
+        try:
+            parsed = _parse_line(line.decode("utf-8") if raw else line, None, cache)
+        except UnicodeDecodeError:
+            return None
+        if isinstance(parsed, list):
+            return None
+        if parsed is not None:
+            seen.update(dict.fromkeys(name for group in parsed[1] for name in group))
+    return list(seen)
 
 
 def _decode_error(line: bytes, error: UnicodeDecodeError) -> tuple[int, str]:

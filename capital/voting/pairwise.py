@@ -25,6 +25,8 @@ def rank_positions(election: Election) -> tuple[np.ndarray, np.ndarray]:
     if the ballot leaves ``c`` unranked; ``weights[b]`` is the ballot's weight.
     """
     n = len(election.candidates)
+    if "_positions" in election.__dict__:  # read by the fast path: built already
+        return election._positions, np.fromiter(election.weights, dtype=np.int64, count=len(election.weights))
     rankings = election.rankings
     count = len(rankings)
     positions = np.full((count, n), n, dtype=np.int32)
