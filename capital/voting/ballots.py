@@ -230,14 +230,25 @@ class Election:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         candidates = self.candidates
         n = len(candidates)
-        rankings = []
-        for row in self._positions.tolist():
+        positions = self._positions
+        # Each ballot's candidates by place, those of one place by name (the canonical group order).
+        by_name = np.argsort(np.argsort(np.array(candidates, dtype=object), kind="stable"), kind="stable")
+        order = np.argsort(positions.astype(np.int64) * n + by_name, axis=1, kind="stable")
+        places = np.take_along_axis(positions, order, axis=1)
+        ranked = (positions < n).sum(axis=1)
+        strict = (positions.max(axis=1, initial=0, where=positions < n) + 1 == ranked) | (ranked == 0)
+        ones = [(c,) for c in range(n)]
+        rankings: list[tuple[tuple[int, ...], ...]] = [()] * len(positions)
+        for size in range(n + 1):
+            rows = np.flatnonzero(strict & (ranked == size))
+            for b, row in zip(rows.tolist(), order[rows, :size].tolist()):
+                rankings[b] = tuple(map(ones.__getitem__, row))
+        for b in np.flatnonzero(~strict).tolist():
             groups: dict[int, list[int]] = {}
-            for c, place in enumerate(row):
+            for c, place in zip(order[b].tolist(), places[b].tolist()):
                 if place < n:
                     groups.setdefault(place, []).append(c)
-            rankings.append(tuple(
-                tuple(sorted(groups[place], key=candidates.__getitem__)) for place in sorted(groups)))
+            rankings[b] = tuple(tuple(groups[place]) for place in sorted(groups))
         fields = self.__dict__
         fields["rankings"] = tuple(rankings)
         fields["ballots"] = tuple([
