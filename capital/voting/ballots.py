@@ -45,6 +45,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -228,6 +229,9 @@ class Election:
         # Only reached for the fields a compact election builds on first use.
         if name not in ("ballots", "rankings") or "_positions" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if name == "ballots":
+            ballots = self.__dict__["ballots"] = self._materialize_ballots()
+            return ballots
         candidates = self.candidates
         n = len(candidates)
         positions = self._positions
@@ -251,11 +255,26 @@ class Election:
             rankings[b] = tuple(tuple(groups[place]) for place in sorted(groups))
         fields = self.__dict__
         fields["rankings"] = tuple(rankings)
-        fields["ballots"] = tuple([
-            Ballot._canonical(tuple(tuple(candidates[c] for c in group) for group in ranking), weight)
-            for ranking, weight in zip(rankings, self.weights)
-        ])
         return fields[name]
+
+    def _materialize_ballots(self) -> tuple[Ballot, ...]:
+        """The :class:`Ballot` objects of a compact election, from its rankings."""
+        candidates = self.candidates
+        names = _GroupNames(candidates).__getitem__  # groups repeat across ballots: name each once
+        return tuple([Ballot._canonical(tuple(map(names, ranking)), weight)
+                      for ranking, weight in zip(self.rankings, self.weights)])
+
+
+class _GroupNames(dict):
+    """Group of candidate indices -> tuple of their names, filled on first use."""
+
+    def __init__(self, candidates: tuple[str, ...]):
+        super().__init__()
+        self._name = candidates.__getitem__
+
+    def __missing__(self, group: tuple[int, ...]) -> tuple[str, ...]:
+        value = self[group] = tuple(map(self._name, group))
+        return value
 
 
 class _GroupIndex(dict):
@@ -465,8 +484,10 @@ def _parse_fast(
     """
     lines = list(line_counts)
     kind = bytes if raw else str
-    weight_mark, separator, colon = (_WEIGHT_MARK.encode(), b" > ", b": ") if raw else (_WEIGHT_MARK, " > ", ": ")
-    if any(map(kind.__contains__, lines, repeat(weight_mark))):
+    weight_mark, separator, colon, newline = (
+        (_WEIGHT_MARK.encode(), b" > ", b": ", b"\n") if raw else (_WEIGHT_MARK, " > ", ": ", "\n"))
+    joined = newline.join(lines)
+    if weight_mark in joined:
         return None
     allowed = None if known is None else frozenset(known)
     cache: dict[str, tuple[str]] = {}
@@ -476,8 +497,10 @@ def _parse_fast(
     index = {name: i for i, name in enumerate(names)}
     spelled: dict[str | bytes, int] = {(name.encode() if raw else name): i for name, i in index.items()}
     # "7: A > B" becomes the pieces "7\x01", "A", "B": each line split at " > " by C-level loops.
-    marked = map(kind.replace, lines, repeat(colon), repeat(weight_mark + separator))
+    marked = joined.replace(colon, weight_mark + separator).split(newline)
+    del joined
     parts = list(map(kind.split, marked, repeat(separator)))
+    del marked
     spans = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
     ends = np.cumsum(spans)
     segment = ends - spans  # where each line's pieces start
@@ -489,7 +512,7 @@ def _parse_fast(
     # A weight is read only at the start of a line, and only if written as ASCII digits;
     # weights repeat, so each distinct one is read once.
     weighted = np.flatnonzero(token[segment] == -1)
-    heads = [parts[line][0] for line in weighted.tolist()]
+    heads = list(map(itemgetter(0), map(parts.__getitem__, weighted.tolist())))
     value = {head: _weight_value(head, weight_mark) for head in set(heads)}
     values = np.fromiter(map(value.__getitem__, heads), dtype=np.int64, count=len(heads))
     weights[weighted] *= values
