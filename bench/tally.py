@@ -35,9 +35,14 @@ runs (3 by default):
   Borda scores unranked candidates 0 where ours shares the points of the
   places they occupy, so on truncated ballots the two Borda counts differ.
 
-It prints seconds, the peak resident memory the run added to its process
-(peak RSS, reset at the start of the run, minus the RSS then: the file's
-contents are already in memory), and the peer's time divided by ours.  A
+It prints seconds, peak resident memory and the peer's time divided by
+ours.  In the sweep, each run is a child forked from the process holding
+the file's contents, and the memory is the peak RSS the run added (reset
+at its start, minus the RSS then; pages the parent had already freed and
+the child reuses are not seen).  For the high-diversity file, each run is a
+fresh interpreter that reads the file (not timed), and the memory is that
+process's whole peak RSS: interpreter, libraries, the file's contents and
+the run.  A
 second table of the sweep times the count alone, each library starting from
 its own input already built.  In the sweep, a peer whose run would exceed
 ``--peer-limit`` seconds (extrapolated from the previous size) is timed on a
@@ -51,9 +56,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -199,14 +207,12 @@ REPEAT = 3
 
 
 def measure(func, *args) -> dict:
-    """The best of :data:`REPEAT` runs of ``func(*args)``: fewest seconds, and largest peak memory.
+    """The best of :data:`REPEAT` runs of ``func(*args)``, each in a forked child.
 
     The machine may be busy with other work: the fastest run is the one it
     disturbed least, and the same rule applies to ours and the peers'.
     """
-    runs = [_run_in_child(func, *args) for _ in range(REPEAT)]
-    return {"seconds": min(r["seconds"] for r in runs), "mib": max(r["mib"] for r in runs),
-            "winner": runs[0]["winner"]}
+    return _best(lambda: _run_in_child(func, *args))
 
 
 def _run_in_child(func, *args) -> dict:
@@ -270,7 +276,7 @@ def sweep(sizes: list[int], peer_limit: float) -> None:
     ours_by_size: dict[int, dict[str, float]] = {}
     tally_only: list[tuple[int, int, list[tuple], dict[str, float]]] = []
     print("\nA. From the contents of the ballot file (ours: its bytes, or [str] its text; peers: its text): "
-          "read/parse + count")
+          "read/parse + count; each run a forked child; MiB: peak RSS the run added")
     print(header)
     print("-" * len(header))
     for size in sizes:
@@ -340,27 +346,58 @@ def diverse(size: int) -> None:
     """Table C: the high-diversity file, one ballot per line and grouped, every method against its peer."""
     flat, grouped = generate_diverse(size)
     distinct = grouped.count("\n")
-    print(f"\nC. High-diversity file: {size:,} ballots, {distinct:,} distinct rankings; "
-          f"read/parse + count, from the file's contents (ours: bytes; peer: text)")
+    print(f"\nC. High-diversity file: {size:,} ballots, {distinct:,} distinct rankings; read/parse + count, "
+          f"each run a fresh process that reads the file (ours: bytes; peer: text; not timed); "
+          f"MiB: the process's peak RSS (interpreter, libraries, the file's contents and the run)")
     header = (f"{'file':<16}{'MB':>5}  {'method':<13}{'ours s':>8}{'ours MiB':>10}  {'peer':<17}"
               f"{'peer s':>8}{'peer MiB':>10}{'peer/ours':>11}  winners (ours, peer)")
     print(header)
     print("-" * len(header))
     misses = []
-    for label, text, is_grouped in (("one per line", flat, False), ("grouped", grouped, True)):
-        data = text.encode("utf-8")
-        for method, (peer, func, extra) in PEERS.items():
-            mine = measure(ours, data, method)
-            theirs = measure(func, text, *extra, is_grouped)
-            ratio = theirs["seconds"] / mine["seconds"]
-            if ratio < 5:
-                misses.append(f"{method} ({label}) x{ratio:.1f}")
-            print(f"{label:<16}{len(data) / 1e6:>5.1f}  {method:<13}{mine['seconds']:>8.3f}{mine['mib']:>10.1f}  "
-                  f"{peer:<17}{theirs['seconds']:>8.3f}{theirs['mib']:>10.1f}{ratio:>10.1f}x  "
-                  f"{mine['winner']}, {theirs['winner']}")
-        del data
+    with tempfile.TemporaryDirectory() as folder:
+        for label, text, is_grouped in (("one per line", flat, False), ("grouped", grouped, True)):
+            path = Path(folder) / "ballots.txt"
+            path.write_text(text, encoding="utf-8")
+            for method, (peer, _, _) in PEERS.items():
+                mine = _best(lambda: _run_process("ours", path, method, is_grouped))
+                theirs = _best(lambda: _run_process("peer", path, method, is_grouped))
+                ratio = theirs["seconds"] / mine["seconds"]
+                if ratio < 5:
+                    misses.append(f"{method} ({label}) x{ratio:.1f}")
+                print(f"{label:<16}{path.stat().st_size / 1e6:>5.1f}  {method:<13}{mine['seconds']:>8.3f}"
+                      f"{mine['mib']:>10.1f}  {peer:<17}{theirs['seconds']:>8.3f}{theirs['mib']:>10.1f}"
+                      f"{ratio:>10.1f}x  {mine['winner']}, {theirs['winner']}", flush=True)
     print("Target: every method at least 5x faster than its peer on both files; "
           + (f"missed: {', '.join(misses)}" if misses else "met."))
+
+
+def _best(run) -> dict:
+    """The best of :data:`REPEAT` runs: fewest seconds, and largest peak memory."""
+    runs = [run() for _ in range(REPEAT)]
+    return {"seconds": min(r["seconds"] for r in runs), "mib": max(r["mib"] for r in runs),
+            "winner": runs[0]["winner"]}
+
+
+def _run_process(who: str, path: Path, method: str, grouped: bool) -> dict:
+    """One run of ours or the peer in a fresh interpreter (see :func:`_child`)."""
+    done = subprocess.run([sys.executable, __file__, "--child", who, str(path), method, str(int(grouped))],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{who} {method} failed: {done.stderr}")
+    return json.loads(done.stdout)
+
+
+def _child(who: str, path: str, method: str, grouped: bool) -> None:
+    """Read ``path`` (not timed), count it by ``method``, print seconds, peak RSS and winner as JSON."""
+    if who == "ours":
+        run = partial(ours, Path(path).read_bytes(), method)
+    else:
+        _, func, extra = PEERS[method]
+        run = partial(func, Path(path).read_text(encoding="utf-8"), *extra, grouped)
+    start = time.perf_counter()
+    winner = run()
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "mib": _rss_kib("VmHWM") / 1024, "winner": winner}))
 
 
 def main() -> None:
@@ -374,12 +411,17 @@ def main() -> None:
                         help="seconds beyond which a peer of the sweep is timed on a prefix and extrapolated")
     parser.add_argument("--repeat", type=int, default=REPEAT,
                         help=f"runs of each measurement, the best one kept (default: {REPEAT})")
+    parser.add_argument("--child", nargs=4, metavar=("WHO", "FILE", "METHOD", "GROUPED"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        who, path, method, grouped = args.child
+        _child(who, path, method, grouped == "1")
+        return
     REPEAT = args.repeat
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs; "
-          f"{len(CANDIDATES)} candidates; every run in a fresh forked process; "
-          f"memory: peak RSS the run added to its process; best of {REPEAT} runs")
+          f"{len(CANDIDATES)} candidates; each figure the best of {REPEAT} runs")
     if sizes:
         sweep(sizes, args.peer_limit)
     if args.diverse:

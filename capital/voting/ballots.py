@@ -35,6 +35,14 @@ Identical ballots are grouped: :func:`parse_ballots` counts identical lines
 any of them, and an :class:`Election` keeps one :class:`Ballot` per distinct
 ranking with the summed weight; beyond that pass, the cost of parsing and
 counting grows with the number of *distinct* ballots.
+
+The distinct lines then take a fast path when they are written plainly
+(``A > B > C`` or ``7: A > B``, names spelled exactly as the candidates'):
+they are split and looked up in bulk and assembled with numpy into the rank
+positions the methods count from (see :func:`_parse_fast` for why this
+reads them exactly as the careful parser would).  Every other line is
+parsed carefully, and any malformed line sends the whole file to the
+careful parser, so errors are always reported the same way.
 """
 
 from __future__ import annotations
@@ -145,6 +153,11 @@ class Election:
     used only to lay out reports: no method ever uses it to decide anything.
     ``ballots`` holds one :class:`Ballot` per distinct ranking, with the
     weights of identical ballots summed.
+
+    An election read by the fast path of :func:`parse_ballots` is built
+    from the rank positions of its ballots: its ``ballots`` and
+    ``rankings`` are made when first used (the pairwise methods never need
+    them), and it compares equal to the same election built any other way.
     """
 
     candidates: tuple[str, ...]
@@ -461,6 +474,10 @@ _MAX_FAST_CANDIDATES = (1 << _KEY_BITS) - 1
 # Candidate names are learnt from the careful parse of the first distinct lines.
 _LEARN_LINES = 256
 _WEIGHT_MARK = "\x01"
+# Distinct lines read in bulk at a time: the pieces of a batch are short-lived.
+_BATCH = 1 << 13
+_COMMENT = re.compile("#[^\n]*")
+_COMMENT_BYTES = re.compile(b"#[^\n]*")
 
 
 def _parse_fast(
@@ -468,27 +485,22 @@ def _parse_fast(
 ) -> Election | None:
     """The :class:`Election` that :func:`_parse_carefully` builds, or ``None``.
 
-    The distinct lines are read in bulk: split at ``" > "`` and their
-    pieces looked up among the candidate names (spelled exactly, in
-    canonical form, as UTF-8 bytes when ``raw``) by C-level loops, then
-    assembled with numpy.  A line whose every piece is a known name, with
-    no name repeated and at most :data:`_KEY_PLACES` preferences, optionally
-    after a weight written ``7: `` (ASCII digits), is a strict ranking that
-    the careful parser could only read the same way: a name cannot hold
-    ``>``, ``=``, ``#`` or ``:``, so nothing else in the line can mean
-    anything.  Every other line (equal ranks, comments, other spacing, a
+    The distinct lines are read in bulk: stripped of comments and of the
+    whitespace around them, split at ``" > "`` and their pieces looked up
+    among the candidate names (spelled exactly, in canonical form, as UTF-8
+    bytes when ``raw``) by C-level loops, then assembled with numpy.  A
+    line whose every piece is a known name, with no name repeated and at
+    most :data:`_KEY_PLACES` preferences, optionally after a weight written
+    ``7: `` (ASCII digits), is a strict ranking that the careful parser
+    could only read the same way: it drops comments and the whitespace
+    around names too, and a name cannot hold ``>``, ``=``, ``#`` or ``:``,
+    so nothing else in the line can mean anything.  Every other line (equal ranks, comments, other spacing, a
     name not yet known…) goes to the careful parser, one distinct line at a
     time.  ``None`` means the fast path does not apply or met a malformed
     line: the caller then parses carefully, which reports every error.
     Candidates and ballots come in the careful parser's order.
     """
     lines = list(line_counts)
-    kind = bytes if raw else str
-    weight_mark, separator, colon, newline = (
-        (_WEIGHT_MARK.encode(), b" > ", b": ", b"\n") if raw else (_WEIGHT_MARK, " > ", ": ", "\n"))
-    joined = newline.join(lines)
-    if weight_mark in joined:
-        return None
     allowed = None if known is None else frozenset(known)
     cache: dict[str, tuple[str]] = {}
     names: list[str] | None = list(known) if known is not None else _learn_names(lines[:_LEARN_LINES], raw, cache)
@@ -496,41 +508,15 @@ def _parse_fast(
         return None
     index = {name: i for i, name in enumerate(names)}
     spelled: dict[str | bytes, int] = {(name.encode() if raw else name): i for name, i in index.items()}
-    # "7: A > B" becomes the pieces "7\x01", "A", "B": each line split at " > " by C-level loops.
-    marked = joined.replace(colon, weight_mark + separator).split(newline)
-    del joined
-    parts = list(map(kind.split, marked, repeat(separator)))
-    del marked
-    spans = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    ends = np.cumsum(spans)
-    segment = ends - spans  # where each line's pieces start
-    token = np.fromiter(map(spelled.get, chain.from_iterable(parts), repeat(-1)), dtype=np.int64,
-                        count=int(ends[-1]))  # -1: not a known name
-    starts = segment.copy()  # where each line's preferences start
-    weights = np.fromiter(line_counts.values(), dtype=np.int64, count=len(lines))
-    ok = np.ones(len(lines), dtype=bool)
-    # A weight is read only at the start of a line, and only if written as ASCII digits;
-    # weights repeat, so each distinct one is read once.
-    weighted = np.flatnonzero(token[segment] == -1)
-    heads = list(map(itemgetter(0), map(parts.__getitem__, weighted.tolist())))
-    value = {head: _weight_value(head, weight_mark) for head in set(heads)}
-    values = np.fromiter(map(value.__getitem__, heads), dtype=np.int64, count=len(heads))
-    weights[weighted] *= values
-    starts[weighted] += 1
-    ok[weighted[values == 0]] = False
-    counts = ends - starts
-    place = np.arange(len(token)) - np.repeat(starts, spans)
-    known_piece = (token >= 0) & (place >= 0)
-    fits = known_piece & (place < _KEY_PLACES)
-    key_part = np.where(fits, (token + 1) << (_KEY_BITS * np.clip(place, 0, _KEY_PLACES - 1)), 0)
-    keys = np.add.reduceat(key_part, segment)
-    bits = np.bitwise_or.reduceat(np.where(known_piece, np.left_shift(1, np.maximum(token, 0)), 0), segment)
-    ok &= ((counts >= 1) & (np.add.reduceat(fits.astype(np.int64), segment) == counts)
-           & (np.bitwise_count(bits) == counts))
+    read = [_read_plain(lines[at : at + _BATCH], spelled, raw) for at in range(0, len(lines), _BATCH)]
+    if any(part is None for part in read):
+        return None
+    keys, multipliers, ok, blank = (np.concatenate(column) for column in zip(*read))
+    weights = np.fromiter(line_counts.values(), dtype=np.int64, count=len(lines)) * multipliers
     fast = np.flatnonzero(ok)
     # The other lines, in file order: parsed carefully; their names may be new.
     extra: dict[int | tuple[tuple[int, ...], ...], list[int]] = {}  # key -> [weight, first line]
-    for line_number in np.flatnonzero(~ok).tolist():
+    for line_number in np.flatnonzero(~ok & ~blank).tolist():
         line = lines[line_number]
         try:
             parsed = _parse_line(line.decode("utf-8") if raw else line, allowed, cache)
@@ -593,6 +579,57 @@ def _parse_fast(
             positions[row, list(group)] = place
     order = np.argsort(all_first, kind="stable")
     return Election._compact(names, positions[order], all_weights[order])
+
+
+def _read_plain(
+    lines: list[str | bytes], spelled: dict[str | bytes, int], raw: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Read ``lines`` by the fast path of :func:`_parse_fast`.
+
+    Returns, for each line, its ranking's key, its weight (0 if unread), whether
+    it was read (a strict ranking of known names) and whether it is blank once
+    its comment and surrounding spaces are gone; ``None`` if a line holds the
+    character the fast path uses as a mark.
+    """
+    kind = bytes if raw else str
+    weight_mark, separator, colon, newline, comment = (
+        (_WEIGHT_MARK.encode(), b" > ", b": ", b"\n", b"#") if raw else (_WEIGHT_MARK, " > ", ": ", "\n", "#"))
+    joined = newline.join(lines)
+    if weight_mark in joined:
+        return None
+    if comment in joined:
+        joined = (_COMMENT_BYTES if raw else _COMMENT).sub(comment[:0], joined)
+    # Comments and the spaces around a line go (a "\r" before its "\n" too), as the
+    # careful parser drops them; then "7: A > B" becomes the pieces "7\x01", "A", "B".
+    stripped = map(kind.strip, joined.split(newline))
+    marked = map(kind.replace, stripped, repeat(colon), repeat(weight_mark + separator))
+    parts = list(map(kind.split, marked, repeat(separator)))
+    spans = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    ends = np.cumsum(spans)
+    segment = ends - spans  # where each line's pieces start
+    token = np.fromiter(map(spelled.get, chain.from_iterable(parts), repeat(-1)), dtype=np.int64,
+                        count=int(ends[-1]))  # -1: not a known name
+    starts = segment.copy()  # where each line's preferences start
+    weights = np.ones(len(parts), dtype=np.int64)
+    # A weight is read only at the start of a line, and only if written as ASCII digits;
+    # weights repeat, so each distinct one is read once.
+    weighted = np.flatnonzero(token[segment] == -1)
+    heads = list(map(itemgetter(0), map(parts.__getitem__, weighted.tolist())))
+    value = {head: _weight_value(head, weight_mark) for head in set(heads)}
+    weights[weighted] = np.fromiter(map(value.__getitem__, heads), dtype=np.int64, count=len(heads))
+    starts[weighted] += 1
+    counts = ends - starts
+    place = np.arange(len(token)) - np.repeat(starts, spans)
+    known_piece = (token >= 0) & (place >= 0)
+    fits = known_piece & (place < _KEY_PLACES)
+    key_part = np.where(fits, (token + 1) << (_KEY_BITS * np.clip(place, 0, _KEY_PLACES - 1)), 0)
+    keys = np.add.reduceat(key_part, segment)
+    bits = np.bitwise_or.reduceat(np.where(known_piece, np.left_shift(1, np.maximum(token, 0)), 0), segment)
+    ok = ((weights > 0) & (counts >= 1) & (np.add.reduceat(fits.astype(np.int64), segment) == counts)
+          & (np.bitwise_count(bits) == counts))
+    # Nothing left once comments and spaces are gone: no ballot, as the careful parser says.
+    blank = np.fromiter(map(list.__eq__, parts, repeat([comment[:0]])), dtype=bool, count=len(parts))
+    return keys, weights, ok, blank
 
 
 def _weight_value(head: str | bytes, mark: str | bytes) -> int:

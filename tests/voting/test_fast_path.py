@@ -76,16 +76,17 @@ def assert_same(fast, careful):
 
 @settings(max_examples=500, deadline=None, database=None)
 @given(files(), st.sampled_from([None, CANONICAL, CANONICAL[:3], ["Venlo", "7", "Montréal"]]),
-       st.sampled_from(["str", "utf-8"]), st.sampled_from([1, 3, 256]))
-def test_fast_and_careful_paths_agree(text, candidates, form, learn):
-    # Without a candidate list, names are learnt from the first lines: from more or fewer.
-    saved = ballots_module._LEARN_LINES
-    ballots_module._LEARN_LINES = learn
+       st.sampled_from(["str", "utf-8"]), st.sampled_from([1, 3, 256]), st.sampled_from([2, 8192]))
+def test_fast_and_careful_paths_agree(text, candidates, form, learn, batch):
+    # Without a candidate list, names are learnt from the first lines: from more or fewer;
+    # the lines are read in batches: small ones, or all at once.
+    saved = ballots_module._LEARN_LINES, ballots_module._BATCH
+    ballots_module._LEARN_LINES, ballots_module._BATCH = learn, batch
     try:
         data = text if form == "str" else text.encode("utf-8")
         assert_same(*both_ways(data, candidates))
     finally:
-        ballots_module._LEARN_LINES = saved
+        ballots_module._LEARN_LINES, ballots_module._BATCH = saved
 
 
 @settings(max_examples=150, deadline=None, database=None)
@@ -125,6 +126,25 @@ def test_plain_lines_take_the_fast_path_and_others_the_careful_one():
     with pytest.raises(BallotError) as caught:
         parse_ballots(bad)
     assert [(e.line, e.column, e.message) for e in caught.value.errors] == [(6, 9, "Venlo is ranked twice")]
+
+
+def test_comments_spaces_and_crlf_around_plain_lines_stay_on_the_fast_path(monkeypatch):
+    careful_lines = []
+    parse_line = ballots_module._parse_line
+    monkeypatch.setattr(ballots_module, "_parse_line",
+                        lambda line, *args: careful_lines.append(line) or parse_line(line, *args))
+    names = ["Montréal", "北京", "Venlo"]
+    text = "\ufeff# receipts\r\n  3: Montréal > 北京 > Venlo\t# 7F3K\r\nVenlo > Montréal # 2B9Q\r\n\r\n"
+    for data in (text, text.encode()):
+        careful_lines.clear()
+        election = parse_ballots(data, names)
+        assert [(b.ranking, b.weight) for b in election.ballots] == [
+            ((("Montréal",), ("北京",), ("Venlo",)), 3), ((("Venlo",), ("Montréal",)), 1)]
+        assert careful_lines == []  # not one line needed the careful parser
+    # Equal ranks: that line alone is read carefully.
+    election = parse_ballots(text + "Venlo = 北京\r\n", names)
+    assert careful_lines == ["Venlo = 北京\r"]
+    assert election.ballots[-1].ranking == (("Venlo", "北京"),)
 
 
 def test_candidates_first_met_late_keep_the_order_of_first_appearance():
