@@ -494,9 +494,9 @@ def _parse_fast(
     ``7: `` (ASCII digits), is a strict ranking that the careful parser
     could only read the same way: it drops comments and the whitespace
     around names too, and a name cannot hold ``>``, ``=``, ``#`` or ``:``,
-    so nothing else in the line can mean anything.  Every other line (equal ranks, comments, other spacing, a
-    name not yet known…) goes to the careful parser, one distinct line at a
-    time.  ``None`` means the fast path does not apply or met a malformed
+    so nothing else in the line can mean anything.  Every other line
+    (equal ranks, other spacing, a name not yet known…) goes to the careful
+    parser, one distinct line at a time.  ``None`` means the fast path does not apply or met a malformed
     line: the caller then parses carefully, which reports every error.
     Candidates and ballots come in the careful parser's order.
     """
@@ -598,6 +598,8 @@ def _read_plain(
     if weight_mark in joined:
         return None
     if comment in joined:
+        if raw and not _is_utf8(joined):  # bytes in a comment are checked too: let the careful parser say where
+            return None
         joined = (_COMMENT_BYTES if raw else _COMMENT).sub(comment[:0], joined)
     # Comments and the spaces around a line go (a "\r" before its "\n" too), as the
     # careful parser drops them; then "7: A > B" becomes the pieces "7\x01", "A", "B".
@@ -630,6 +632,14 @@ def _read_plain(
     # Nothing left once comments and spaces are gone: no ballot, as the careful parser says.
     blank = np.fromiter(map(list.__eq__, parts, repeat([comment[:0]])), dtype=bool, count=len(parts))
     return keys, weights, ok, blank
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _weight_value(head: str | bytes, mark: str | bytes) -> int:

@@ -147,6 +147,13 @@ def test_comments_spaces_and_crlf_around_plain_lines_stay_on_the_fast_path(monke
     assert election.ballots[-1].ranking == (("Venlo", "北京"),)
 
 
+def test_bytes_that_are_not_utf8_in_a_comment_are_still_an_error():
+    data = "Venlo > Montréal # ok\nVenlo > Montréal # \xff\n".encode().replace(b"\xc3\xbf", b"\xff")
+    fast, careful = both_ways(data, ["Venlo", "Montréal"])
+    assert_same(fast, careful)
+    assert [(e.line, e.column) for e in careful.errors] == [(2, 20)]
+
+
 def test_candidates_first_met_late_keep_the_order_of_first_appearance():
     # More distinct lines than the fast path learns names from, then a new name.
     early = [f"{i}: A > B" for i in range(1, 400)]
