@@ -183,4 +183,12 @@ def test_limits_of_the_fast_path_are_read_carefully():
         ballots_module._LEARN_LINES = saved
     election = parse_ballots(huge.encode())
     assert election.total_weight == 2**70 + 3
+    # Counted exactly, by every method.
+    for method in METHODS:
+        result = tally(election, method)
+        assert (result.winner, result.ballots) == ("c1", 2**70 + 3)
+    assert tally(election, "schulze").details["matrix"] == [[0, 2**70], [3, 0]]
+    assert tally(election, "plurality").details["scores"] == {"c1": 2**70, "c2": 3}
+    assert tally(election, "irv").details["rounds"][0]["votes"] == {"c1": 2**70, "c2": 3}
+    assert tally(election, "borda").details["scores"] == {"c1": 2**70, "c2": 3}
     assert parse_ballots((long_ballot * 3).encode()).ballots[0].weight == 3
