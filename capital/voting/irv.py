@@ -54,37 +54,51 @@ _MAX_STATES = 20_000
 class _Count:
     """The IRV count over the distinct ballots: each candidate's votes and the exhausted weight.
 
-    Recounted from the ballots' rank positions (see
-    :func:`capital.voting.pairwise.rank_positions`) after each elimination:
-    one numpy pass over the distinct ballots, cheaper than moving ballots
-    from pile to pile in Python when there are many of them.  Votes are ints,
-    or exact fractions where equal ranks split a ballot.
+    Works on the ballots' rank positions (see
+    :func:`capital.voting.pairwise.rank_positions`) with numpy: a ballot
+    counts for the continuing candidates of its best remaining place
+    (``members``); eliminating candidates recounts only the ballots that
+    counted for them.  Votes are ints, or exact fractions where equal ranks
+    split a ballot.
     """
 
     def __init__(self, election: Election):
         self.positions, self.weights = rank_positions(election)
-        self.continuing = [True] * len(election.candidates)
-        self._recount()
+        n = len(election.candidates)
+        self.continuing = [True] * n
+        self.members = self._members(slice(None))
+        self.votes, self.exhausted = self._contributions(self.weights, self.members)
 
-    def _recount(self) -> None:
+    def _members(self, rows: slice | np.ndarray) -> np.ndarray:
+        """Which continuing candidates each of ``rows`` counts for (all those of its best place left)."""
         n = len(self.continuing)
-        masked = np.where(np.array(self.continuing, dtype=bool), self.positions, n)
+        masked = np.where(np.array(self.continuing, dtype=bool), self.positions[rows], n)
         top = masked.min(axis=1, initial=n)
-        members = (masked == top[:, None]) & (top < n)[:, None]
+        return (masked == top[:, None]) & (top < n)[:, None]
+
+    def _contributions(self, weights: np.ndarray, members: np.ndarray) -> tuple[list[Votes], int]:
+        """The votes ballots of ``weights`` give when counting for ``members``, and the weight exhausted."""
         shared = members.sum(axis=1)
-        votes: list[Votes] = [int(v) for v in self.weights @ (members & (shared == 1)[:, None])]
+        votes: list[Votes] = [int(v) for v in weights @ (members & (shared == 1)[:, None])]
         for b in np.flatnonzero(shared > 1).tolist():
-            share = Fraction(int(self.weights[b]), int(shared[b]))
+            share = Fraction(int(weights[b]), int(shared[b]))
             for c in np.flatnonzero(members[b]).tolist():
                 votes[c] += share
-        self.votes = votes
-        self.exhausted = int(self.weights[top == n].sum())
+        return votes, int(weights[shared == 0].sum())
 
     def eliminate(self, losers: list[int]) -> None:
         """Eliminate ``losers`` together and transfer their ballots."""
+        rows = np.flatnonzero(self.members[:, losers].any(axis=1))
+        weights = self.weights[rows]
+        before, _ = self._contributions(weights, self.members[rows])
         for c in losers:
             self.continuing[c] = False
-        self._recount()
+        members = self._members(rows)
+        after, exhausted = self._contributions(weights, members)
+        self.members[rows] = members
+        self.votes = [v - old + new if live else 0
+                      for v, old, new, live in zip(self.votes, before, after, self.continuing)]
+        self.exhausted += exhausted
 
 
 def _fresh_votes(election: Election, continuing: frozenset[int]) -> tuple[dict[int, Votes], int]:
