@@ -1,40 +1,56 @@
-"""Benchmark the tally engine against pyrankvote (IRV) and votelib (Schulze, ranked pairs).
+"""Benchmark the tally engine against its peers: pyrankvote (IRV) and votelib (the others).
 
 Run from the repository root::
 
-    .venv/bin/python bench/tally.py [--sizes 1000,10000,100000,1000000] [--peer-limit 120]
+    .venv/bin/python bench/tally.py [--sizes 1000,10000,100000,1000000] [--diverse 1000000] [--peer-limit 120]
 
-For each size it generates the same deterministic ballot file (10 candidates;
-four factions with their own preference orders, each voter's order a noisy
-copy of its faction's — a few random adjacent swaps — and truncated at a
-random length, a third of the voters ranking everyone), then times, each in
-a fresh forked process:
+Two ballot files are generated, deterministically, with 10 candidates: four
+factions with their own preference orders, each voter's order a noisy copy
+of its faction's (random adjacent swaps), truncated at a random length, a
+third of the voters ranking everyone.
 
-- ours: ``parse_ballots(data)`` + ``tally(..., method)`` for every method,
-  starting from the contents of the file as read from disk (its UTF-8
-  bytes, as ``python -m capital.voting`` reads it; decoding is part of the
-  timed parse), and again, in the rows marked ``[str]``, starting from the
+- The *size sweep* (``--sizes``, ``""`` to skip) uses few swaps (about
+  10 000 distinct rankings in 1 000 000 ballots), one ballot per line.
+- The *high-diversity file* (``--diverse``, 0 to skip) uses many more swaps:
+  about 70 000 distinct rankings in 1 000 000 ballots, given twice, one
+  ballot per line and grouped (``N: ranking`` once per distinct ranking).
+
+Each run is a fresh forked process, timed, starting from the contents of the
+file already in memory, and each measurement keeps the best of ``--repeat``
+runs (3 by default):
+
+- ours: ``parse_ballots(data)`` + ``tally(..., method)`` from the file's
+  UTF-8 bytes, as ``python -m capital.voting`` reads it (decoding is part of
+  the timed parse), and, in the sweep's rows marked ``[str]``, from the
   decoded text like the peers;
-- the peers, starting from the same file contents already decoded to text
-  (the decoding is not timed for them): the straightforward reader one
-  writes for them (split lines on " > ") + pyrankvote's
-  ``instant_runoff_voting``, or + votelib's ``RankedToCondorcetVotes`` and its
-  ``Schulze`` / ``RankedPairs`` evaluators (votelib takes ballots already
-  counted by distinct ranking, so its reader groups them with a Counter).
+- each peer, from the same contents already decoded to text (the decoding
+  is not timed for them): the straightforward reader one writes for it
+  (split lines on " > ", and on ": " for a weight) + pyrankvote's
+  ``instant_runoff_voting`` (which has no weights: a grouped line becomes N
+  references to one ``Ballot``), or + votelib's converters and evaluators
+  (``RankedToCondorcetVotes`` + ``Schulze`` / ``RankedPairs``,
+  ``RankedToFirstPreference`` + ``Plurality``, ``RankedToPositionalVotes``
+  with its ``Borda`` scorer + ``Plurality``; votelib takes ballots counted by
+  distinct ranking, so its reader groups them with a Counter).  votelib's
+  Borda scores unranked candidates 0 where ours shares the points of the
+  places they occupy, so on truncated ballots the two Borda counts differ.
 
-A second table times the count alone, each library starting from its own
-input already built (our grouped ``Election``; pyrankvote's ``Ballot``
-list; votelib's ``Counter`` of rankings).
-
-It prints seconds, the peak memory the run allocated (tracemalloc's peak,
-measured in a second run since tracing slows allocation), and each row's time relative to the
-fastest peer for that method (for Borda and plurality, which the peers do
-not implement, the fastest peer of any method at that size).  A peer whose
-run would exceed ``--peer-limit`` seconds (extrapolated from the previous
-size) is timed on a prefix of the ballots and its figures are scaled
-linearly and marked "extrapolated".  The target: at 1 000 000 ballots every
-method at least 10x faster than the fastest peer, with time growing no
-faster than the number of ballots.
+It prints CPU seconds (``time.process_time``: on a machine shared with
+other work, wall-clock time mostly measures the neighbours; the wall-clock
+ratio is printed too for the high-diversity file), peak resident memory
+and the peer's time divided by ours.  In the sweep, each run is a child forked from the process holding
+the file's contents, and the memory is the peak RSS the run added (reset
+at its start, minus the RSS then; pages the parent had already freed and
+the child reuses are not seen).  For the high-diversity file, each run is a
+fresh interpreter that reads the file (not timed), and the memory is that
+process's whole peak RSS: interpreter, libraries, the file's contents and
+the run.  A
+second table of the sweep times the count alone, each library starting from
+its own input already built.  In the sweep, a peer whose run would exceed
+``--peer-limit`` seconds (extrapolated from the previous size) is timed on a
+prefix of the ballots and its figures scaled linearly and marked
+"extrapolated".  The target: at 1 000 000 ballots, on both high-diversity
+files, every method at least 5x faster than its peer.
 """
 
 from __future__ import annotations
@@ -42,10 +58,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +84,13 @@ FACTIONS = [  # (share of voters, reference order as candidate indices)
 ]
 
 
-def generate(n_ballots: int, seed: int = 2031) -> str:
-    """The deterministic ballot file of ``n_ballots`` lines (see the module docstring)."""
+def _rankings(n_ballots: int, swap: float, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Distinct ballot lines, each voter's line (as an index) and each line's count."""
     rng = np.random.default_rng(seed)
     n = len(CANDIDATES)
     faction = rng.choice(len(FACTIONS), size=n_ballots, p=[share for share, _ in FACTIONS])
     orders = np.array([order for _, order in FACTIONS])[faction]
-    swaps = rng.geometric(0.45, size=n_ballots) - 1
+    swaps = rng.geometric(swap, size=n_ballots) - 1
     rows = np.arange(n_ballots)
     for step in range(int(swaps.max(initial=0))):
         active = rows[swaps > step]
@@ -83,11 +101,27 @@ def generate(n_ballots: int, seed: int = 2031) -> str:
     # A third rank everyone; the others stop after 1 to 9 preferences, short ballots likelier.
     lengths = np.where(rng.random(n_ballots) < 1 / 3, n, 1 + rng.binomial(n - 2, 0.3, size=n_ballots))
     masked = np.where(np.arange(n)[None, :] < lengths[:, None], orders, -1)
-    distinct, inverse = np.unique(masked, axis=0, return_inverse=True)
-    lines = np.array(
-        [" > ".join(CANDIDATES[c] for c in row if c >= 0) for row in distinct], dtype=object
-    )
-    return "\n".join(lines[inverse.ravel()]) + "\n"
+    distinct, inverse, counts = np.unique(masked, axis=0, return_inverse=True, return_counts=True)
+    lines = [" > ".join(CANDIDATES[c] for c in row if c >= 0) for row in distinct]
+    return lines, inverse.ravel(), counts
+
+
+def generate(n_ballots: int, seed: int = 2031, swap: float = 0.45) -> str:
+    """The deterministic ballot file of ``n_ballots`` lines, one ballot per line (see the module docstring)."""
+    lines, inverse, _ = _rankings(n_ballots, swap, seed)
+    return "\n".join(np.array(lines, dtype=object)[inverse]) + "\n"
+
+
+# Geometric swaps with this parameter give about 70 000 distinct rankings in 1 000 000 ballots.
+DIVERSE_SWAP = 0.13
+
+
+def generate_diverse(n_ballots: int, seed: int = 2031) -> tuple[str, str]:
+    """The high-diversity file, one ballot per line and grouped (``N: ranking`` per distinct ranking)."""
+    lines, inverse, counts = _rankings(n_ballots, DIVERSE_SWAP, seed)
+    flat = "\n".join(np.array(lines, dtype=object)[inverse]) + "\n"
+    grouped = "".join(f"{count}: {line}\n" for count, line in zip(counts.tolist(), lines))
+    return flat, grouped
 
 
 def ours(data: bytes | str, method: str) -> str | None:
@@ -98,14 +132,26 @@ def ours_tally(election, method: str) -> str | None:
     return tally(election, method, tie_break=CANDIDATES).winner
 
 
-def pyrankvote_read(text: str) -> tuple[list, list]:
+def _weighted_lines(text: str):
+    """``(weight, ranking text)`` of each line of a grouped file (``N: ranking``)."""
+    for line in text.splitlines():
+        weight, _, ranking = line.partition(": ")
+        yield int(weight), ranking
+
+
+def pyrankvote_read(text: str, grouped: bool = False) -> tuple[list, list]:
     import pyrankvote
 
     people = {name: pyrankvote.Candidate(name) for name in CANDIDATES}
-    ballots = [
-        pyrankvote.Ballot([people[name] for name in line.split(" > ")])
-        for line in text.splitlines()
-    ]
+    if not grouped:
+        ballots = [
+            pyrankvote.Ballot([people[name] for name in line.split(" > ")])
+            for line in text.splitlines()
+        ]
+    else:  # pyrankvote has no weights: N references to one ballot
+        ballots = []
+        for weight, ranking in _weighted_lines(text):
+            ballots.extend([pyrankvote.Ballot([people[name] for name in ranking.split(" > ")])] * weight)
     return list(people.values()), ballots
 
 
@@ -115,42 +161,80 @@ def pyrankvote_tally(people: list, ballots: list) -> str | None:
     return pyrankvote.instant_runoff_voting(people, ballots).get_winners()[0].name
 
 
-def pyrankvote_irv(text: str) -> str | None:
-    return pyrankvote_tally(*pyrankvote_read(text))
+def pyrankvote_irv(text: str, grouped: bool = False) -> str | None:
+    return pyrankvote_tally(*pyrankvote_read(text, grouped))
 
 
-def votelib_read(text: str) -> Counter:
-    return Counter(tuple(line.split(" > ")) for line in text.splitlines())
+def votelib_read(text: str, grouped: bool = False) -> Counter:
+    if not grouped:
+        return Counter(tuple(line.split(" > ")) for line in text.splitlines())
+    votes: Counter = Counter()
+    for weight, ranking in _weighted_lines(text):
+        votes[tuple(ranking.split(" > "))] += weight
+    return votes
 
 
 def votelib_tally(votes: Counter, method: str) -> str | None:
-    from votelib.convert import RankedToCondorcetVotes
+    from votelib.component.rankscore import Borda
+    from votelib.convert import RankedToCondorcetVotes, RankedToFirstPreference, RankedToPositionalVotes
     from votelib.evaluate.condorcet import RankedPairs, Schulze
+    from votelib.evaluate.core import Plurality
 
-    pairwise = RankedToCondorcetVotes().convert(votes)
-    evaluator = Schulze() if method == "schulze" else RankedPairs()
-    winner = evaluator.evaluate(pairwise, 1)[0]
+    if method == "plurality":
+        winner = Plurality().evaluate(RankedToFirstPreference().convert(votes), 1)[0]
+    elif method == "borda":
+        # votelib reads a str in a ranking as a group of its letters: wrap each name.
+        wrapped = {tuple(frozenset((name,)) for name in ranking): n for ranking, n in votes.items()}
+        winner = Plurality().evaluate(RankedToPositionalVotes(Borda(base=0)).convert(wrapped), 1)[0]
+    else:
+        pairwise = RankedToCondorcetVotes().convert(votes)
+        evaluator = Schulze() if method == "schulze" else RankedPairs()
+        winner = evaluator.evaluate(pairwise, 1)[0]
     return winner if isinstance(winner, str) else None
 
 
-def votelib_condorcet(text: str, method: str) -> str | None:
-    return votelib_tally(votelib_read(text), method)
+def votelib_count(text: str, method: str, grouped: bool = False) -> str | None:
+    return votelib_tally(votelib_read(text, grouped), method)
 
 
-def _in_child(func, *args, traced: bool) -> dict:
-    """Run ``func(*args)`` in a forked child and return what it reports."""
+def _rss_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+REPEAT = 3
+
+
+def measure(func, *args) -> dict:
+    """The best of :data:`REPEAT` runs of ``func(*args)``, each in a forked child.
+
+    The machine may be busy with other work: the fastest run is the one it
+    disturbed least, and the same rule applies to ours and the peers'.
+    """
+    return _best(lambda: _run_in_child(func, *args))
+
+
+def _run_in_child(func, *args) -> dict:
+    """Seconds and peak added resident memory (MiB) of ``func(*args)``, run in a forked child.
+
+    The child resets its peak RSS (``/proc/self/clear_refs``) and reports
+    the peak minus the RSS it started with: what the run itself added, the
+    input (already in memory) excluded.  Each run is a fresh child, so runs
+    share no caches or heaps.
+    """
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
         os.close(read)
         try:
-            if traced:
-                tracemalloc.start()
-            start = time.perf_counter()
-            winner = func(*args)
-            seconds = time.perf_counter() - start
-            peak = tracemalloc.get_traced_memory()[1] if traced else 0
-            report = {"seconds": seconds, "mib": peak / 2**20, "winner": winner}
+            with open("/proc/self/clear_refs", "w") as refs:
+                refs.write("5")  # reset the peak RSS to the current RSS
+            base = _rss_kib("VmRSS")
+            report = _timed(func, *args)
+            report["mib"] = (_rss_kib("VmHWM") - base) / 1024
         except BaseException as error:  # report any failure to the parent
             report = {"error": repr(error)}
         os.write(write, json.dumps(report).encode())
@@ -167,50 +251,32 @@ def _in_child(func, *args, traced: bool) -> dict:
     return report
 
 
-def measure(func, *args) -> dict:
-    """Seconds (an untraced run) and peak traced memory (a tracemalloc run) of ``func(*args)``.
-
-    Each run is a fresh forked child, so runs do not share caches or heaps;
-    tracemalloc slows allocation down, hence the separate timed run.
-    """
-    timed = _in_child(func, *args, traced=False)
-    traced = _in_child(func, *args, traced=True)
-    return {"seconds": timed["seconds"], "mib": traced["mib"], "winner": timed["winner"]}
-
-
-PEERS = {
+PEERS = {  # method -> (peer, function reading a file's text and counting, extra arguments)
+    "schulze": ("votelib 0.4.0", votelib_count, ("schulze",)),
+    "ranked_pairs": ("votelib 0.4.0", votelib_count, ("ranked_pairs",)),
     "irv": ("pyrankvote 2.0.6", pyrankvote_irv, ()),
-    "schulze": ("votelib 0.4.0", votelib_condorcet, ("schulze",)),
-    "ranked_pairs": ("votelib 0.4.0", votelib_condorcet, ("ranked_pairs",)),
+    "borda": ("votelib 0.4.0", votelib_count, ("borda",)),
+    "plurality": ("votelib 0.4.0", votelib_count, ("plurality",)),
 }
 
 
 def _print_rows(size: int, distinct: int, rows: list[tuple], peer_times: dict[str, float]) -> None:
-    fastest_any = min(peer_times.values())
     for method, implementation, seconds, mib, winner, note in rows:
-        reference = peer_times.get(method, fastest_any)
-        ratio = reference / seconds if seconds else float("inf")
+        ratio = peer_times[method] / seconds if seconds else float("inf")
         label = f"{ratio:,.1f}x faster" if implementation.startswith("capital.voting") else "(peer)"
         print(f"{size:>9,} {distinct:>8,}  {method:<13}{implementation:<20}{seconds:>9.3f}{mib:>10.1f}"
               f"{label:>17}  {winner}{note}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="1000,10000,100000,1000000",
-                        help="comma-separated numbers of ballots (default: all four)")
-    parser.add_argument("--peer-limit", type=float, default=120.0,
-                        help="seconds beyond which a peer is timed on a prefix and extrapolated")
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs; "
-          f"{len(CANDIDATES)} candidates; every run in a fresh forked process")
+def sweep(sizes: list[int], peer_limit: float) -> None:
+    """Tables A and B: the low-diversity file at each size."""
     header = f"{'ballots':>9} {'distinct':>8}  {'method':<13}{'implementation':<20}{'seconds':>9}" \
-             f"{'peak MiB':>10}{'vs fastest peer':>17}  winner"
+             f"{'peak MiB':>10}{'vs peer':>17}  winner"
     previous: dict[str, tuple[int, float]] = {}
     ours_by_size: dict[int, dict[str, float]] = {}
     tally_only: list[tuple[int, int, list[tuple], dict[str, float]]] = []
-    print("\nA. From the contents of the ballot file (ours: its bytes, or [str] its text; peers: its text): read/parse + count")
+    print("\nA. From the contents of the ballot file (ours: its bytes, or [str] its text; peers: its text): "
+          "read/parse + count; each run a forked child; MiB: peak RSS the run added")
     print(header)
     print("-" * len(header))
     for size in sizes:
@@ -226,8 +292,8 @@ def main() -> None:
             if method in previous:
                 last_size, last_seconds = previous[method]
                 predicted = last_seconds * size / last_size
-                if predicted > args.peer_limit:
-                    prefix = min(size, max(last_size, int(size * args.peer_limit / predicted)))
+                if predicted > peer_limit:
+                    prefix = min(size, max(last_size, int(size * peer_limit / predicted)))
                     run_text = "".join(text.splitlines(keepends=True)[:prefix])
                     scale = size / prefix
                     note = f"  (extrapolated x{scale:g} from the first {prefix:,} ballots)"
@@ -268,13 +334,105 @@ def main() -> None:
     for size, distinct, rows_only, peer_only in tally_only:
         _print_rows(size, distinct, rows_only, peer_only)
         print()
-    print("Borda and plurality have no peer: they are compared with the fastest peer of any method.")
     if len(sizes) > 1:
         first, last = sizes[-2], sizes[-1]
         growth = ", ".join(
             f"{m} x{ours_by_size[last][m] / ours_by_size[first][m]:.1f}" for m in METHODS
         )
         print(f"Our parse + count time from {first:,} to {last:,} ballots (x{last / first:g}): {growth}")
+
+
+def diverse(size: int) -> None:
+    """Table C: the high-diversity file, one ballot per line and grouped, every method against its peer."""
+    flat, grouped = generate_diverse(size)
+    distinct = grouped.count("\n")
+    print(f"\nC. High-diversity file: {size:,} ballots, {distinct:,} distinct rankings; read/parse + count, "
+          f"each run a fresh process that reads the file (ours: bytes; peer: text; not timed); "
+          f"MiB: the process's peak RSS (interpreter, libraries, the file's contents and the run)")
+    header = (f"{'file':<16}{'MB':>5}  {'method':<13}{'ours s':>8}{'ours MiB':>10}  {'peer':<17}"
+              f"{'peer s':>8}{'peer MiB':>10}{'peer/ours':>11}{'(wall)':>8}  winners (ours, peer)")
+    print(header)
+    print("-" * len(header))
+    misses = []
+    with tempfile.TemporaryDirectory() as folder:
+        for label, text, is_grouped in (("one per line", flat, False), ("grouped", grouped, True)):
+            path = Path(folder) / "ballots.txt"
+            path.write_text(text, encoding="utf-8")
+            for method, (peer, _, _) in PEERS.items():
+                mine = _best(lambda: _run_process("ours", path, method, is_grouped))
+                theirs = _best(lambda: _run_process("peer", path, method, is_grouped))
+                ratio = theirs["seconds"] / mine["seconds"]
+                if ratio < 5:
+                    misses.append(f"{method} ({label}) x{ratio:.1f}")
+                print(f"{label:<16}{path.stat().st_size / 1e6:>5.1f}  {method:<13}{mine['seconds']:>8.3f}"
+                      f"{mine['mib']:>10.1f}  {peer:<17}{theirs['seconds']:>8.3f}{theirs['mib']:>10.1f}"
+                      f"{ratio:>10.1f}x{theirs['wall'] / mine['wall']:>7.1f}x  {mine['winner']}, {theirs['winner']}",
+                      flush=True)
+    print("Target: every method at least 5x faster than its peer on both files; "
+          + (f"missed: {', '.join(misses)}" if misses else "met."))
+
+
+def _best(run) -> dict:
+    """The best of :data:`REPEAT` runs: fewest seconds (CPU and wall), and largest peak memory."""
+    runs = [run() for _ in range(REPEAT)]
+    return {"seconds": min(r["seconds"] for r in runs), "wall": min(r["wall"] for r in runs),
+            "mib": max(r["mib"] for r in runs), "winner": runs[0]["winner"]}
+
+
+def _run_process(who: str, path: Path, method: str, grouped: bool) -> dict:
+    """One run of ours or the peer in a fresh interpreter (see :func:`_child`)."""
+    done = subprocess.run([sys.executable, __file__, "--child", who, str(path), method, str(int(grouped))],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{who} {method} failed: {done.stderr}")
+    return json.loads(done.stdout)
+
+
+def _child(who: str, path: str, method: str, grouped: bool) -> None:
+    """Read ``path`` (not timed), count it by ``method``, print seconds, peak RSS and winner as JSON."""
+    if who == "ours":
+        run = partial(ours, Path(path).read_bytes(), method)
+    else:
+        _, func, extra = PEERS[method]
+        run = partial(func, Path(path).read_text(encoding="utf-8"), *extra, grouped)
+    report = _timed(run)
+    report["mib"] = _rss_kib("VmHWM") / 1024
+    print(json.dumps(report))
+
+
+def _timed(func, *args) -> dict:
+    """Run ``func(*args)``: its winner, CPU seconds (``seconds``) and wall-clock seconds (``wall``)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    winner = func(*args)
+    return {"seconds": time.process_time() - cpu, "wall": time.perf_counter() - wall, "winner": winner}
+
+
+def main() -> None:
+    global REPEAT
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000",
+                        help="comma-separated numbers of ballots of the size sweep (default: all four; '' skips it)")
+    parser.add_argument("--diverse", type=int, default=1_000_000,
+                        help="ballots in the high-diversity file (default: 1000000; 0 skips it)")
+    parser.add_argument("--peer-limit", type=float, default=120.0,
+                        help="seconds beyond which a peer of the sweep is timed on a prefix and extrapolated")
+    parser.add_argument("--repeat", type=int, default=REPEAT,
+                        help=f"runs of each measurement, the best one kept (default: {REPEAT})")
+    parser.add_argument("--child", nargs=4, metavar=("WHO", "FILE", "METHOD", "GROUPED"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        who, path, method, grouped = args.child
+        _child(who, path, method, grouped == "1")
+        return
+    REPEAT = args.repeat
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs; "
+          f"{len(CANDIDATES)} candidates; each figure the best of {REPEAT} runs; seconds: CPU time")
+    if sizes:
+        sweep(sizes, args.peer_limit)
+    if args.diverse:
+        diverse(args.diverse)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from capital.config import ROOT, Config, ConfigError
-
-if TYPE_CHECKING:  # `capital.voting` is used without Flask: keep this package import light
+# `capital.voting` and `capital.domain` are used without the web stack, and
+# importing them runs this module first: it must not import Flask, SQLAlchemy
+# or Celery (``capital.config`` imports SQLAlchemy), so those are reached lazily.
+if TYPE_CHECKING:
     from flask import Flask
 
+    from capital.config import Config, ConfigError
+
 __all__ = ["ConfigError", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    """``capital.ConfigError``, imported from :mod:`capital.config` on first use."""
+    if name == "ConfigError":
+        from capital.config import ConfigError
+
+        return ConfigError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def create_app(config: Config | None = None) -> "Flask":
@@ -20,6 +32,7 @@ def create_app(config: Config | None = None) -> "Flask":
     from capital import cli, i18n, inputs, security, throttle
     from capital.auth import sessions
     from capital.celery_app import celery_init_app
+    from capital.config import ROOT, Config
     from capital.extensions import csrf, db, limiter, login_manager, migrate
     from capital.models.types import render_item
 

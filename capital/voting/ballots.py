@@ -35,6 +35,14 @@ Identical ballots are grouped: :func:`parse_ballots` counts identical lines
 any of them, and an :class:`Election` keeps one :class:`Ballot` per distinct
 ranking with the summed weight; beyond that pass, the cost of parsing and
 counting grows with the number of *distinct* ballots.
+
+The distinct lines then take a fast path when they are written plainly
+(``A > B > C`` or ``7: A > B``, names spelled exactly as the candidates'):
+they are split and looked up in bulk and assembled with numpy into the rank
+positions the methods count from (see :func:`_parse_fast` for why this
+reads them exactly as the careful parser would).  Every other line is
+parsed carefully, and any malformed line sends the whole file to the
+careful parser, so errors are always reported the same way.
 """
 
 from __future__ import annotations
@@ -44,6 +52,11 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
 
 __all__ = [
     "Ballot",
@@ -140,6 +153,11 @@ class Election:
     used only to lay out reports: no method ever uses it to decide anything.
     ``ballots`` holds one :class:`Ballot` per distinct ranking, with the
     weights of identical ballots summed.
+
+    An election read by the fast path of :func:`parse_ballots` is built
+    from the rank positions of its ballots: its ``ballots`` and
+    ``rankings`` are made when first used (the pairwise methods never need
+    them), and it compares equal to the same election built any other way.
     """
 
     candidates: tuple[str, ...]
@@ -203,6 +221,73 @@ class Election:
             candidates=tuple(seen),
             ballots=tuple(Ballot._canonical(ranking, weight) for ranking, weight in grouped.items()),
         )
+
+
+    @classmethod
+    def _compact(cls, candidates: list[str], positions: np.ndarray, weights: np.ndarray) -> Election:
+        """An election given by the rank positions of its distinct ballots (see :func:`.pairwise.rank_positions`).
+
+        ``ballots`` and ``rankings`` are built from ``positions`` only when
+        first asked for: counting by a pairwise method never needs them.
+        """
+        election = object.__new__(cls)
+        fields = election.__dict__
+        fields["candidates"] = tuple(candidates)
+        fields["index"] = {name: i for i, name in enumerate(candidates)}
+        fields["weights"] = tuple(weights.tolist())
+        fields["_positions"] = positions
+        return election
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for the fields a compact election builds on first use.
+        if name not in ("ballots", "rankings") or "_positions" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if name == "ballots":
+            ballots = self.__dict__["ballots"] = self._materialize_ballots()
+            return ballots
+        candidates = self.candidates
+        n = len(candidates)
+        positions = self._positions
+        # Each ballot's candidates by place, those of one place by name (the canonical group order).
+        by_name = np.argsort(np.argsort(np.array(candidates, dtype=object), kind="stable"), kind="stable")
+        order = np.argsort(positions.astype(np.int64) * n + by_name, axis=1, kind="stable")
+        places = np.take_along_axis(positions, order, axis=1)
+        ranked = (positions < n).sum(axis=1)
+        strict = (positions.max(axis=1, initial=0, where=positions < n) + 1 == ranked) | (ranked == 0)
+        ones = [(c,) for c in range(n)]
+        rankings: list[tuple[tuple[int, ...], ...]] = [()] * len(positions)
+        for size in range(n + 1):
+            rows = np.flatnonzero(strict & (ranked == size))
+            for b, row in zip(rows.tolist(), order[rows, :size].tolist()):
+                rankings[b] = tuple(map(ones.__getitem__, row))
+        for b in np.flatnonzero(~strict).tolist():
+            groups: dict[int, list[int]] = {}
+            for c, place in zip(order[b].tolist(), places[b].tolist()):
+                if place < n:
+                    groups.setdefault(place, []).append(c)
+            rankings[b] = tuple(tuple(groups[place]) for place in sorted(groups))
+        fields = self.__dict__
+        fields["rankings"] = tuple(rankings)
+        return fields[name]
+
+    def _materialize_ballots(self) -> tuple[Ballot, ...]:
+        """The :class:`Ballot` objects of a compact election, from its rankings."""
+        candidates = self.candidates
+        names = _GroupNames(candidates).__getitem__  # groups repeat across ballots: name each once
+        return tuple([Ballot._canonical(tuple(map(names, ranking)), weight)
+                      for ranking, weight in zip(self.rankings, self.weights)])
+
+
+class _GroupNames(dict):
+    """Group of candidate indices -> tuple of their names, filled on first use."""
+
+    def __init__(self, candidates: tuple[str, ...]):
+        super().__init__()
+        self._name = candidates.__getitem__
+
+    def __missing__(self, group: tuple[int, ...]) -> tuple[str, ...]:
+        value = self[group] = tuple(map(self._name, group))
+        return value
 
 
 class _GroupIndex(dict):
@@ -320,20 +405,35 @@ def parse_ballots(text: str | bytes, candidates: Sequence[str] | None = None) ->
     malformed line (bytes that are not UTF-8 included); nothing is counted
     from a file with errors.
     """
+    return _parse(text, candidates, fast=True)
+
+
+def _parse(text: str | bytes, candidates: Sequence[str] | None, fast: bool) -> Election:
+    """:func:`parse_ballots`, by the fast path where it applies (``fast``) or line by line."""
     known = _candidate_list(candidates)
-    allowed = None if known is None else frozenset(known)
     if isinstance(text, (bytearray, memoryview)):
         text = bytes(text)
-    if isinstance(text, bytes):
-        raw = True
-    elif isinstance(text, str):
-        raw = False
-    else:
+    if not isinstance(text, (bytes, str)):
         raise TypeError(f"ballots must be str or bytes, not {type(text).__name__}")
     # Identical lines are decoded and parsed once: the cost follows distinct ballots.
     line_counts = _count_lines(text)
-    if text.startswith(_BOM_BYTES if raw else _BOM):
+    if text.startswith(_BOM_BYTES if isinstance(text, bytes) else _BOM):
         line_counts = _without_bom(text, line_counts)
+    election = _parse_fast(line_counts, known, isinstance(text, bytes)) if fast else None
+    if election is None:  # also when a line is malformed: the careful parser reports every error
+        election = _parse_carefully(text, line_counts, known)
+    return election
+
+
+def _parse_carefully(
+    text: str | bytes, line_counts: dict[str | bytes, int], known: list[str] | None
+) -> Election:
+    """:func:`parse_ballots` line by line: every line checked, every error reported.
+
+    The reference that :func:`_parse_fast` agrees with.
+    """
+    raw = isinstance(text, bytes)
+    allowed = None if known is None else frozenset(known)
     grouped: dict[tuple[tuple[str, ...], ...], int] = {}
     seen: dict[str, None] = dict.fromkeys(known or ())
     bad: dict[str | bytes, list[tuple[int, str]]] = {}
@@ -365,6 +465,204 @@ def parse_ballots(text: str | bytes, candidates: Sequence[str] | None = None) ->
         candidates=tuple(seen),
         ballots=tuple([Ballot._canonical(ranking, weight) for ranking, weight in grouped.items()]),
     )
+
+
+# The fast path keys a strict ranking by an int64: 6 bits per preference.
+_KEY_BITS = 6
+_KEY_PLACES = 63 // _KEY_BITS
+_MAX_FAST_CANDIDATES = (1 << _KEY_BITS) - 1
+# Candidate names are learnt from the careful parse of the first distinct lines.
+_LEARN_LINES = 256
+_WEIGHT_MARK = "\x01"
+# Distinct lines read in bulk at a time: the pieces of a batch are short-lived.
+_BATCH = 1 << 13
+_COMMENT = re.compile("#[^\n]*")
+_COMMENT_BYTES = re.compile(b"#[^\n]*")
+
+
+def _parse_fast(
+    line_counts: dict[str | bytes, int], known: list[str] | None, raw: bool
+) -> Election | None:
+    """The :class:`Election` that :func:`_parse_carefully` builds, or ``None``.
+
+    The distinct lines are read in bulk: stripped of comments and of the
+    whitespace around them, split at ``" > "`` and their pieces looked up
+    among the candidate names (spelled exactly, in canonical form, as UTF-8
+    bytes when ``raw``) by C-level loops, then assembled with numpy.  A
+    line whose every piece is a known name, with no name repeated and at
+    most :data:`_KEY_PLACES` preferences, optionally after a weight written
+    ``7: `` (ASCII digits), is a strict ranking that the careful parser
+    could only read the same way: it drops comments and the whitespace
+    around names too, and a name cannot hold ``>``, ``=``, ``#`` or ``:``,
+    so nothing else in the line can mean anything.  Every other line
+    (equal ranks, other spacing, a name not yet known…) goes to the careful
+    parser, one distinct line at a time.  ``None`` means the fast path does not apply or met a malformed
+    line: the caller then parses carefully, which reports every error.
+    Candidates and ballots come in the careful parser's order.
+    """
+    lines = list(line_counts)
+    allowed = None if known is None else frozenset(known)
+    cache: dict[str, tuple[str]] = {}
+    names: list[str] | None = list(known) if known is not None else _learn_names(lines[:_LEARN_LINES], raw, cache)
+    if names is None or len(names) > _MAX_FAST_CANDIDATES:
+        return None
+    index = {name: i for i, name in enumerate(names)}
+    spelled: dict[str | bytes, int] = {(name.encode() if raw else name): i for name, i in index.items()}
+    read = [_read_plain(lines[at : at + _BATCH], spelled, raw) for at in range(0, len(lines), _BATCH)]
+    if any(part is None for part in read):
+        return None
+    keys, multipliers, ok, blank = (np.concatenate(column) for column in zip(*read))
+    weights = np.fromiter(line_counts.values(), dtype=np.int64, count=len(lines)) * multipliers
+    fast = np.flatnonzero(ok)
+    # The other lines, in file order: parsed carefully; their names may be new.
+    extra: dict[int | tuple[tuple[int, ...], ...], list[int]] = {}  # key -> [weight, first line]
+    for line_number in np.flatnonzero(~ok & ~blank).tolist():
+        line = lines[line_number]
+        try:
+            parsed = _parse_line(line.decode("utf-8") if raw else line, allowed, cache)
+        except UnicodeDecodeError:
+            return None
+        if parsed is None:
+            continue
+        if isinstance(parsed, list):
+            return None
+        weight, ranking = parsed
+        for group in ranking:
+            for name in group:
+                if name not in index:
+                    index[name] = len(names)
+                    names.append(name)
+        if len(names) > _MAX_FAST_CANDIDATES:
+            return None
+        if len(ranking) <= _KEY_PLACES and all(len(group) == 1 for group in ranking):
+            key: int | tuple[tuple[int, ...], ...] = sum(
+                (index[group[0]] + 1) << (_KEY_BITS * place) for place, group in enumerate(ranking))
+        else:
+            key = tuple(tuple(index[name] for name in group) for group in ranking)
+        entry = extra.setdefault(key, [0, line_number])
+        entry[0] += weight * line_counts[line]
+    # Weights are summed in int64: hand anything near its limit to the careful parser.
+    if sum(weights[fast].tolist()) + sum(entry[0] for entry in extra.values()) >= 1 << 62:
+        return None
+    distinct, first_at, inverse = np.unique(keys[fast], return_index=True, return_inverse=True)
+    summed = np.zeros(len(distinct), dtype=np.int64)
+    np.add.at(summed, inverse, weights[fast])
+    first = fast[first_at]
+    n = len(names)
+    if extra:
+        # Careful lines that gave a ranking also read fast elsewhere join its count.
+        where = {key: i for i, key in enumerate(distinct.tolist())}
+        others = []
+        for key, (weight, line_number) in extra.items():
+            i = where.get(key) if isinstance(key, int) else None
+            if i is None:
+                others.append((line_number, key, weight))
+            else:
+                summed[i] += weight
+                first[i] = min(int(first[i]), line_number)
+    else:
+        others = []
+    positions = np.full((len(distinct) + len(others), n), n, dtype=np.int32)
+    rest = distinct.copy()
+    for place in range(_KEY_PLACES):
+        candidate = (rest & _MAX_FAST_CANDIDATES) - 1
+        rows = np.flatnonzero(candidate >= 0)
+        positions[rows, candidate[rows]] = place
+        rest >>= _KEY_BITS
+    all_first = np.concatenate([first, np.array([o[0] for o in others], dtype=np.int64)])
+    all_weights = np.concatenate([summed, np.array([o[2] for o in others], dtype=np.int64)])
+    for row, (_, key, _) in enumerate(others, start=len(distinct)):
+        if isinstance(key, int):
+            key = tuple(((key >> (_KEY_BITS * p)) & _MAX_FAST_CANDIDATES) - 1 for p in range(_KEY_PLACES))
+            key = tuple((c,) for c in key if c >= 0)
+        for place, group in enumerate(key):
+            positions[row, list(group)] = place
+    order = np.argsort(all_first, kind="stable")
+    return Election._compact(names, positions[order], all_weights[order])
+
+
+def _read_plain(
+    lines: list[str | bytes], spelled: dict[str | bytes, int], raw: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Read ``lines`` by the fast path of :func:`_parse_fast`.
+
+    Returns, for each line, its ranking's key, its weight (0 if unread), whether
+    it was read (a strict ranking of known names) and whether it is blank once
+    its comment and surrounding spaces are gone; ``None`` if a line holds the
+    character the fast path uses as a mark.
+    """
+    kind = bytes if raw else str
+    weight_mark, separator, colon, newline, comment = (
+        (_WEIGHT_MARK.encode(), b" > ", b": ", b"\n", b"#") if raw else (_WEIGHT_MARK, " > ", ": ", "\n", "#"))
+    joined = newline.join(lines)
+    if weight_mark in joined:
+        return None
+    if comment in joined:
+        if raw and not _is_utf8(joined):  # bytes in a comment are checked too: let the careful parser say where
+            return None
+        joined = (_COMMENT_BYTES if raw else _COMMENT).sub(comment[:0], joined)
+    # Comments and the spaces around a line go (a "\r" before its "\n" too), as the
+    # careful parser drops them; then "7: A > B" becomes the pieces "7\x01", "A", "B".
+    stripped = map(kind.strip, joined.split(newline))
+    marked = map(kind.replace, stripped, repeat(colon), repeat(weight_mark + separator))
+    parts = list(map(kind.split, marked, repeat(separator)))
+    spans = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    ends = np.cumsum(spans)
+    segment = ends - spans  # where each line's pieces start
+    token = np.fromiter(map(spelled.get, chain.from_iterable(parts), repeat(-1)), dtype=np.int64,
+                        count=int(ends[-1]))  # -1: not a known name
+    starts = segment.copy()  # where each line's preferences start
+    weights = np.ones(len(parts), dtype=np.int64)
+    # A weight is read only at the start of a line, and only if written as ASCII digits;
+    # weights repeat, so each distinct one is read once.
+    weighted = np.flatnonzero(token[segment] == -1)
+    heads = list(map(itemgetter(0), map(parts.__getitem__, weighted.tolist())))
+    value = {head: _weight_value(head, weight_mark) for head in set(heads)}
+    weights[weighted] = np.fromiter(map(value.__getitem__, heads), dtype=np.int64, count=len(heads))
+    starts[weighted] += 1
+    counts = ends - starts
+    place = np.arange(len(token)) - np.repeat(starts, spans)
+    known_piece = (token >= 0) & (place >= 0)
+    fits = known_piece & (place < _KEY_PLACES)
+    key_part = np.where(fits, (token + 1) << (_KEY_BITS * np.clip(place, 0, _KEY_PLACES - 1)), 0)
+    keys = np.add.reduceat(key_part, segment)
+    bits = np.bitwise_or.reduceat(np.where(known_piece, np.left_shift(1, np.maximum(token, 0)), 0), segment)
+    ok = ((weights > 0) & (counts >= 1) & (np.add.reduceat(fits.astype(np.int64), segment) == counts)
+          & (np.bitwise_count(bits) == counts))
+    # Nothing left once comments and spaces are gone: no ballot, as the careful parser says.
+    blank = np.fromiter(map(list.__eq__, parts, repeat([comment[:0]])), dtype=bool, count=len(parts))
+    return keys, weights, ok, blank
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _weight_value(head: str | bytes, mark: str | bytes) -> int:
+    """The weight written ``head`` (digits, then ``mark``), or 0 if it is not one the fast path reads."""
+    digits = head[:-1]
+    if head.endswith(mark) and digits.isdigit() and digits.isascii() and len(digits) <= 9:
+        return int(digits)
+    return 0
+
+
+def _learn_names(lines: list[str | bytes], raw: bool, cache: dict[str, tuple[str]]) -> list[str] | None:
+    """The names ranked on ``lines``, in order of first appearance (``None`` if one is malformed)."""
+    seen: dict[str, None] = {}
+    for line in lines:
+        try:
+            parsed = _parse_line(line.decode("utf-8") if raw else line, None, cache)
+        except UnicodeDecodeError:
+            return None
+        if isinstance(parsed, list):
+            return None
+        if parsed is not None:
+            seen.update(dict.fromkeys(name for group in parsed[1] for name in group))
+    return list(seen)
 
 
 def _decode_error(line: bytes, error: UnicodeDecodeError) -> tuple[int, str]:

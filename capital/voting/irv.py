@@ -36,8 +36,11 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from .ballots import Election
 from .borda import score_tiers
+from .pairwise import rank_positions
 from .result import Result, TieBreak, finish
 
 __all__ = ["irv"]
@@ -49,68 +52,53 @@ _MAX_STATES = 20_000
 
 
 class _Count:
-    """Incremental IRV count over the distinct ballots.
+    """The IRV count over the distinct ballots: each candidate's votes and the exhausted weight.
 
-    A ballot sits in the pile of every continuing candidate of its current
-    preference; eliminating a candidate moves only the ballots in its pile,
-    so the whole count touches each ballot at most once per elimination
-    that concerns it.
+    Works on the ballots' rank positions (see
+    :func:`capital.voting.pairwise.rank_positions`) with numpy: a ballot
+    counts for the continuing candidates of its best remaining place
+    (``members``); eliminating candidates recounts only the ballots that
+    counted for them.  Votes are ints, or exact fractions where equal ranks
+    split a ballot.
     """
 
     def __init__(self, election: Election):
+        self.positions, self.weights = rank_positions(election)
         n = len(election.candidates)
-        self.rankings = election.rankings
-        self.weights = election.weights
         self.continuing = [True] * n
-        self.votes: list[Votes] = [0] * n
-        self.piles: list[list[int]] = [[] for _ in range(n)]
-        self.position = [0] * len(self.rankings)
-        self.exhausted = 0
-        for b in range(len(self.rankings)):
-            self._place(b, 0)
+        self.members = self._members(slice(None))
+        self.votes, self.exhausted = self._contributions(self.weights, self.members)
 
-    def _place(self, b: int, start: int) -> None:
-        """Count ballot ``b`` for its first continuing preference from group ``start``."""
-        ranking = self.rankings[b]
-        weight = self.weights[b]
-        for g in range(start, len(ranking)):
-            members = [c for c in ranking[g] if self.continuing[c]]
-            if members:
-                self.position[b] = g
-                share = weight if len(members) == 1 else Fraction(weight, len(members))
-                for c in members:
-                    self.votes[c] += share
-                    self.piles[c].append(b)
-                return
-        self.position[b] = len(ranking)
-        self.exhausted += weight
+    def _members(self, rows: slice | np.ndarray) -> np.ndarray:
+        """Which continuing candidates each of ``rows`` counts for (all those of its best place left)."""
+        n = len(self.continuing)
+        masked = np.where(np.array(self.continuing, dtype=bool), self.positions[rows], n)
+        top = masked.min(axis=1, initial=n)
+        return (masked == top[:, None]) & (top < n)[:, None]
+
+    def _contributions(self, weights: np.ndarray, members: np.ndarray) -> tuple[list[Votes], int]:
+        """The votes ballots of ``weights`` give when counting for ``members``, and the weight exhausted."""
+        shared = members.sum(axis=1)
+        votes: list[Votes] = [int(v) for v in weights @ (members & (shared == 1)[:, None])]
+        for b in np.flatnonzero(shared > 1).tolist():
+            share = Fraction(int(weights[b]), int(shared[b]))
+            for c in np.flatnonzero(members[b]).tolist():
+                votes[c] += share
+        return votes, int(weights[shared == 0].sum())
 
     def eliminate(self, losers: list[int]) -> None:
         """Eliminate ``losers`` together and transfer their ballots."""
-        moved: dict[int, None] = {}
-        for c in losers:
-            moved.update(dict.fromkeys(self.piles[c]))
-        for b in moved:
-            group = self.rankings[b][self.position[b]]
-            members = [c for c in group if self.continuing[c]]
-            share = self.weights[b] if len(members) == 1 else Fraction(self.weights[b], len(members))
-            for c in members:
-                self.votes[c] -= share
+        rows = np.flatnonzero(self.members[:, losers].any(axis=1))
+        weights = self.weights[rows]
+        before, _ = self._contributions(weights, self.members[rows])
         for c in losers:
             self.continuing[c] = False
-            self.votes[c] = 0
-            self.piles[c] = []
-        for b in moved:
-            position = self.position[b]
-            group = self.rankings[b][position]
-            stay = [c for c in group if self.continuing[c]]
-            if stay:
-                # Still ranked equal with continuing candidates: re-split, piles unchanged.
-                share = self.weights[b] if len(stay) == 1 else Fraction(self.weights[b], len(stay))
-                for c in stay:
-                    self.votes[c] += share
-            else:
-                self._place(b, position + 1)
+        members = self._members(rows)
+        after, exhausted = self._contributions(weights, members)
+        self.members[rows] = members
+        self.votes = [v - old + new if live else 0
+                      for v, old, new, live in zip(self.votes, before, after, self.continuing)]
+        self.exhausted += exhausted
 
 
 def _fresh_votes(election: Election, continuing: frozenset[int]) -> tuple[dict[int, Votes], int]:

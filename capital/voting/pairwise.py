@@ -22,13 +22,16 @@ def rank_positions(election: Election) -> tuple[np.ndarray, np.ndarray]:
 
     ``positions[b, c]`` is the index of the group holding candidate ``c`` on
     ballot ``b`` (0 = first preference) or ``n`` (the number of candidates)
-    if the ballot leaves ``c`` unranked; ``weights[b]`` is the ballot's weight.
+    if the ballot leaves ``c`` unranked; ``weights[b]`` is the ballot's weight
+    (int64, or Python ints when their sum might overflow int64).
     """
     n = len(election.candidates)
+    weights = _weights(election.weights)
+    if "_positions" in election.__dict__:  # read by the fast path: built already
+        return election._positions, weights
     rankings = election.rankings
     count = len(rankings)
     positions = np.full((count, n), n, dtype=np.int32)
-    weights = np.fromiter(election.weights, dtype=np.int64, count=count)
     if not count or not n:
         return positions, weights
     # Flatten with C-level iteration: every group, then every ranked candidate.
@@ -44,11 +47,18 @@ def rank_positions(election: Election) -> tuple[np.ndarray, np.ndarray]:
     return positions, weights
 
 
+def _weights(weights: tuple[int, ...]) -> np.ndarray:
+    """``weights`` as int64, or as Python ints (exact, slower) if their sum might not fit."""
+    if sum(weights) < 1 << 62:
+        return np.fromiter(weights, dtype=np.int64, count=len(weights))
+    return np.array(weights, dtype=object)
+
+
 def pairwise_matrix(election: Election) -> np.ndarray:
-    """The ``n × n`` int64 matrix ``d`` described in the module docstring."""
+    """The ``n × n`` matrix ``d`` described in the module docstring (int64, or Python ints for huge weights)."""
     n = len(election.candidates)
     positions, weights = rank_positions(election)
-    d = np.zeros((n, n), dtype=np.int64)
+    d = np.zeros((n, n), dtype=weights.dtype)
     # One (distinct ballots × n) comparison per candidate keeps memory linear
     # in the number of distinct ballots, whatever the number of candidates.
     for i in range(n):

@@ -15,7 +15,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from .ballots import Election
+from .pairwise import rank_positions
 from .borda import score_tiers
 from .result import Result, TieBreak, finish
 
@@ -25,18 +28,17 @@ __all__ = ["plurality"]
 def plurality(election: Election, tie_break: TieBreak | None = None) -> Result:
     """Count ``election`` by plurality (see the module docstring)."""
     n = len(election.candidates)
-    whole = [0] * n
+    positions, weights = rank_positions(election)
+    first = positions == 0
+    firsts = first.sum(axis=1)
+    # Ballots with one first preference, counted at once; the shared ones split exactly.
+    whole = [int(x) for x in weights @ (first & (firsts == 1)[:, None])] if n else []
     split: list[Fraction] = [Fraction(0)] * n
-    blank = 0
-    for ranking, weight in zip(election.rankings, election.weights):
-        if not ranking:
-            blank += weight
-        elif len(ranking[0]) == 1:
-            whole[ranking[0][0]] += weight
-        else:
-            share = Fraction(weight, len(ranking[0]))
-            for c in ranking[0]:
-                split[c] += share
+    for b in np.flatnonzero(firsts > 1).tolist():
+        share = Fraction(int(weights[b]), int(firsts[b]))
+        for c in np.flatnonzero(first[b]).tolist():
+            split[c] += share
+    blank = int(weights[firsts == 0].sum())
     scores = [w + s if s else Fraction(w) for w, s in zip(whole, split)]
     details: dict[str, Any] = {
         "scores": dict(zip(election.candidates, scores)),

@@ -169,7 +169,7 @@ def finish(
         tie_break=list(tie_break.order) if tie_break is not None else None,
         tie_break_used=used,
         ballots=election.total_weight,
-        distinct_ballots=len(election.ballots),
+        distinct_ballots=len(election.weights),
         details=details,
     )
 
