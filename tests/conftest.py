@@ -266,7 +266,7 @@ class WebClient:
     def csrf_token(self) -> str:
         """The session's CSRF token (it stays valid for the whole session)."""
         if getattr(self, "_token", None) is None:
-            page = self.get("/account/login").get_data(as_text=True)
+            page = self.get("/about/help").get_data(as_text=True)  # never cached, never redirected
             self._token = self.TOKEN.search(page).group(1)
         return self._token
 
