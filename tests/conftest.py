@@ -356,7 +356,7 @@ def pdf_bytes(pages: int = 1) -> bytes:
 @pytest.fixture
 def make_cycle(db):
     """A cycle whose deadlines sit around ``now``: by default nominations are open for ten more days."""
-    from capital.domain.phases import Phase
+    from capital.domain.phase import Phase
     from capital.domain.timeline import celebration_day
     from capital.models import Cycle
 

@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from capital.domain.phases import Phase, phase_at
+from capital.domain.phase import Phase
+
+from capital.domain.phases import phase_at
 from capital.domain.timeline import Timeline, validate_timeline
 from tests.conftest import fixture_timeline
 

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from capital.domain.messages import N_
+from capital.domain.messages import N_, Titled
 
 
-class Role(IntEnum):
+class Role(Titled, IntEnum):
     REPRESENTATIVE = 1
     BOARD = 2
     SECRETARIAT = 3
 
-    @property
-    def title(self) -> str:
-        return ROLE_TITLES[self]
 
-
-ROLE_TITLES = {
+ROLE_TITLES = Role.set_titles({
     Role.REPRESENTATIVE: N_("City representative"),
     Role.BOARD: N_("Board member"),
     Role.SECRETARIAT: N_("Secretariat"),
-}
+})

@@ -1,4 +1,4 @@
-"""A cycle's timeline: its deadlines, their order, and the windows they open (SPEC §4).
+"""A cycle's timeline: its deadlines, their order, and the windows they open (docs/cycle.md).
 
 All datetimes are aware and normalised to UTC; the web layer shows them in the reader's
 time zone. A window is half-open, ``opens <= now < closes``: at the very second of a
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from capital.domain.messages import Message, N_
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase, deadlines_still_ahead
 
 CELEBRATION_MONTH, CELEBRATION_DAY = 5, 16  # 16 May, resolution A/RES/72/130
 
@@ -36,16 +36,6 @@ DEADLINE_LABELS = {
     "voting_open_dt": N_("Voting opens"),
     "voting_close_dt": N_("Voting deadline"),
     "announcement_dt": N_("Announcement"),
-}
-
-# The deadline that ends each phase of the normal course; the tally follows voting at once.
-_PHASE_DEADLINE = {
-    Phase.DRAFT: "nominations_open_dt",
-    Phase.NOMINATIONS_OPEN: "nominations_close_dt",
-    Phase.NOMINATIONS_CLOSED: "voting_open_dt",
-    Phase.VOTING_OPEN: "voting_close_dt",
-    Phase.VOTING_CLOSED: "announcement_dt",
-    Phase.TALLIED: "announcement_dt",
 }
 
 _ORDER_MESSAGES = {
@@ -121,15 +111,6 @@ class Timeline:
         """The five deadlines by field name, in chronological order."""
         return {name: getattr(self, name) for name in DEADLINE_FIELDS}
 
-    def deadline_for(self, phase: Phase) -> datetime | None:
-        """The deadline that ends ``phase``, or None for a final phase.
-
-        Voting closed and tallied both end with the announcement: the tally itself has no
-        deadline, it runs as soon as voting closes.
-        """
-        name = _PHASE_DEADLINE.get(phase)
-        return getattr(self, name) if name else None
-
     def second_round(self, now: datetime, duration: timedelta = SECOND_ROUND_DURATION) -> Timeline:
         """The timeline for a second voting round opening at ``now`` and lasting ``duration``.
 
@@ -198,17 +179,10 @@ def validate_timeline(timeline: Timeline, now: datetime, *, phase: Phase) -> lis
         )
     if (timeline.celebration_date.month, timeline.celebration_date.day) != (CELEBRATION_MONTH, CELEBRATION_DAY):
         problems.append(Message(N_("The celebration must be on 16 May."), {}, "timeline.celebration_date"))
-    for name in _deadlines_still_ahead(phase):
+    for name in deadlines_still_ahead(phase, DEADLINE_FIELDS):
         if getattr(timeline, name) <= now:
             problems.append(Message(_FUTURE_MESSAGES[name], {}, f"timeline.past.{name}"))
     return problems
-
-
-def _deadlines_still_ahead(phase: Phase) -> tuple[str, ...]:
-    """The deadlines that end ``phase`` or a phase after it, in the normal course."""
-    if phase not in _PHASE_DEADLINE:
-        return ()
-    return DEADLINE_FIELDS[DEADLINE_FIELDS.index(_PHASE_DEADLINE[phase]) :]
 
 
 def _at_noon(day: date) -> datetime:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.extensions import db
 from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
 

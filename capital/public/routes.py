@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from capital.config import LOCALES
-from capital.domain.phases import Phase
+from capital.domain.phase import DOSSIER_PHASES, FINAL_PHASES, Phase
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.i18n import _
@@ -22,7 +22,7 @@ def home():
         select(Cycle).where(Cycle.phase == Phase.ANNOUNCED).order_by(Cycle.year.desc()).limit(1)
     )
     upcoming = db.session.scalar(
-        select(Cycle).where(Cycle.phase.not_in([Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL]))
+        select(Cycle).where(Cycle.phase.not_in(FINAL_PHASES))
         .order_by(Cycle.year).limit(1)
     )
     return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming)
@@ -32,7 +32,7 @@ def home():
 def nominees():
     """The nominees' names and titles, public once nominations have closed."""
     cycle = db.session.scalar(
-        select(Cycle).where(Cycle.phase >= Phase.NOMINATIONS_CLOSED, Cycle.phase != Phase.CANCELLED)
+        select(Cycle).where(Cycle.phase.in_(DOSSIER_PHASES))
         .order_by(Cycle.year.desc()).limit(1)
     )
     nominations = []

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from capital.auth.access import role_required
 from capital.domain.messages import RuleViolation
 from capital.domain.nominations import NominationState, REVIEWABLE_STATES
-from capital.domain.phases import Phase
+from capital.domain.phase import dossiers_visible
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.i18n import _, translate
@@ -69,9 +69,10 @@ def board_dossiers():
     """The eligible dossiers, for the board, once nominations have closed."""
     cycle = service.current_cycle()
     nominations = []
-    if cycle is not None and cycle.phase >= Phase.NOMINATIONS_CLOSED:
+    visible = cycle is not None and dossiers_visible(cycle.phase)
+    if visible:
         nominations = db.session.scalars(select(Nomination).options(
             selectinload(Nomination.nominating_city), selectinload(Nomination.host_city)).where(
             Nomination.cycle_id == cycle.id, Nomination.state == NominationState.ELIGIBLE
         ).order_by(Nomination.title)).all()
-    return render_template("review/board.html", cycle=cycle, nominations=nominations)
+    return render_template("review/board.html", visible=visible, nominations=nominations)

@@ -6,7 +6,8 @@ from sqlalchemy.orm import selectinload
 from capital.auth.access import role_required
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.messages import RuleViolation
-from capital.domain.phases import ALLOWED_TRANSITIONS, Phase, transition_deadline
+from capital.domain.phase import Phase, deadline_for
+from capital.domain.phases import ALLOWED_TRANSITIONS, transition_deadline
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline
 from capital.extensions import db
@@ -46,7 +47,7 @@ def dashboard():
         ),
     }
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.year.desc()).limit(5)).all()
-    return render_template("secretariat/dashboard.html", counts=counts, cycles=cycles)
+    return render_template("secretariat/dashboard.html", counts=counts, cycles=cycles, deadline_for=deadline_for)
 
 
 def _search(statement, query: str, *columns):

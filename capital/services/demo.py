@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from capital.domain.membership import CityStatus, SignatureForm
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.domain.timeline import celebration_day, default_timeline
 from capital.extensions import db

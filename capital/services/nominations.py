@@ -20,7 +20,7 @@ from capital.domain.eligibility import EligibilityRules, NominationFacts, evalua
 from capital.domain.membership import CityStatus
 from capital.domain.messages import Decision, Message, N_, RuleViolation
 from capital.domain.nominations import ACTIVE_STATES, NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase, dossiers_visible
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import (
@@ -129,7 +129,7 @@ def can_view(user: User, nomination: Nomination) -> bool:
     if user.has_role(Role.SECRETARIAT):
         return True
     if user.has_role(Role.BOARD) and nomination.state == NominationState.ELIGIBLE \
-            and nomination.cycle.phase >= Phase.NOMINATIONS_CLOSED:
+            and dossiers_visible(nomination.cycle.phase):
         return True
     return user.has_role(Role.REPRESENTATIVE) and nomination.state in ACTIVE_STATES
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capital.domain.phases import FINAL_PHASES, Phase
+from capital.domain.phase import FINAL_PHASES, Phase, deadline_for, dossiers_visible
 from capital.domain.timeline import (
     DEADLINE_FIELDS,
     DEADLINE_LABELS,
@@ -189,7 +189,13 @@ def test_a_window_is_open_from_its_opening_to_just_before_its_close():
     ids=lambda value: getattr(value, "name", str(value)),
 )
 def test_deadline_for_each_phase(phase, field):
-    assert T2027.deadline_for(phase) == (getattr(T2027, field) if field else None)
+    assert deadline_for(phase, T2027) == (getattr(T2027, field) if field else None)
+
+
+def test_dossiers_are_visible_from_the_close_of_nominations_unless_the_cycle_is_cancelled():
+    visible = {phase for phase in Phase if dossiers_visible(phase)}
+    assert visible == {Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED, Phase.TALLIED,
+                       Phase.ANNOUNCED, Phase.NO_CAPITAL}
 
 
 def test_second_round_opens_now_for_a_week_and_moves_the_announcement_as_much():

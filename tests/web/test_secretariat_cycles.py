@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.domain.timeline import default_timeline
 from capital.models import AuditEntry, Cycle
