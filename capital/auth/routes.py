@@ -12,6 +12,7 @@ from capital.models.types import utcnow
 from capital.services import accounts
 from capital.services.dispatch import commit
 from capital.urls import safe_next_url
+from capital.views import perform
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please sign in to see this page.")
@@ -67,17 +68,15 @@ def accept_invitation(token):
     try:
         invitation = accounts.load_invitation(token, now)
     except accounts.AccountError as error:
-        return render_template("auth/invitation_invalid.html", error=error.reason), 410
+        return render_template("auth/invitation_invalid.html", errors=[translate(error.reason)]), 410
     form = AcceptInvitationForm(name=invitation.name)
     if form.validate_on_submit():
-        try:
-            user = accounts.accept_invitation(token, name=form.name.data, password=form.password.data, now=now)
-        except accounts.AccountError as error:
-            db.session.rollback()
-            return render_template("auth/invitation_invalid.html", error=error.reason), 410
-        commit()
-        login_user(user)
-        flash(_("Welcome to Capital. Your account is ready."), "success")
+        outcome = perform(lambda: accounts.accept_invitation(token, name=form.name.data, password=form.password.data,
+                                                             now=now),
+                          _("Welcome to Capital. Your account is ready."), flash_errors=False)
+        if not outcome:
+            return render_template("auth/invitation_invalid.html", errors=outcome.errors), 410
+        login_user(outcome.value)
         return redirect(url_for("public.dashboard"))
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
 
@@ -87,9 +86,8 @@ def accept_invitation(token):
 def request_reset():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data, locale=str(get_locale()), now=utcnow())
-        commit()
-        flash(_("If this address has an account, a reset link is on its way."), "info")
+        perform(lambda: accounts.request_password_reset(form.email.data, locale=str(get_locale()), now=utcnow()),
+                _("If this address has an account, a reset link is on its way."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_request.html", form=form)
 
@@ -98,14 +96,9 @@ def request_reset():
 def reset_password(token):
     form = SetPasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.reset_password(token, form.password.data, utcnow())
-        except accounts.AccountError as error:
-            db.session.rollback()
-            flash(translate(error.reason), "error")
+        if not perform(lambda: accounts.reset_password(token, form.password.data, utcnow()),
+                       _("Your password is changed. Sign in with it now.")):
             return redirect(url_for("auth.request_reset"))
-        commit()
-        flash(_("Your password is changed. Sign in with it now."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
 
@@ -122,14 +115,10 @@ def settings():
     form.set_choices([(code, LANGUAGE_NAMES[code]) for code in LOCALES], timezone_names(),
                      _("My city's time zone (%(zone)s)", zone=city_zone))
     if form.validate_on_submit():
-        try:
-            accounts.update_settings(current_user, name=form.name.data, locale=form.locale.data,
-                                     timezone=form.timezone.data or None, now=utcnow())
-        except accounts.AccountError as error:
-            db.session.rollback()
-            form.timezone.errors.append(translate(error.reason))
-        else:
-            commit()
-            flash(_("Your settings are saved."), "success")
+        outcome = perform(lambda: accounts.update_settings(current_user, name=form.name.data, locale=form.locale.data,
+                                                           timezone=form.timezone.data or None, now=utcnow()),
+                          _("Your settings are saved."), flash_errors=False)
+        if outcome:
             return redirect(url_for("auth.settings"))
+        form.timezone.errors.extend(outcome.errors)
     return render_template("auth/settings.html", form=form)

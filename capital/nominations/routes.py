@@ -9,7 +9,6 @@ from wtforms import SelectChoice
 from capital.auth.access import role_required
 from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, Theme
 from capital.domain.eligibility import EligibilityRules
-from capital.domain.messages import RuleViolation
 from capital.domain.nominations import ACTIVE_STATES
 from capital.domain.roles import Role
 from capital.extensions import db
@@ -20,8 +19,7 @@ from capital.nominations import bp
 from capital.nominations.forms import ConfirmForm, DossierForm, EndorseForm, StartNominationForm
 from capital.services import nominations as service
 from capital.services.cycles import cycle_timeline
-from capital.services.dispatch import commit
-from capital.views import flash_reasons, perform
+from capital.views import perform
 
 
 def _own_nomination(nomination_id: int) -> Nomination:
@@ -78,12 +76,11 @@ def start():
         flash(_("Choose a host city from the list."), "error")
         return redirect(url_for("nominations.dashboard"))
     host = db.session.get(type(city), form.host_city_id.data)
-    started = []
-    if not perform(lambda: started.append(service.start_nomination(cycle, city, host, actor=current_user,
-                                                                    now=utcnow())),
-                   _("Your draft is created. Fill in the dossier and save it as often as you like.")):
+    outcome = perform(lambda: service.start_nomination(cycle, city, host, actor=current_user, now=utcnow()),
+                      _("Your draft is created. Fill in the dossier and save it as often as you like."))
+    if not outcome:
         return redirect(url_for("nominations.dashboard"))
-    return redirect(url_for("nominations.edit", nomination_id=started[0].id))
+    return redirect(url_for("nominations.edit", nomination_id=outcome.value.id))
 
 
 def _dossier_input(form: DossierForm) -> service.DossierInput:
@@ -111,6 +108,14 @@ def _fill(form: DossierForm, nomination: Nomination) -> None:
         form[f"programme_{text.locale}"].data = text.programme
 
 
+def _save_dossier(nomination, form, now) -> None:
+    service.save_dossier(nomination, _dossier_input(form), actor=current_user, now=now)
+    for kind, field in (("letter", form.letter), ("image", form.image)):
+        upload = field.data
+        if upload and upload.filename:
+            service.attach_file(nomination, kind, upload.filename, upload.read(), actor=current_user, now=now)
+
+
 @bp.route("/nominations/<int:nomination_id>/edit", methods=["GET", "POST"])
 @role_required(Role.REPRESENTATIVE)
 def edit(nomination_id):
@@ -118,20 +123,9 @@ def edit(nomination_id):
     form = DossierForm(hosts=service.eligible_hosts())
     if form.validate_on_submit():
         now = utcnow()
-        try:
-            service.save_dossier(nomination, _dossier_input(form), actor=current_user, now=now)
-            for kind, field in (("letter", form.letter), ("image", form.image)):
-                upload = field.data
-                if upload and upload.filename:
-                    service.attach_file(nomination, kind, upload.filename, upload.read(), actor=current_user, now=now)
-        except RuleViolation as error:
-            db.session.rollback()
-            flash_reasons(error)
-            db.session.refresh(nomination)
-        else:
-            commit()
-            flash(_("Your dossier is saved."), "success")
+        if perform(lambda: _save_dossier(nomination, form, now), _("Your dossier is saved.")):
             return redirect(url_for("nominations.edit", nomination_id=nomination.id))
+        db.session.refresh(nomination)
     elif not form.is_submitted():
         _fill(form, nomination)
     checklist = service.check_rules(nomination)

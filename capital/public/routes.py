@@ -12,8 +12,10 @@ from capital.domain.nominations import ACTIVE_STATES
 from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
 from capital.public import bp
+from capital.services import accounts
 from capital.services.health import health_report
 from capital.urls import safe_next_url
+from capital.views import perform
 
 
 @bp.route("/")
@@ -63,13 +65,13 @@ def dashboard():
 @bp.route("/language", methods=["POST"])
 def set_language():
     locale = request.form.get("locale", "")
-    if locale in LOCALES:
-        session["locale"] = locale
-        if current_user.is_authenticated:
-            current_user.locale = locale
-            db.session.commit()
-    else:
+    if locale not in LOCALES:
         flash(_("This language is not available."), "error")
+    else:
+        session["locale"] = locale
+        if current_user.is_authenticated:  # saved for next time, as the settings page does
+            perform(lambda: accounts.update_settings(current_user, name=current_user.name, locale=locale,
+                                                     timezone=current_user.timezone, now=utcnow()))
     return redirect(safe_next_url(request.form.get("next")) or url_for("public.home"))
 
 

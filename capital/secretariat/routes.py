@@ -1,17 +1,16 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from capital.auth.access import role_required
 from capital.domain.membership import CityStatus, SignatureForm
-from capital.domain.messages import RuleViolation
 from capital.domain.phase import Phase, deadline_for
 from capital.domain.phases import ALLOWED_TRANSITIONS, transition_deadline
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline
 from capital.extensions import db
-from capital.i18n import _, translate
+from capital.i18n import _
 from capital.models import AuditEntry, City, Cycle, Invitation, Mail, RoleGrant, User
 from capital.models.types import utcnow
 from capital.pagination import paged
@@ -22,7 +21,6 @@ from capital.secretariat.forms import (
 )
 from capital.services import accounts, cities as city_service, cycles as cycle_service
 from capital.services.audit import ACTION_TITLES
-from capital.services.dispatch import commit
 from capital.views import perform
 
 
@@ -30,10 +28,6 @@ from capital.views import perform
 @role_required(Role.SECRETARIAT)
 def require_secretariat():
     """Every page of this blueprint is for the secretariat only."""
-
-
-def _reasons(violation) -> list[str]:
-    return [translate(reason) for reason in violation.reasons]
 
 
 @bp.route("/")
@@ -82,17 +76,13 @@ def create_cycle():
     errors = []
     if form.validate_on_submit():
         copy_from = db.session.get(Cycle, form.copy_from.data) if form.copy_from.data else None
-        try:
-            cycle = cycle_service.create_cycle(
-                form.year.data, timeline=form.timeline(form.year.data, zone), settings=form.settings(),
-                copy_from=copy_from, actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            errors = _reasons(violation)
-        else:
-            commit()
-            flash(_("The cycle %(year)s was created as a draft.", year=cycle.year), "success")
-            return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
+        outcome = perform(lambda: cycle_service.create_cycle(
+            form.year.data, timeline=form.timeline(form.year.data, zone), settings=form.settings(),
+            copy_from=copy_from, actor=current_user, now=utcnow()),
+            lambda cycle: _("The cycle %(year)s was created as a draft.", year=cycle.year), flash_errors=False)
+        if outcome:
+            return redirect(url_for("secretariat.cycle", cycle_id=outcome.value.id))
+        errors = outcome.errors
     return render_template("secretariat/cycle_form.html", form=form, errors=errors, latest=latest, cycle=None,
                            zone=zone)
 
@@ -121,16 +111,12 @@ def edit_cycle(cycle_id):
     form = CycleEditForm(data=CycleForm.initial(timeline, cycle_service.CycleSettings.of(cycle), zone))
     errors = []
     if form.validate_on_submit():
-        try:
-            cycle_service.update_cycle(cycle, timeline=form.timeline(cycle.year, zone), settings=form.settings(),
-                                       actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            errors = _reasons(violation)
-        else:
-            commit()
-            flash(_("The cycle %(year)s was saved.", year=cycle.year), "success")
+        outcome = perform(lambda: cycle_service.update_cycle(
+            cycle, timeline=form.timeline(cycle.year, zone), settings=form.settings(), actor=current_user,
+            now=utcnow()), _("The cycle %(year)s was saved.", year=cycle.year), flash_errors=False)
+        if outcome:
             return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
+        errors = outcome.errors
     return render_template("secretariat/cycle_form.html", form=form, errors=errors, cycle=cycle, latest=None,
                            zone=zone)
 
@@ -148,21 +134,13 @@ def change_phase(cycle_id, name):
     cycle = _get_cycle(cycle_id)
     target = _phase(name)
     now = utcnow()
-    try:
-        if request.method == "POST":
-            cycle_service.change_phase(cycle, target, actor=current_user, now=now, by_hand=True)
-        else:
-            cycle_service.check_phase_change(cycle, target, actor=current_user, now=now, by_hand=True)
-    except RuleViolation as violation:
-        db.session.rollback()
-        for reason in _reasons(violation):
-            flash(reason, "error")
-        return redirect(url_for("secretariat.cycle", cycle_id=cycle_id))
     if request.method == "POST":
-        commit()
-        flash(_("The cycle %(year)s is now in the phase “%(phase)s”.", year=cycle.year, phase=_(target.title)),
-              "success")
+        perform(lambda: cycle_service.change_phase(cycle, target, actor=current_user, now=now, by_hand=True),
+                _("The cycle %(year)s is now in the phase “%(phase)s”.", year=cycle.year, phase=_(target.title)))
         return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
+    if not perform(lambda: cycle_service.check_phase_change(cycle, target, actor=current_user, now=now,
+                                                            by_hand=True)):
+        return redirect(url_for("secretariat.cycle", cycle_id=cycle_id))
     timeline = cycle_service.cycle_timeline(cycle)
     scheduled = transition_deadline(cycle.phase, target, timeline) if timeline else None
     return render_template("secretariat/change_phase.html", cycle=cycle, target=target, scheduled=scheduled,
@@ -193,15 +171,11 @@ def create_city():
     form = CityForm()
     errors = []
     if form.validate_on_submit():
-        try:
-            city = city_service.create_city(form.profile(), actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            errors = _reasons(violation)
-        else:
-            commit()
-            flash(_("%(name)s was added.", name=city.name), "success")
-            return redirect(url_for("secretariat.city", city_id=city.id))
+        outcome = perform(lambda: city_service.create_city(form.profile(), actor=current_user, now=utcnow()),
+                          lambda city: _("%(name)s was added.", name=city.name), flash_errors=False)
+        if outcome:
+            return redirect(url_for("secretariat.city", city_id=outcome.value.id))
+        errors = outcome.errors
     return render_template("secretariat/city_form.html", form=form, errors=errors)
 
 
@@ -215,15 +189,11 @@ def city(city_id):
     form = CityForm(obj=city)
     errors = []
     if form.validate_on_submit():
-        try:
-            city_service.update_city(city, form.profile(), actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            errors = _reasons(violation)
-        else:
-            commit()
-            flash(_("%(name)s was saved.", name=city.name), "success")
+        outcome = perform(lambda: city_service.update_city(city, form.profile(), actor=current_user, now=utcnow()),
+                          lambda _value: _("%(name)s was saved.", name=city.name), flash_errors=False)
+        if outcome:
             return redirect(url_for("secretariat.city", city_id=city.id))
+        errors = outcome.errors
     return _city_page(city, form, DeclarationSignatureForm(formdata=None), errors)
 
 
@@ -233,18 +203,14 @@ def record_signature(city_id):
     form = DeclarationSignatureForm()
     errors = []
     if form.validate_on_submit():
-        try:
-            city_service.record_signature(
-                city, form=SignatureForm(form.form.data), signed_on=form.signed_on.data,
-                signatory_name=form.signatory_name.data, signatory_title=form.signatory_title.data or "",
-                place=form.place.data or "", actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            errors = _reasons(violation)
-        else:
-            commit()
-            flash(_("The signature was recorded."), "success")
+        outcome = perform(lambda: city_service.record_signature(
+            city, form=SignatureForm(form.form.data), signed_on=form.signed_on.data,
+            signatory_name=form.signatory_name.data, signatory_title=form.signatory_title.data or "",
+            place=form.place.data or "", actor=current_user, now=utcnow()),
+            _("The signature was recorded."), flash_errors=False)
+        if outcome:
             return redirect(url_for("secretariat.city", city_id=city.id))
+        errors = outcome.errors
     return _city_page(city, CityForm(obj=city, formdata=None), form, errors)
 
 
@@ -286,15 +252,12 @@ def add_board_term(user_id):
     person = _get_person(user_id)
     form = BoardTermForm()
     if form.validate_on_submit():
-        try:
-            accounts.add_board_term(person, form.starts_on.data, form.ends_on.data, actor=current_user, now=utcnow())
-        except accounts.AccountError as error:
-            db.session.rollback()
-            form.ends_on.errors.append(_(error.reason.message, **error.reason.params))
-        else:
-            commit()
-            flash(_("The board term was added."), "success")
+        outcome = perform(lambda: accounts.add_board_term(person, form.starts_on.data, form.ends_on.data,
+                                                          actor=current_user, now=utcnow()),
+                          _("The board term was added."), flash_errors=False)
+        if outcome:
             return redirect(url_for("secretariat.person", user_id=person.id))
+        form.ends_on.errors.extend(outcome.errors)
     return _person_page(person, form, RoleForm(formdata=None))
 
 
@@ -304,9 +267,9 @@ def grant_role(user_id):
     form = RoleForm()
     if not form.validate_on_submit():
         return _person_page(person, BoardTermForm(formdata=None), form)
-    accounts.grant_role(person, Role(form.role.data), actor=current_user, now=utcnow())
-    commit()
-    flash(_("%(name)s now has the role “%(role)s”.", name=person.name, role=_(Role(form.role.data).title)), "success")
+    role = Role(form.role.data)
+    perform(lambda: accounts.grant_role(person, role, actor=current_user, now=utcnow()),
+            _("%(name)s now has the role “%(role)s”.", name=person.name, role=_(role.title)))
     return redirect(url_for("secretariat.person", user_id=person.id))
 
 
@@ -340,16 +303,13 @@ def invitations():
     form.set_choices([(role, _(role.title)) for role in Role], cities)
     if form.validate_on_submit():
         city = db.session.get(City, form.city_id.data) if form.city_id.data else None
-        try:
-            accounts.invite(form.email.data, Role(form.role.data), name=form.name.data or "", city=city,
-                            locale=form.locale.data, actor=current_user, now=utcnow())
-        except accounts.AccountError as error:
-            db.session.rollback()
-            form.city_id.errors.append(_(error.reason.message, **error.reason.params))
-        else:
-            commit()
-            flash(_("The invitation is on its way to %(email)s.", email=form.email.data), "success")
+        outcome = perform(lambda: accounts.invite(form.email.data, Role(form.role.data), name=form.name.data or "",
+                                                  city=city, locale=form.locale.data, actor=current_user,
+                                                  now=utcnow()),
+                          _("The invitation is on its way to %(email)s.", email=form.email.data), flash_errors=False)
+        if outcome:
             return redirect(url_for("secretariat.invitations"))
+        form.city_id.errors.extend(outcome.errors)
     listing = paged(select(Invitation), {"created": Invitation.created_dt, "email": Invitation.email}, "created")
     return render_template("secretariat/invitations.html", form=form, listing=listing, now=utcnow())
 
@@ -357,9 +317,8 @@ def invitations():
 @bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
 def revoke_invitation(invitation_id):
     invitation = db.session.get(Invitation, invitation_id) or abort(404)
-    accounts.revoke_invitation(invitation, actor=current_user, now=utcnow())
-    commit()
-    flash(_("The invitation was withdrawn."), "info")
+    perform(lambda: accounts.revoke_invitation(invitation, actor=current_user, now=utcnow()),
+            _("The invitation was withdrawn."), "info")
     return redirect(url_for("secretariat.invitations"))
 
 
