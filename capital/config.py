@@ -130,7 +130,7 @@ class Config:
             "worker_hijack_root_logger": False,
             "timezone": "UTC",
             "beat_schedule": {
-                "tick": {"task": "capital.deadlines.tick", "schedule": timedelta(seconds=_env_int("CAPITAL_TICK_SECONDS", 60))},
+                "tick": {"task": "capital.tasks.deadlines.tick", "schedule": timedelta(seconds=_env_int("CAPITAL_TICK_SECONDS", 60))},
             },
         }
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

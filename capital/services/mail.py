@@ -27,7 +27,6 @@ from capital.models import Mail, MailState
 from capital.services.dispatch import after_commit
 
 log = logging.getLogger(__name__)
-DELIVER_TASK = "capital.mail.deliver"
 # While a mail is being handed over, other workers leave it alone for this long.
 SENDING_LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=6)
@@ -74,7 +73,9 @@ def queue_mail(kind: str, *, recipient: str, locale: str, subject: str, context:
             db.session.add(mail)
     except IntegrityError:
         return None
-    after_commit(DELIVER_TASK, mail.id)
+    from capital.tasks.mail import deliver  # here: the task module builds on this one
+
+    after_commit(deliver, mail.id)
     return mail
 
 

@@ -8,7 +8,8 @@ from capital.extensions import db
 from capital.models import WorkerHeartbeat
 from capital.services.cycles import advance_due_cycles
 from capital.services.dispatch import after_commit
-from capital.services.mail import DELIVER_TASK, due_mail_ids
+from capital.services.mail import due_mail_ids
+from capital.tasks.mail import deliver
 
 
 def run_tick(now: datetime) -> dict:
@@ -22,6 +23,6 @@ def run_tick(now: datetime) -> dict:
     transitions = advance_due_cycles(now)
     mail_ids = due_mail_ids(now)
     for mail_id in mail_ids:
-        after_commit(DELIVER_TASK, mail_id)
+        after_commit(deliver, mail_id)
     db.session.flush()
     return {"mails_due": len(mail_ids), "phase_transitions": len(transitions)}

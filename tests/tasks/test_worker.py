@@ -31,7 +31,7 @@ from tests.conftest import TEST_DATABASE_URL, WebClient, make_config, smtp_serve
 WORKER_REDIS_URL = os.environ.get("TEST_WORKER_REDIS_URL", "redis://127.0.0.1:6379/13")
 SECRET_KEY = "worker-test-secret-key-shared-by-app-and-worker"
 CELERY = str(Path(sys.executable).parent / "celery")
-TICK = "capital.deadlines.tick"
+TICK = "capital.tasks.deadlines.tick"
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/account/invitation/[^\s\"<]+)")
 
 
