@@ -16,9 +16,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from capital.domain.localisation import LOCALES
+
 ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ("en", "fr", "de", "es", "ar", "zh", "ru")
-RTL_LOCALES = frozenset({"ar"})
 
 
 class ConfigError(RuntimeError):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, request, session
 from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l  # noqa: F401
 from flask_login import current_user
 
-from capital.config import LOCALES, RTL_LOCALES
+from capital.domain.localisation import LOCALES, RTL_LOCALES, is_timezone
 from capital.extensions import babel
 
 # Each language's name in itself, for the switcher.
@@ -38,17 +37,9 @@ def select_timezone() -> str:
     """The user's time zone, then their city's, then UTC."""
     if current_user and current_user.is_authenticated:
         for name in (current_user.timezone, current_user.city.timezone if current_user.city else None):
-            if name and valid_timezone(name):
+            if name and is_timezone(name):
                 return name
     return "UTC"
-
-
-def valid_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def text_direction() -> str:

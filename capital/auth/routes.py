@@ -4,8 +4,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from capital.auth import bp
 from capital.auth.forms import AcceptInvitationForm, LoginForm, ResetRequestForm, SetPasswordForm, SettingsForm
+from capital.domain.localisation import LOCALES, timezone_names
 from capital.extensions import db, limiter, login_manager
-from capital.config import LOCALES
 from capital.i18n import LANGUAGE_NAMES, _, _l, translate
 from capital.models import User
 from capital.models.types import utcnow
@@ -106,8 +106,6 @@ def reset_password(token):
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    from capital.services.cities import timezone_names
-
     form = SettingsForm(obj=current_user) if request.method == "GET" else SettingsForm()
     if request.method == "GET":
         form.timezone.data = current_user.timezone or ""

@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from capital.domain.localisation import LOCALES
 from capital.domain.messages import Message, N_, Titled
 
-SUPPORTED_LOCALES = ("en", "fr", "de", "es", "ar", "zh", "ru")
 
 
 class Theme(Titled, IntEnum):
@@ -93,7 +93,7 @@ class DossierLimits:
 class DossierData:
     """The dossier as plain values, gathered from a form or the database.
 
-    ``texts`` maps a locale (one of ``SUPPORTED_LOCALES``) to its ``(summary, programme)``.
+    ``texts`` maps a locale (one of ``LOCALES``) to its ``(summary, programme)``.
     """
 
     title: str = ""
@@ -178,7 +178,7 @@ def _check_texts(texts: dict[str, tuple[str, str]], limits: DossierLimits) -> li
         if not summary and not programme:
             continue  # an empty language is simply not offered
         language = {"language": locale}
-        if locale not in SUPPORTED_LOCALES:
+        if locale not in LOCALES:
             problems.append(
                 Message(N_("Texts in %(language)s can't be accepted: choose a supported language."), language,
                         "dossier.texts.unsupported_language")
@@ -210,7 +210,7 @@ _TOO_LONG_TEXT = {
 
 
 def _locale_order(locale: str) -> tuple[int, str]:
-    return (SUPPORTED_LOCALES.index(locale) if locale in SUPPORTED_LOCALES else len(SUPPORTED_LOCALES), locale)
+    return (LOCALES.index(locale) if locale in LOCALES else len(LOCALES), locale)
 
 
 def _is_cjk(char: str) -> bool:

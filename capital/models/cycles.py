@@ -12,7 +12,9 @@ from capital.domain.phase import Phase
 from capital.extensions import db
 from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
 
-TALLY_METHODS = ("schulze", "ranked_pairs", "irv", "borda", "plurality")
+from capital.voting import METHODS
+
+TALLY_METHODS = tuple(METHODS)
 
 
 class Cycle(db.Model):
@@ -20,7 +22,7 @@ class Cycle(db.Model):
     __table_args__ = (
         enum_check("phase", Phase),
         CheckConstraint("quorum_share > 0 AND quorum_share <= 1", name="quorum_share_range"),
-        CheckConstraint("method IN ('schulze', 'ranked_pairs', 'irv', 'borda', 'plurality')", name="known_method"),
+        CheckConstraint(f"method IN ({', '.join(repr(method) for method in TALLY_METHODS)})", name="known_method"),
         CheckConstraint("max_rounds >= 1", name="max_rounds_positive"),
     )
 

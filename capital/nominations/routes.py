@@ -7,8 +7,9 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from capital.auth.access import role_required
-from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, Theme
+from capital.domain.dossier import BudgetRange, Theme
 from capital.domain.eligibility import EligibilityRules
+from capital.domain.localisation import LOCALES
 from capital.domain.nominations import ACTIVE_STATES
 from capital.domain.roles import Role
 from capital.extensions import db
@@ -88,7 +89,7 @@ def _dossier_input(form: DossierForm) -> service.DossierInput:
         title=form.title.data or "",
         host_city_id=form.host_city_id.data,
         texts={locale: (form[f"summary_{locale}"].data or "", form[f"programme_{locale}"].data or "")
-               for locale in SUPPORTED_LOCALES},
+               for locale in LOCALES},
         themes={Theme(value) for value in form.themes.data or []},
         expected_participants=form.expected_participants.data,
         partners=form.partners.data or "",

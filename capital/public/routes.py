@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from capital.config import LOCALES
+from capital.domain.localisation import LOCALES
 from capital.domain.phase import DOSSIER_PHASES, FINAL_PHASES, Phase
 from capital.domain.roles import Role
 from capital.extensions import db

@@ -11,16 +11,16 @@ from wtforms import (
 from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from capital.config import LOCALES
 from capital.domain.dossier import DossierLimits
-from capital.domain.eligibility import EligibilityRules
+from capital.domain.localisation import LOCALES, is_timezone, timezone_names
+from capital.domain.eligibility import RULE_SWITCHES, EligibilityRules
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, Timeline, celebration_day
 from capital.forms import strip
 from capital.i18n import LANGUAGE_NAMES, _, _l
 from capital.models import TALLY_METHODS
-from capital.services.cities import CityProfile, country_codes, is_country_code, is_timezone, timezone_names
+from capital.services.cities import CityProfile, country_codes, is_country_code
 from capital.services.cycles import CycleSettings
 
 # datetime-local inputs send "2027-01-16T13:00"; some browsers add seconds.
@@ -34,8 +34,6 @@ METHOD_TITLES = {
     "plurality": _l("Plurality (first choices only)"),
 }
 
-_RULE_SWITCHES = ("nominator_in_good_standing", "host_in_good_standing", "one_nomination_per_city",
-                  "host_consent_letter", "dossier_complete")
 _WORD_LIMITS = {"title_words": "title", "summary_words": "summary", "programme_words": "programme"}
 
 
@@ -106,7 +104,7 @@ class CycleForm(FlaskForm):
             "requires_recusal": settings.requires_recusal,
             "recent_capital_years": settings.rules.recent_capital_years,
         }
-        data |= {name: getattr(settings.rules, name) for name in _RULE_SWITCHES}
+        data |= {name: getattr(settings.rules, name) for name in RULE_SWITCHES}
         data |= {field: getattr(settings.rules.dossier_limits, limit) for field, limit in _WORD_LIMITS.items()}
         return data | extra
 
@@ -118,7 +116,7 @@ class CycleForm(FlaskForm):
 
     def settings(self) -> CycleSettings:
         rules = EligibilityRules(
-            **{name: bool(getattr(self, name).data) for name in _RULE_SWITCHES},
+            **{name: bool(getattr(self, name).data) for name in RULE_SWITCHES},
             recent_capital_years=self.recent_capital_years.data,
             dossier_limits=DossierLimits(**{limit: getattr(self, field).data for field, limit in _WORD_LIMITS.items()}),
         )

@@ -11,13 +11,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from capital.config import LOCALES
+from capital.domain.localisation import LOCALES, is_timezone
 from capital.domain.messages import N_, Message, RuleViolation
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import BoardTerm, City, Invitation, RoleGrant, User
 from capital.services.audit import Actor, record
-from capital.services.cities import is_timezone
 from capital.services.mail import absolute_url, queue_mail
 
 _hasher = PasswordHasher()

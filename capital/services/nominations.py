@@ -15,8 +15,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from capital.domain import nominations as rules
-from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, DossierData, Theme
+from capital.domain.dossier import BudgetRange, DossierData, Theme
 from capital.domain.eligibility import EligibilityRules, NominationFacts, evaluate
+from capital.domain.localisation import LOCALES
 from capital.domain.membership import CityStatus
 from capital.domain.messages import Decision, Message, N_, RuleViolation
 from capital.domain.nominations import ACTIVE_STATES, NominationState
@@ -180,7 +181,7 @@ def save_dossier(nomination: Nomination, data: DossierInput, *, actor: User, now
     nomination.partners = data.partners.strip()
     nomination.budget_range = data.budget_range.value if data.budget_range else None
     existing = {text.locale: text for text in nomination.texts}
-    for locale in SUPPORTED_LOCALES:
+    for locale in LOCALES:
         summary, programme = (part.strip() for part in data.texts.get(locale, ("", "")))
         if summary or programme:
             text = existing.get(locale) or NominationText(locale=locale)

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from capital.config import LOCALES
+from capital.domain.localisation import LOCALES
 from capital.domain.roles import Role
 from capital.models import AuditEntry, Mail, User
 
