@@ -16,7 +16,7 @@ from capital.domain.localisation import LOCALES, is_timezone, timezone_names
 from capital.domain.eligibility import RULE_SWITCHES, EligibilityRules
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.roles import Role
-from capital.domain.timeline import DEADLINE_FIELDS, Timeline, celebration_day
+from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, Timeline, celebration_day
 from capital.forms import strip
 from capital.i18n import LANGUAGE_NAMES, _, _l
 from capital.models import TALLY_METHODS
@@ -50,8 +50,9 @@ class InvitationForm(FlaskForm):
         self.city_id.choices = [SelectChoice(0, "—")] + [SelectChoice(city.id, city.name) for city in cities]
 
 
-def _deadline(label):
-    return DateTimeLocalField(label, format=LOCAL_FORMATS, validators=[DataRequired()])
+def _deadline(name: str) -> DateTimeLocalField:
+    """The field for the deadline ``name``, labelled as the domain names it."""
+    return DateTimeLocalField(_l(DEADLINE_LABELS[name]), format=LOCAL_FORMATS, validators=[DataRequired()])
 
 
 class CycleForm(FlaskForm):
@@ -61,11 +62,11 @@ class CycleForm(FlaskForm):
     # Set when the form was pre-filled from an earlier cycle ("copy last year's settings").
     copy_from = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
-    nominations_open_dt = _deadline(_l("Nominations open"))
-    nominations_close_dt = _deadline(_l("Nomination deadline"))
-    voting_open_dt = _deadline(_l("Voting opens"))
-    voting_close_dt = _deadline(_l("Voting deadline"))
-    announcement_dt = _deadline(_l("Announcement"))
+    nominations_open_dt = _deadline("nominations_open_dt")
+    nominations_close_dt = _deadline("nominations_close_dt")
+    voting_open_dt = _deadline("voting_open_dt")
+    voting_close_dt = _deadline("voting_close_dt")
+    announcement_dt = _deadline("announcement_dt")
 
     method = SelectField(_l("Counting method"),
                          choices=[SelectChoice(method, METHOD_TITLES[method]) for method in TALLY_METHODS])
