@@ -59,6 +59,13 @@ def celebration_day(year: int) -> date:
     return date(year, CELEBRATION_MONTH, CELEBRATION_DAY)
 
 
+def next_cycle_year(today: date, latest_year: int | None = None) -> int:
+    """The celebration year a new cycle is for: the next 16 May on or after ``today``, or the
+    year after the latest existing cycle's if that is later."""
+    year = today.year if today <= celebration_day(today.year) else today.year + 1
+    return year if latest_year is None else max(year, latest_year + 1)
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open span of time, ``opens <= now < closes``."""

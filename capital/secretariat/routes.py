@@ -8,7 +8,7 @@ from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.phase import Phase, deadline_for
 from capital.domain.phases import ALLOWED_TRANSITIONS, transition_deadline
 from capital.domain.roles import Role
-from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline
+from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline, next_cycle_year
 from capital.extensions import db
 from capital.i18n import _
 from capital.models import AuditEntry, City, Cycle, Invitation, Mail, RoleGrant, User
@@ -68,7 +68,7 @@ def create_cycle():
         form = CycleForm()
     else:
         # "Copy last year's settings" pre-fills the form from the latest cycle, carried over a year.
-        year = latest.year + 1 if latest else utcnow().year + 1
+        year = next_cycle_year(utcnow().date(), latest.year if latest else None)
         copy = latest if latest and request.args.get("start") == "copy" else None
         timeline, settings = cycle_service.proposal(year, copy)
         form = CycleForm(data=CycleForm.initial(timeline, settings, zone, year=year,

@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from capital.domain.localisation import LOCALES, is_timezone
 from capital.domain.messages import N_, Message, RuleViolation
-from capital.domain.roles import Role
+from capital.domain.roles import INVITATION_REFUSALS, Role
 from capital.extensions import db
 from capital.models import BoardTerm, City, Invitation, RoleGrant, User
 from capital.services.audit import Actor, record
@@ -152,12 +152,9 @@ def load_invitation(token: str, now: datetime) -> Invitation:
     invitation = db.session.get(Invitation, data.get("id"))
     if invitation is None or not secrets.compare_digest(invitation.nonce, str(data.get("nonce"))):
         raise AccountError(N_("This invitation link is not valid."))
-    if invitation.accepted_dt is not None:
-        raise AccountError(N_("This invitation has already been used. Sign in instead."))
-    if invitation.revoked_dt is not None:
-        raise AccountError(N_("This invitation was withdrawn."))
-    if now >= invitation.expires_dt:
-        raise AccountError(N_("This invitation has expired. Ask the secretariat for a new one."))
+    state = invitation.state(now)
+    if not state.is_usable:
+        raise AccountError(INVITATION_REFUSALS[state])
     return invitation
 
 
@@ -166,8 +163,9 @@ def accept_invitation(token: str, *, name: str, password: str, now: datetime) ->
     invitation = load_invitation(token, now)
     # Lock the row: two tabs submitting the same link must not both succeed.
     invitation = db.session.get(Invitation, invitation.id, with_for_update=True, populate_existing=True)
-    if not invitation.is_usable(now):
-        raise AccountError(N_("This invitation has already been used. Sign in instead."))
+    state = invitation.state(now)
+    if not state.is_usable:
+        raise AccountError(INVITATION_REFUSALS[state])
     check_password_strength(password)
     user = User.by_email(invitation.email)
     if user is None:

@@ -17,6 +17,7 @@ from capital.domain.timeline import (
     Window,
     carry_over,
     default_timeline,
+    next_cycle_year,
     validate_timeline,
 )
 
@@ -212,3 +213,15 @@ def test_second_round_opens_now_for_a_week_and_moves_the_announcement_as_much():
 
 def test_every_deadline_has_a_label():
     assert set(DEADLINE_LABELS) == set(DEADLINE_FIELDS)
+
+
+@pytest.mark.parametrize(("today", "latest", "year"), [
+    (date(2027, 1, 10), None, 2027),   # before 16 May: this year's celebration
+    (date(2027, 5, 16), None, 2027),   # on the day itself
+    (date(2027, 5, 17), None, 2028),   # after it: next year's
+    (date(2027, 3, 1), 2027, 2028),    # this year's cycle exists: the one after it
+    (date(2027, 3, 1), 2030, 2031),
+    (date(2027, 12, 1), 2019, 2028),   # an old cycle does not pull the year back
+])
+def test_the_next_cycle_is_for_the_next_celebration_no_cycle_covers(today, latest, year):
+    assert next_cycle_year(today, latest) == year
