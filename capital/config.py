@@ -170,7 +170,3 @@ class Config:
         self.SESSION_COOKIE_SECURE = self.PRODUCTION
         self.REMEMBER_COOKIE_SECURE = self.PRODUCTION
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
-
-
-class ProductionConfig(Config):
-    PRODUCTION = True
