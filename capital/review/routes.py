@@ -26,16 +26,16 @@ def index():
     cycle = service.current_cycle()
     listing = None
     state = request.args.get("state", type=int)
+    states = sorted(REVIEWABLE_STATES | {NominationState.WITHDRAWN})  # a draft is nobody's but its city's
     if cycle is not None:
         statement = select(Nomination).options(
             selectinload(Nomination.nominating_city), selectinload(Nomination.host_city)
-        ).where(Nomination.cycle_id == cycle.id,
-                                             Nomination.state.in_(REVIEWABLE_STATES | {NominationState.WITHDRAWN}))
-        if state in {int(s) for s in NominationState}:
+        ).where(Nomination.cycle_id == cycle.id, Nomination.state.in_(states))
+        if state in {int(s) for s in states}:
             statement = statement.where(Nomination.state == state)
         listing = paged(statement, {"submitted": Nomination.submitted_dt, "state": Nomination.state,
                                     "title": Nomination.title}, "submitted")
-    return render_template("review/index.html", cycle=cycle, listing=listing, states=list(NominationState),
+    return render_template("review/index.html", cycle=cycle, listing=listing, states=states,
                            state=state)
 
 

@@ -204,3 +204,12 @@ def test_the_secretariat_cannot_lock_itself_out(client, secretariat, db):
     db.session.expire_all()
     user = db.session.get(User, secretariat.id)
     assert user.is_active_account and user.roles == {Role.SECRETARIAT}
+
+
+def test_the_sorted_column_says_so_on_its_header_cell(client, secretariat, make_city):
+    make_city("Venlo")
+    page = client.get("/secretariat/cities?sort=country&dir=desc").get_data(as_text=True)
+    assert re.search(r'<th scope="col" aria-sort="descending"><a href="[^"]*sort=country', page)
+    assert page.count("aria-sort") == 1
+    assert not re.search(r"<a [^>]*aria-sort", page)
+    assert '<select id="status-filter" name="status">' in page and '<label for="country-filter">' in page
