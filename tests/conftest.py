@@ -100,6 +100,20 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
+# The fixtures through which a test reaches PostgreSQL; a test using any of them is marked `pg`.
+PG_FIXTURES = frozenset({"session_app", "app", "db", "client"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with the services it needs (pg, redis, browser), so they can be deselected."""
+    browser_dir = ROOT / "tests" / "browser"
+    for item in items:
+        if PG_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.pg)
+        if browser_dir in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
 def free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
