@@ -1,4 +1,4 @@
-"""A nomination's dossier and the check that it is complete (SPEC §5)."""
+"""A nomination's dossier and the check that it is complete (docs/rules.md)."""
 
 from __future__ import annotations
 

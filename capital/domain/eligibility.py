@@ -1,4 +1,4 @@
-"""Whether a nomination meets its cycle's rules (SPEC §5).
+"""Whether a nomination meets its cycle's rules (docs/rules.md).
 
 The caller gathers plain :class:`NominationFacts`; :func:`evaluate` applies the cycle's
 :class:`EligibilityRules` and returns every unmet rule at once, each with a stable code. The

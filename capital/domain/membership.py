@@ -1,4 +1,4 @@
-"""Member cities' status and their signature of the Düsseldorf Declaration (SPEC §3)."""
+"""Member cities' status and their signature of the Düsseldorf Declaration (docs/roles.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A nomination's states and who may do what with it, when (SPEC §5).
+"""A nomination's states and who may do what with it, when (docs/rules.md).
 
 Every ``can_*`` function returns a :class:`~capital.domain.messages.Decision` holding every
 reason for a refusal. The cycle's phase says whether nominations have opened (the secretariat

@@ -1,4 +1,4 @@
-"""A designation cycle: one 16 May celebration, its timeline and its rules (SPEC §4)."""
+"""A designation cycle: one 16 May celebration, its timeline and its rules (docs/cycle.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The mail outbox: every mail is recorded before it is sent (SPEC §7)."""
+"""The mail outbox: every mail is recorded before it is sent (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""People, their roles, board terms and invitations (SPEC §2)."""
+"""People, their roles, board terms and invitations (docs/roles.md)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ _NEEDS_QUORUM = frozenset({Phase.VOTING_CLOSED, Phase.TALLIED})
 
 @dataclass(frozen=True)
 class CycleSettings:
-    """A cycle's voting rules and eligibility rules (the defaults are SPEC §5 and §6)."""
+    """A cycle's voting rules and eligibility rules (the defaults: docs/rules.md and docs/vote.md)."""
 
     method: str = "schulze"
     quorum_share: Decimal = Decimal("0.5")

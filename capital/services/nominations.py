@@ -1,4 +1,4 @@
-"""Nominations: drafts, dossier files, submission, withdrawal, endorsements and review (SPEC §5).
+"""Nominations: drafts, dossier files, submission, withdrawal, endorsements and review (docs/rules.md).
 
 Every function takes the acting user and ``now``; the domain decides whether the action is
 allowed (raising :class:`RuleViolation` with the reasons when not), the function persists it
