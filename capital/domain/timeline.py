@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from capital.domain.messages import Message, N_
 from capital.domain.phase import Phase, deadlines_still_ahead
@@ -52,6 +53,11 @@ _FUTURE_MESSAGES = {
     "voting_close_dt": N_("The voting deadline must be in the future."),
     "announcement_dt": N_("The announcement must be in the future."),
 }
+
+
+def labelled_deadlines(source: Any) -> list[tuple[str, datetime | None]]:
+    """The five deadlines of ``source`` (a Timeline or a stored cycle) with their untranslated labels, in order."""
+    return [(DEADLINE_LABELS[name], getattr(source, name)) for name in DEADLINE_FIELDS]
 
 
 def celebration_day(year: int) -> date:

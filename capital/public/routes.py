@@ -6,6 +6,7 @@ from sqlalchemy.orm import selectinload
 from capital.domain.localisation import LOCALES
 from capital.domain.phase import DOSSIER_PHASES, FINAL_PHASES, Phase
 from capital.domain.roles import Role
+from capital.domain.timeline import labelled_deadlines
 from capital.extensions import db
 from capital.i18n import _
 from capital.domain.nominations import ACTIVE_STATES
@@ -27,7 +28,8 @@ def home():
         select(Cycle).where(Cycle.phase.not_in(FINAL_PHASES))
         .order_by(Cycle.year).limit(1)
     )
-    return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming)
+    return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming,
+                           deadlines=labelled_deadlines(upcoming) if upcoming else [])
 
 
 @bp.route("/nominees")

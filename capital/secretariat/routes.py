@@ -8,7 +8,7 @@ from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.phase import Phase, deadline_for
 from capital.domain.phases import ALLOWED_TRANSITIONS, transition_deadline
 from capital.domain.roles import Role
-from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline, next_cycle_year
+from capital.domain.timeline import DEADLINE_LABELS, default_timeline, labelled_deadlines, next_cycle_year
 from capital.extensions import db
 from capital.i18n import _
 from capital.models import AuditEntry, City, Cycle, Invitation, Mail, RoleGrant, User
@@ -57,7 +57,7 @@ def _search(statement, query: str, *columns):
 def cycles():
     statement = select(Cycle).options(selectinload(Cycle.capital_city))
     listing = paged(statement, {"year": Cycle.year, "phase": Cycle.phase}, "year")
-    return render_template("secretariat/cycles.html", listing=listing)
+    return render_template("secretariat/cycles.html", listing=listing, labels=DEADLINE_LABELS)
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])
@@ -96,8 +96,7 @@ def cycle(cycle_id):
     cycle = _get_cycle(cycle_id)
     trail = paged(select(AuditEntry).options(selectinload(AuditEntry.actor)).where(AuditEntry.cycle_id == cycle.id),
                   {"dt": AuditEntry.dt}, "dt")
-    deadlines = [(DEADLINE_LABELS[name], getattr(cycle, name)) for name in DEADLINE_FIELDS]
-    return render_template("secretariat/cycle.html", cycle=cycle, deadlines=deadlines, trail=trail,
+    return render_template("secretariat/cycle.html", cycle=cycle, deadlines=labelled_deadlines(cycle), trail=trail,
                            settings=cycle_service.CycleSettings.of(cycle),
                            next_phases=sorted(ALLOWED_TRANSITIONS[cycle.phase]), phases=Phase,
                            method_titles=METHOD_TITLES, action_titles=ACTION_TITLES)
