@@ -38,9 +38,11 @@ browser: $(AXE)
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; }
 
-## Start PostgreSQL and redis if they have stopped (the test suite uses both).
+## Start PostgreSQL and redis if they have stopped (the test suite uses both). With several
+## PostgreSQL versions installed, start the cluster that listens on 5432 (pg_lsclusters lists them).
+PG_CLUSTER = $$(pg_lsclusters --no-header | awk '$$3 == 5432 { print $$1, $$2; exit }')
 services:
-	@pg_isready -q -h 127.0.0.1 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@pg_isready -q -h 127.0.0.1 || { cluster="$(PG_CLUSTER)"; test -n "$$cluster" || { echo "no PostgreSQL cluster on port 5432 (see pg_lsclusters)" >&2; exit 1; }; pg_ctlcluster --skip-systemctl-redirect $$cluster start; }
 	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 
 ## Run the whole test suite (PostgreSQL, redis, a Celery worker, SMTP, Chromium, SQLite).

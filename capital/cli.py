@@ -11,7 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.serving import run_simple
 
-from capital.config import LOCALES, ROOT
+from capital.config import ROOT
+from capital.domain.localisation import LOCALES
 
 capital_cli = AppGroup("capital", help="Capital administration: demo data, translations.")
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from capital.domain.localisation import LOCALES
+
 ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ("en", "fr", "de", "es", "ar", "zh", "ru")
-RTL_LOCALES = frozenset({"ar"})
 
 
 class ConfigError(RuntimeError):
@@ -161,7 +161,7 @@ class Config:
             "worker_hijack_root_logger": False,
             "timezone": "UTC",
             "beat_schedule": {
-                "tick": {"task": "capital.deadlines.tick", "schedule": timedelta(seconds=_env_int("CAPITAL_TICK_SECONDS", 60))},
+                "tick": {"task": "capital.tasks.deadlines.tick", "schedule": timedelta(seconds=_env_int("CAPITAL_TICK_SECONDS", 60))},
             },
         }
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
@@ -225,7 +225,3 @@ class Config:
         # Sensitive secretariat actions ask for the password again if it was typed longer ago.
         self.REAUTH_MINUTES = _env_positive("CAPITAL_REAUTH_MINUTES", 10)
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_MAX_HOURS)
-
-
-class ProductionConfig(Config):
-    PRODUCTION = True

@@ -7,7 +7,7 @@ from capital.board import bp
 from capital.board.forms import ConflictForm, RunnerUpForm, ballot_form, rank_field_name
 from capital.domain.ballots import BallotFormError, ranking_in_words, ranks_of, read_ballot, unranked
 from capital.domain.messages import RuleViolation
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.i18n import _, translate

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 
 
 # The phases whose vote is published: announced, and no capital designated (a missed quorum or

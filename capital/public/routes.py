@@ -5,10 +5,10 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from capital.config import LOCALES
-from capital.domain.phases import Phase
-from capital.domain.timeline import deadlines_behind
+from capital.domain.localisation import LOCALES
+from capital.domain.phase import DOSSIER_PHASES, Phase
 from capital.domain.roles import Role
+from capital.domain.timeline import DEADLINE_LABELS, deadlines_behind
 from capital.extensions import csrf, db
 from capital.i18n import _
 from capital.domain.nominations import ACTIVE_STATES
@@ -20,11 +20,12 @@ from capital.public.cache import cached_page
 from capital.public.feeds import atom_feed, icalendar_file
 from capital.public.results import year_context
 from capital.secretariat.forms import METHOD_TITLES
-from capital.services import public, voting
+from capital.services import accounts, public, voting
 from capital.services.dispatch import commit
 from capital.services.health import health_report
 from capital.services.mail import subscriber_for_token, unsubscribe as unsubscribe_subscriber
 from capital.urls import same_origin, safe_next_url
+from capital.views import perform
 
 
 @bp.route("/")
@@ -40,6 +41,7 @@ def home():
     else:
         description = _("Every Capital of Living Together since Córdoba 2019.")
     return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming, behind=behind,
+                           labels=DEADLINE_LABELS,
                            now=clock.now(),
                            share_title=_("Capital of Living Together"), share_description=description)
 
@@ -55,7 +57,7 @@ def about(name):
 def nominees():
     """The nominees' names and titles, public once nominations have closed."""
     cycle = db.session.scalar(
-        select(Cycle).where(Cycle.phase >= Phase.NOMINATIONS_CLOSED, Cycle.phase != Phase.CANCELLED)
+        select(Cycle).where(Cycle.phase.in_(DOSSIER_PHASES))
         .order_by(Cycle.year.desc()).limit(1)
     )
     nominations = []
@@ -143,15 +145,14 @@ def set_language():
                          current_app.config["BASE_URL"]):
         raise CSRFError(_("The form has expired"))
     locale = request.form.get("locale", "")
-    if locale in LOCALES:
-        session["locale"] = locale
-        if current_user.is_authenticated:
-            # The interface only: official mail keeps the language the person chose for it.
-            current_user.mail_locale = current_user.mail_language
-            current_user.locale = locale
-            db.session.commit()
-    else:
+    if locale not in LOCALES:
         flash(_("This language is not available."), "error")
+    else:
+        session["locale"] = locale
+        if current_user.is_authenticated:  # saved for next time; official mail keeps its own language
+            perform(lambda: accounts.update_settings(current_user, name=current_user.name, locale=locale,
+                                                     mail_locale=current_user.mail_language,
+                                                     timezone=current_user.timezone, now=utcnow()))
     return redirect(safe_next_url(request.form.get("next")) or url_for("public.home"))
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from capital.auth.access import role_required
 from capital.domain.messages import RuleViolation
 from capital.domain.nominations import NominationState, REVIEWABLE_STATES, can_review
-from capital.domain.phases import Phase
+from capital.domain.phase import dossiers_visible
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.forms import add_reasons
@@ -28,16 +28,16 @@ def index():
     cycle = service.current_cycle()
     listing = None
     state = request.args.get("state", type=int)
+    states = sorted(REVIEWABLE_STATES | {NominationState.WITHDRAWN})  # a draft is nobody's but its city's
     if cycle is not None:
         statement = select(Nomination).options(
             selectinload(Nomination.nominating_city), selectinload(Nomination.host_city)
-        ).where(Nomination.cycle_id == cycle.id,
-                                             Nomination.state.in_(REVIEWABLE_STATES | {NominationState.WITHDRAWN}))
-        if state in {int(s) for s in NominationState}:
+        ).where(Nomination.cycle_id == cycle.id, Nomination.state.in_(states))
+        if state in {int(s) for s in states}:
             statement = statement.where(Nomination.state == state)
         listing = paged(statement, {"submitted": Nomination.submitted_dt, "state": Nomination.state,
                                     "title": Nomination.title}, "submitted")
-    return render_template("review/index.html", cycle=cycle, listing=listing, states=list(NominationState),
+    return render_template("review/index.html", cycle=cycle, listing=listing, states=states,
                            state=state)
 
 
@@ -70,9 +70,10 @@ def board_dossiers():
     """The eligible dossiers, for the board, once nominations have closed."""
     cycle = service.current_cycle()
     nominations = []
-    if cycle is not None and cycle.phase >= Phase.NOMINATIONS_CLOSED:
+    visible = cycle is not None and dossiers_visible(cycle.phase)
+    if visible:
         nominations = db.session.scalars(select(Nomination).options(
             selectinload(Nomination.nominating_city), selectinload(Nomination.host_city)).where(
             Nomination.cycle_id == cycle.id, Nomination.state == NominationState.ELIGIBLE
         ).order_by(Nomination.title)).all()
-    return render_template("review/board.html", cycle=cycle, nominations=nominations)
+    return render_template("review/board.html", visible=visible, nominations=nominations)

@@ -11,7 +11,8 @@ from capital.models import AuditEntry, User
 
 Actor = User | str  # a person, or the name of what acted: "worker", "cli", "system"
 
-# What each recorded action is called on the history pages.
+# What each recorded action is called on the history pages; a title may name the phases
+# of a phase change (``old``, ``new``), which the page fills in from the entry's data.
 ACTION_TITLES = {
     "account.deactivated": N_("Account deactivated"),
     "account.reactivated": N_("Account reactivated"),
@@ -21,6 +22,9 @@ ACTION_TITLES = {
     "city.updated": N_("City changed"),
     "city.signature_recorded": N_("Declaration signature recorded"),
     "cycle.archived": N_("Cycle added to the archive"),
+    "cycle.created": N_("Cycle created"),
+    "cycle.updated": N_("Timeline or rules changed"),
+    "cycle.phase_changed": N_("Phase changed from “%(old)s” to “%(new)s”"),
     "cycle.nominations_opened": N_("Nominations opened"),
     "cycle.capital_designated": N_("Capital designated"),
     "cycle.runner_up_designated": N_("Runner-up designated"),

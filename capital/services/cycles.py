@@ -18,9 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from capital.domain.eligibility import EligibilityRules
 from capital.domain.messages import Message, N_, RuleViolation
 from capital.domain.nominations import NominationState
-from capital.domain.phases import (
-    FINAL_PHASES, Phase, TransitionContext, TransitionError, check_transition, due_transition,
-)
+from capital.domain.phase import FINAL_PHASES, Phase
+from capital.domain.phases import TransitionContext, TransitionError, check_transition, due_transition
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, Timeline, carry_over, default_timeline, validate_timeline
 from capital.extensions import db
@@ -41,7 +40,7 @@ _NEEDS_QUORUM = frozenset({Phase.VOTING_CLOSED, Phase.TALLIED})
 
 @dataclass(frozen=True)
 class CycleSettings:
-    """A cycle's voting rules and eligibility rules (the defaults are SPEC §5 and §6)."""
+    """A cycle's voting rules and eligibility rules (the defaults: docs/rules.md and docs/vote.md)."""
 
     method: str = "schulze"
     quorum_share: Decimal = Decimal("0.5")

@@ -16,13 +16,13 @@ from sqlalchemy import select
 from capital.domain.membership import CityStatus
 from capital.domain.messages import N_
 from capital.domain.nominations import ACTIVE_STATES, NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS
 from capital.extensions import db
 from capital.models import City, Cycle, Nomination, RoleGrant, User
 from capital.services.dispatch import after_commit
-from capital.services.mail import SEND_DUE_TASK, absolute_url, queue_mail
+from capital.services.mail import absolute_url, queue_mail
 from capital.services.mailings import create_mailing
 
 # A city that has submitted (or whose nomination was already reviewed) needs no reminder.
@@ -80,7 +80,9 @@ def _queue_for(recipients: list[Recipient], kind: str, subject: str, cycle: Cycl
                                    **(context or {})})
         written += mail is not None
     if written:
-        after_commit(SEND_DUE_TASK, now.isoformat())
+        from capital.tasks.mail import send_due  # here: the task module builds on this one
+
+        after_commit(send_due, now.isoformat())
     return written
 
 

@@ -29,9 +29,10 @@ from capital.extensions import db
 from capital.models import WorkerHeartbeat
 from capital.services.cycles import advance_due_cycles
 from capital.services.dispatch import after_commit
-from capital.services.mail import SEND_DUE_TASK, count_due_mail
-from capital.services.mailings import WRITE_TASK, unwritten_mailing_ids
+from capital.services.mail import count_due_mail
+from capital.services.mailings import unwritten_mailing_ids
 from capital.services.notices import queue_due_nomination_reminders
+from capital.tasks.mail import send_due, write
 
 
 def record_heartbeat(now: datetime) -> int:
@@ -55,7 +56,7 @@ def hand_out_mailings(now: datetime) -> int:
     """Mailings whose mails are not all written yet get a writer (again, if one was lost)."""
     ids = unwritten_mailing_ids()
     for mailing_id in ids:
-        after_commit(WRITE_TASK, mailing_id, now.isoformat())
+        after_commit(write, mailing_id, now.isoformat())
     return len(ids)
 
 
@@ -65,7 +66,7 @@ def hand_out_mail(now: datetime) -> int:
     config = current_app.config
     senders = min(math.ceil(due / config["MAIL_BATCH_SIZE"]), config["MAIL_SENDERS"])
     for _ in range(senders):
-        after_commit(SEND_DUE_TASK, now.isoformat())
+        after_commit(send_due, now.isoformat())
     return due
 
 

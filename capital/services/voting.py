@@ -36,7 +36,7 @@ from capital.domain.ballots import (
 )
 from capital.domain.messages import Message, N_, RuleViolation
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.models import Cycle
 from capital.models.types import utcnow

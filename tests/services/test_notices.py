@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from capital.domain.membership import CityStatus
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.domain.timeline import default_timeline
 from capital.models import Cycle, Mail, Mailing, MailState, Nomination, Subscriber

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from capital.config import ROOT
 from capital.domain.membership import CityStatus
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.extensions import db as _db
 from capital.models import Cycle, Mail, MailState, Nomination
