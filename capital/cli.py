@@ -52,12 +52,13 @@ def audit_bundle_command(year: int, directory: Path):
 
     from capital.extensions import db
     from capital.models import Cycle
+    from capital.models.types import utcnow
     from capital.services.voting import audit_files
 
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
     if cycle is None:
         raise click.ClickException(f"there is no cycle for {year}")
-    files = audit_files(cycle)
+    files = audit_files(cycle, utcnow())
     if not files:
         raise click.ClickException(f"the {year} vote is not announced: its audit bundle is not public yet")
     directory.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from capital.auth.forms import (
 from capital.auth.sessions import confirm_password, end_session, start_session
 from capital.extensions import db, login_manager
 from capital.domain.localisation import LOCALES, timezone_names
-from capital.i18n import LANGUAGE_NAMES, _, _l, zone_name
+from capital.i18n import LANGUAGE_NAMES, _, _l, translate, zone_name
 from capital.models.types import utcnow
 from capital.services import accounts
 from capital.services.dispatch import commit
@@ -70,7 +70,7 @@ def accept_invitation(token):
     try:
         invitation = accounts.load_invitation(token, now)
     except accounts.AccountError as error:
-        return render_template("auth/invitation_invalid.html", error=error.reason), 410
+        return render_template("auth/invitation_invalid.html", errors=[translate(error.reason)]), 410
     if "locale" not in session and not current_user.is_authenticated:
         # The page speaks the invitation's language (that of its mail) unless the reader picked one.
         session["locale"] = invitation.locale
@@ -81,7 +81,7 @@ def accept_invitation(token):
             user = accounts.accept_invitation(token, name=form.name.data, password=form.password.data, now=now)
         except accounts.AccountError as error:
             db.session.rollback()
-            return render_template("auth/invitation_invalid.html", error=error.reason), 410
+            return render_template("auth/invitation_invalid.html", errors=[translate(error.reason)]), 410
         commit()
         start_session(user)
         flash(_("Welcome to Capital. Your account is ready."), "success")

@@ -20,8 +20,8 @@ PUBLISHED_PHASES = frozenset({Phase.ANNOUNCED, Phase.NO_CAPITAL})
 def result_is_public(phase: Phase, announcement_dt: datetime | None, now: datetime) -> bool:
     """True once the cycle is announced (or ended without a capital) and its announcement time has come.
 
-    A cycle announced by hand before its announcement time stays embargoed until then; a
-    cycle kept for the record without an announcement time (the 2019 archive) is public as
+    Announcing by hand before the planned time moves the announcement time to that moment
+    (see :func:`capital.services.cycles.enter_phase`), so it publishes at once; a cycle kept for the record without an announcement time (the 2019 archive) is public as
     soon as it is announced. Everything that follows from the vote — the capital, the
     winner, the counts, the chart, the ballots and their receipts — is public only then.
     """

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from capital.domain.localisation import LOCALES
 from capital.domain.phase import DOSSIER_PHASES, Phase
+from capital.domain.publication import result_is_public
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_LABELS, deadlines_behind
 from capital.extensions import csrf, db
@@ -175,22 +176,23 @@ def vote(year):
     the designations and the audit files once announced (before that, nobody outside sees them)."""
     cycle = _cycle_of(year)
     voting_round = voting.current_round(cycle)
-    announced = cycle.phase == Phase.ANNOUNCED
-    result = voting.latest_result(cycle) if announced or cycle.phase == Phase.NO_CAPITAL else None
+    public = result_is_public(cycle.phase, cycle.announcement_dt, clock.now())
+    announced = public and cycle.phase == Phase.ANNOUNCED
+    result = voting.latest_result(cycle) if public else None
     names = {}
     if voting_round is not None:
         names = voting.nomination_names(voting.ballot_nominations(voting_round))
     return render_template("public/vote.html", cycle=cycle, voting_round=voting_round, result=result,
                            announced=announced, tie_break=[names[n] for n in voting_round.tie_break_order]
                            if voting_round else [], designations=voting.designations(cycle) if announced else [],
-                           files=list(voting.audit_files(cycle)) if announced else [],
+                           files=list(voting.audit_files(cycle, clock.now())),
                            no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES)
 
 
 @bp.route("/vote/<int:year>/<name>")
 def audit_file(year, name):
     """One file of the announced vote's audit bundle."""
-    content = voting.audit_files(_cycle_of(year)).get(name)
+    content = voting.audit_files(_cycle_of(year), clock.now()).get(name)
     if content is None:
         abort(404)
     mimetype = "application/json" if name.endswith(".json") else "text/plain"

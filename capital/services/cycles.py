@@ -281,6 +281,10 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
     elif cycle.phase == Phase.VOTING_CLOSED and voting.close_round(cycle, now=now) is not None:
         voting.tally_round(cycle, now=now)
     elif cycle.phase == Phase.ANNOUNCED:
+        # Announcing by hand ahead of the planned time publishes now: the result, the pages and
+        # the mails all follow the announcement time, so it moves to the moment of the act.
+        if cycle.announcement_dt is None or cycle.announcement_dt > now:
+            cycle.announcement_dt = now
         voting.designate_winner(cycle, actor=actor, now=now)
         queue_announcement_mail(cycle, now)
     elif cycle.phase == Phase.NO_CAPITAL:

@@ -60,7 +60,7 @@ def test_the_ballot_has_a_labelled_rank_per_nomination_with_its_dossier(client, 
     assert "You have not voted yet." in page
     assert vote.cycle.rounds[0].tie_break_seed in page
     # The deadline (20 March 2031, 12:00 UTC) in the member's time zone, with its offset.
-    assert "Mar 20, 2031, 8:00:00\u202fAM (UTC-04:00)" in page or "Mar 20, 2031, 8:00:00 AM (UTC-04:00)" in page
+    assert "20 March 2031, 08:00" in page and "UTC-04:00" in page
 
 
 def test_review_says_the_ranking_in_words_then_cast_shows_the_receipt_once(client, db, vote, member):

@@ -252,7 +252,7 @@ def test_the_home_page_never_shows_a_closed_step_as_still_to_come(client, db, ma
     cycle = make_cycle(Phase.VOTING_CLOSED)  # voting closed by hand, ahead of its date
     page = client.get("/").get_data(as_text=True)
     assert "Voting closed" in page
-    assert re.search(r"<dt>Voting closes</dt>\s*<dd>Done early \(planned for \d", page)
+    assert re.search(r"<dt>Voting deadline</dt>\s*<dd>Done early \(planned for \d", page)
     assert cycle.voting_close_dt > utcnow()
 
 
