@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from capital.domain.countdown import days_to_celebration, next_day_start
 from capital.domain.localisation import LOCALES
 from capital.domain.phase import DOSSIER_PHASES, Phase
 from capital.domain.roles import Role
@@ -20,7 +21,7 @@ from capital.public import bp, clock
 from capital.public.forms import SubscribeForm
 from capital.public.cache import cached_page
 from capital.public.feeds import atom_feed, icalendar_file
-from capital.public.results import year_context
+from capital.public.results import capital_context, year_context
 from capital.secretariat.forms import METHOD_TITLES
 from capital.services import accounts, public, voting
 from capital.services.dispatch import commit
@@ -31,10 +32,16 @@ from capital.urls import same_origin, safe_next_url
 from capital.views import perform
 
 
+def _next_embargo_end_or_day(now):
+    """When the home page may change on its own: an embargo's end, or midnight UTC (the countdown)."""
+    return min(filter(None, (public.next_embargo_end(now), next_day_start(now))))
+
+
 @bp.route("/")
-@cached_page(public.next_embargo_end)
+@cached_page(_next_embargo_end_or_day)
 def home():
-    capitals = public.public_capitals(clock.now())
+    now = clock.now()
+    capitals = public.public_capitals(now)
     latest_capital = capitals[0].cycle if capitals else None
     upcoming = public.running_cycle()
     behind = deadlines_behind(upcoming.phase) if upcoming else ()
@@ -45,7 +52,9 @@ def home():
         description = _("Every Capital of Living Together since Córdoba 2019.")
     return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming, behind=behind,
                            labels=DEADLINE_LABELS,
-                           now=clock.now(), subscription=subscribe_form(),
+                           now=now, subscription=subscribe_form(),
+                           days_to_celebration=days_to_celebration(now.date()),
+                           **(capital_context(latest_capital, now) if latest_capital else {}),
                            share_title=_("Capital of Living Together"), share_description=description)
 
 
@@ -83,7 +92,10 @@ def year_page(year):
         abort(404)
     receipt = request.args.get("receipt", "").strip()[:40]
     ballot = public.find_ballot(cycle, receipt, now) if receipt else None
-    return render_template("public/year.html", receipt=receipt, ballot=ballot, **year_context(cycle, year, now))
+    context = year_context(cycle, year, now)
+    # The audit bundle once the result is public (the bundle itself waits for the announcement too).
+    files = list(voting.audit_files(cycle)) if context["rounds"] else []
+    return render_template("public/year.html", receipt=receipt, ballot=ballot, audit_files=files, **context)
 
 
 @bp.route("/archive")
