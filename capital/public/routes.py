@@ -198,8 +198,10 @@ def vote(year):
     the designations and the audit files once announced (before that, nobody outside sees them)."""
     cycle = _cycle_of(year)
     voting_round = voting.current_round(cycle)
-    announced = cycle.phase == Phase.ANNOUNCED
-    result = voting.latest_result(cycle) if announced or cycle.phase == Phase.NO_CAPITAL else None
+    # The same embargo as the year page: the phase and the announcement time both.
+    published = public.is_result_public(cycle, clock.now())
+    announced = published and cycle.phase == Phase.ANNOUNCED
+    result = voting.latest_result(cycle) if published else None
     names = {}
     if voting_round is not None:
         names = voting.nomination_names(voting.ballot_nominations(voting_round))
@@ -213,7 +215,8 @@ def vote(year):
 @bp.route("/vote/<int:year>/<name>")
 def audit_file(year, name):
     """One file of the announced vote's audit bundle."""
-    content = voting.audit_files(_cycle_of(year)).get(name)
+    cycle = _cycle_of(year)
+    content = voting.audit_files(cycle).get(name) if public.is_result_public(cycle, clock.now()) else None
     if content is None:
         abort(404)
     mimetype = "application/json" if name.endswith(".json") else "text/plain"

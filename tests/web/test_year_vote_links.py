@@ -36,3 +36,14 @@ def test_a_tallied_cycle_links_no_audit_file(client, db, make_city, at):
     html = client.get("/2031").get_data(as_text=True)
     assert not any(f"/vote/2031/{name}" in html for name in FILES)
     assert client.get("/vote/2031/tally.json").status_code == 404
+
+
+def test_the_vote_page_and_its_files_wait_for_the_announcement_time(client, db, make_city, at):
+    make_counted_cycle(db, make_city)  # announced by hand ahead of its announcement time
+    at(BEFORE)
+    html = client.get("/vote/2031").get_data(as_text=True)
+    assert "Check the count yourself" not in html and "/vote/2031/tally.json" not in html
+    assert client.get("/vote/2031/tally.json").status_code == 404
+    at(AFTER)
+    assert "/vote/2031/tally.json" in client.get("/vote/2031").get_data(as_text=True)
+    assert client.get("/vote/2031/tally.json").status_code == 200
