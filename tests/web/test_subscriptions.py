@@ -46,6 +46,9 @@ def test_subscribing_mails_a_link_in_the_chosen_language_and_only_the_link_confi
     assert mail.recipient == "reader@example.org" and mail.locale == "fr"
     assert mail.subject == catalog("fr", "Confirm your subscription to the Capital of Living Together")
     assert catalog("fr", "Confirm my subscription") in mail.body_html
+    asked = catalog("fr", "Someone asked to receive the announcements of the Capital of Living Together at this "
+                          "address. If it was you, confirm with this link:")
+    assert asked in mail.body_text and asked in mail.body_html
     assert db.session.scalar(select(Subscriber)) is None  # nothing kept before the link is opened
 
     path = confirmation_path(mail)
