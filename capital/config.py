@@ -171,6 +171,9 @@ class Config:
         self.CAPITAL_LOGIN_ADDRESS_LIMIT = _env_limit("CAPITAL_LOGIN_ADDRESS_LIMIT", "30 per minute; 300 per hour")
         self.CAPITAL_RESET_LIMIT = _env_limit("CAPITAL_RESET_LIMIT", "10 per hour")
         self.CAPITAL_INVITATION_LIMIT = _env_limit("CAPITAL_INVITATION_LIMIT", "10 per 10 minutes")
+        # Subscription requests: per address typed, and per client (each sends a confirmation mail).
+        self.CAPITAL_SUBSCRIBE_LIMIT = _env_limit("CAPITAL_SUBSCRIBE_LIMIT", "3 per hour; 10 per day")
+        self.CAPITAL_SUBSCRIBE_ADDRESS_LIMIT = _env_limit("CAPITAL_SUBSCRIBE_ADDRESS_LIMIT", "10 per hour; 50 per day")
         # Proxies in front of the app whose X-Forwarded-For is trusted (0: the peer is the client).
         self.TRUSTED_PROXIES = _env_int("CAPITAL_TRUSTED_PROXIES", 0)
         if self.TRUSTED_PROXIES < 0:

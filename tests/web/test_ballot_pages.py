@@ -14,6 +14,7 @@ from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.models import Ballot, Cycle, Participation
 from capital.models.types import utcnow
+from capital.public import clock
 from capital.services.cycles import change_phase
 from tests.conftest import WebClient
 
@@ -157,7 +158,8 @@ def test_roll_and_results_are_for_the_board_and_the_secretariat_only(client, mak
     assert client.get("/board/results").status_code == 403
 
 
-def test_results_are_private_until_announced_then_the_audit_files_are_public(app, client, db, vote, member):
+def test_results_are_private_until_announced_then_the_audit_files_are_public(app, client, db, vote, member,
+                                                                            monkeypatch):
     for m, host in zip(vote.members[:5], ["Palermo", "Palermo", "Venlo", "Palermo", "Lyon"], strict=True):
         voter = WebClient(app.test_client())
         voter.login(m.email)
@@ -182,6 +184,10 @@ def test_results_are_private_until_announced_then_the_audit_files_are_public(app
     history = secretariat.get(f"/secretariat/cycles/{cycle.id}").get_data(as_text=True)
     assert history.count("Board member voted") == 5 and 'href="/board/results"' in history
     assert secretariat.post(f"/secretariat/cycles/{cycle.id}/phase/announced").status_code == 302
+    # Announced by hand ahead of its announcement time: still embargoed until then.
+    assert "Check the count yourself" not in client.get(f"/vote/{cycle.year}").get_data(as_text=True)
+    assert client.get(f"/vote/{cycle.year}/ballots.txt").status_code == 404
+    monkeypatch.setattr(clock, "now", lambda: db.session.get(Cycle, vote.cycle_id).announcement_dt)
     public = client.get(f"/vote/{cycle.year}").get_data(as_text=True)
     assert "Check the count yourself" in public
     files = {name: client.get(f"/vote/{cycle.year}/{name}").get_data() for name in
@@ -194,7 +200,7 @@ def test_results_are_private_until_announced_then_the_audit_files_are_public(app
     assert db.session.get(Cycle, vote.cycle_id).capital_city_id == vote.cities["Palermo"].id
 
 
-def test_the_secretariat_designates_the_runner_up_with_a_public_reason(app, client, db, vote, member):
+def test_the_secretariat_designates_the_runner_up_with_a_public_reason(app, client, db, vote, member, monkeypatch):
     for m, host in zip(vote.members[:4], ["Palermo", "Palermo", "Venlo", "Palermo"], strict=True):
         voter = WebClient(app.test_client())
         voter.login(m.email)
@@ -216,6 +222,7 @@ def test_the_secretariat_designates_the_runner_up_with_a_public_reason(app, clie
     response = secretariat.post("/board/results/runner-up", {"reason": "Palermo cannot host after the floods."})
     assert response.status_code == 302
     assert db.session.get(Cycle, vote.cycle_id).capital_city_id == vote.cities["Venlo"].id
+    monkeypatch.setattr(clock, "now", lambda: cycle.announcement_dt)  # the public sees it from then
     public = client.get(f"/vote/{cycle.year}").get_data(as_text=True)
     assert "runner-up, because: Palermo cannot host after the floods." in public
     assert client.get("/board/results/runner-up").status_code == 403  # a board member

@@ -25,7 +25,9 @@ def public_urls(app):
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
             continue
-        choices = [PLAUSIBLE.get(arg, ["1", "2", "3"]) for arg in sorted(rule.arguments)]
+        # A fixed set of names (``<any(…)>``) is walked whole; other arguments get plausible values.
+        choices = [sorted(items) if (items := getattr(rule._converters[arg], "items", None))
+                   else PLAUSIBLE.get(arg, ["1", "2", "3"]) for arg in sorted(rule.arguments)]
         for values in itertools.product(*choices):
             try:
                 path = rule.build(dict(zip(sorted(rule.arguments), values)), append_unknown=False)[1]
