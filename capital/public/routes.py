@@ -94,7 +94,7 @@ def year_page(year):
     ballot = public.find_ballot(cycle, receipt, now) if receipt else None
     context = year_context(cycle, year, now)
     # The audit bundle once the result is public (the bundle itself waits for the announcement too).
-    files = list(voting.audit_files(cycle)) if context["rounds"] else []
+    files = list(voting.audit_files(cycle, clock.now())) if context["rounds"] else []
     return render_template("public/year.html", receipt=receipt, ballot=ballot, audit_files=files, **context)
 
 

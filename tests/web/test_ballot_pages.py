@@ -184,10 +184,8 @@ def test_results_are_private_until_announced_then_the_audit_files_are_public(app
     history = secretariat.get(f"/secretariat/cycles/{cycle.id}").get_data(as_text=True)
     assert history.count("Board member voted") == 5 and 'href="/board/results"' in history
     assert secretariat.post(f"/secretariat/cycles/{cycle.id}/phase/announced").status_code == 302
-    # Announced by hand ahead of its announcement time: still embargoed until then.
-    assert "Check the count yourself" not in client.get(f"/vote/{cycle.year}").get_data(as_text=True)
-    assert client.get(f"/vote/{cycle.year}/ballots.txt").status_code == 404
-    monkeypatch.setattr(clock, "now", lambda: db.session.get(Cycle, vote.cycle_id).announcement_dt)
+    # Announced by hand ahead of the planned time: the announcement time moves to that moment.
+    assert db.session.get(Cycle, vote.cycle_id).announcement_dt <= utcnow()
     public = client.get(f"/vote/{cycle.year}").get_data(as_text=True)
     assert "Check the count yourself" in public
     files = {name: client.get(f"/vote/{cycle.year}/{name}").get_data() for name in
