@@ -1,0 +1,141 @@
+"""The audit log is chained by hash: editing, removing or reordering entries in the database is reported."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, text
+
+from capital.models import AuditEntry
+from capital.services.audit import record
+from tests.conftest import at_once
+
+NOW = datetime(2031, 3, 2, 9, 30, 15, 123456, tzinfo=timezone.utc)
+
+
+def _log(db, count: int, start: int = 0) -> list[int]:
+    entries = [record("city.updated", f"city-{start + i}", actor="cli", now=NOW + timedelta(seconds=i),
+                      data={"name": f"Ville {start + i}", "fields": ["name", "région"]})
+               for i in range(count)]
+    db.session.commit()
+    return [entry.id for entry in entries]
+
+
+def _verify(app):
+    return app.test_cli_runner().invoke(args=["capital", "audit", "verify"])
+
+
+def test_an_intact_log_verifies_with_a_summary(app, db):
+    _log(db, 5)
+    result = _verify(app)
+    assert result.exit_code == 0, result.output
+    head = db.session.scalar(select(AuditEntry.entry_hash).where(AuditEntry.seq == 5))
+    assert result.output.strip() == f"audit log intact: 5 entries; head: sequence number 5, hash {head}"
+
+
+def test_entries_are_chained_in_order_from_the_first(db):
+    ids = _log(db, 3)
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [entry.id for entry in entries] == ids
+    assert [entry.seq for entry in entries] == [1, 2, 3]
+    assert entries[0].prev_hash == "0" * 64
+    assert entries[1].prev_hash == entries[0].entry_hash and entries[2].prev_hash == entries[1].entry_hash
+    assert len({entry.entry_hash for entry in entries}) == 3
+
+
+def test_an_edited_entry_is_reported(app, db):
+    ids = _log(db, 4)
+    with db.engine.begin() as connection:
+        connection.execute(text("""UPDATE audit_log SET data = '{"name": "Ville X", "fields": ["name", "région"]}'
+                                   WHERE id = :id"""), {"id": ids[2]})
+    db.session.remove()
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert f"broken at entry id {ids[2]} (sequence number 3): content does not match its hash" in result.output
+
+
+def test_an_edited_actor_or_time_is_reported(app, db):
+    ids = _log(db, 3)
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE audit_log SET dt = dt + interval '1 second' WHERE id = :id"), {"id": ids[0]})
+    db.session.remove()
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert f"broken at entry id {ids[0]} (sequence number 1): content does not match its hash" in result.output
+
+
+def test_a_deleted_entry_is_reported_at_the_next_one(app, db):
+    ids = _log(db, 5)
+    with db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[1]})
+    db.session.remove()
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert f"broken at entry id {ids[2]} (sequence number 3): sequence number 3 where 2 was expected" in result.output
+
+
+def test_a_deleted_entry_with_renumbered_sequence_is_still_reported(app, db):
+    ids = _log(db, 4)
+    with db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[1]})
+        connection.execute(text("UPDATE audit_log SET seq = seq - 1 WHERE seq > 2"))
+    db.session.remove()
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert f"broken at entry id {ids[2]} (sequence number 2): previous hash does not match" in result.output
+
+
+def test_two_swapped_entries_are_reported(app, db):
+    ids = _log(db, 5)
+    with db.engine.begin() as connection:  # swap the places of the 2nd and 4th entries in the chain
+        connection.execute(text("UPDATE audit_log SET seq = -seq WHERE id IN (:a, :b)"), {"a": ids[1], "b": ids[3]})
+        connection.execute(text("UPDATE audit_log SET seq = 4 WHERE id = :a"), {"a": ids[1]})
+        connection.execute(text("UPDATE audit_log SET seq = 2 WHERE id = :b"), {"b": ids[3]})
+    db.session.remove()
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert f"broken at entry id {ids[3]} (sequence number 2): previous hash does not match" in result.output
+
+
+def test_two_entries_with_swapped_contents_are_reported(app, db):
+    ids = _log(db, 4)
+    columns = "dt, actor_id, actor_label, action, object_type, object_id, cycle_id, data, seq, prev_hash, entry_hash"
+    with db.engine.begin() as connection:  # the rows keep their ids, everything else changes places
+        first, second = (connection.execute(text(f"SELECT {columns} FROM audit_log WHERE id = :id"),
+                                            {"id": ident}).mappings().one() for ident in (ids[0], ids[1]))
+        connection.execute(text("UPDATE audit_log SET seq = NULL WHERE id IN (:a, :b)"), {"a": ids[0], "b": ids[1]})
+        for ident, row in ((ids[0], second), (ids[1], first)):
+            assignments = ", ".join(f"{name} = :{name}" for name in row.keys() if name != "data")
+            connection.execute(text(f"UPDATE audit_log SET {assignments}, data = CAST(:data AS json) WHERE id = :id"),
+                               {**dict(row), "data": json.dumps(row["data"]), "id": ident})
+    db.session.remove()
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert f"broken at entry id {ids[1]} (sequence number 1): content does not match its hash" in result.output
+
+
+def test_concurrent_writers_append_one_after_the_other(app, db):
+    def append():
+        ids = []
+        for _ in range(5):
+            ids += _log(db, 2)
+        return ids
+
+    written = at_once(app, append, count=6)
+    db.session.remove()
+    seqs = db.session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
+    assert seqs == list(range(1, 61))
+    assert sorted(sum(written, [])) == db.session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)).all()
+    result = _verify(app)
+    assert result.exit_code == 0, result.output
+    assert "60 entries" in result.output
+
+
+def test_an_uncommitted_entry_is_not_chained_until_commit(db):
+    _log(db, 1)
+    entry = record("city.created", "city-x", actor="cli", now=NOW)
+    db.session.flush()
+    assert entry.seq is None
+    db.session.commit()
+    assert entry.seq == 2
