@@ -26,6 +26,17 @@ def _verify(app):
     return app.test_cli_runner().invoke(args=["capital", "audit", "verify"])
 
 
+def _tamper(app, db, *statements: tuple[str, dict]):
+    """Run ``statements`` straight on the database, as someone editing it by hand would; then verify."""
+    with db.engine.begin() as connection:
+        for statement, params in statements:
+            connection.execute(text(statement), params)
+    db.session.remove()
+    result = _verify(app)
+    assert result.exit_code == 1
+    return result.output
+
+
 def test_an_intact_log_verifies_with_a_summary(app, db):
     _log(db, 5)
     result = _verify(app)
@@ -46,56 +57,37 @@ def test_entries_are_chained_in_order_from_the_first(db):
 
 def test_an_edited_entry_is_reported(app, db):
     ids = _log(db, 4)
-    with db.engine.begin() as connection:
-        connection.execute(text("""UPDATE audit_log SET data = '{"name": "Ville X", "fields": ["name", "région"]}'
-                                   WHERE id = :id"""), {"id": ids[2]})
-    db.session.remove()
-    result = _verify(app)
-    assert result.exit_code == 1
-    assert f"broken at entry id {ids[2]} (sequence number 3): content does not match its hash" in result.output
+    output = _tamper(app, db, ("""UPDATE audit_log SET data = '{"name": "Ville X", "fields": ["name", "région"]}'
+                                  WHERE id = :id""", {"id": ids[2]}))
+    assert f"broken at entry id {ids[2]} (sequence number 3): content does not match its hash" in output
 
 
 def test_an_edited_actor_or_time_is_reported(app, db):
     ids = _log(db, 3)
-    with db.engine.begin() as connection:
-        connection.execute(text("UPDATE audit_log SET dt = dt + interval '1 second' WHERE id = :id"), {"id": ids[0]})
-    db.session.remove()
-    result = _verify(app)
-    assert result.exit_code == 1
-    assert f"broken at entry id {ids[0]} (sequence number 1): content does not match its hash" in result.output
+    output = _tamper(app, db, ("UPDATE audit_log SET dt = dt + interval '1 second' WHERE id = :id", {"id": ids[0]}))
+    assert f"broken at entry id {ids[0]} (sequence number 1): content does not match its hash" in output
 
 
 def test_a_deleted_entry_is_reported_at_the_next_one(app, db):
     ids = _log(db, 5)
-    with db.engine.begin() as connection:
-        connection.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[1]})
-    db.session.remove()
-    result = _verify(app)
-    assert result.exit_code == 1
-    assert f"broken at entry id {ids[2]} (sequence number 3): sequence number 3 where 2 was expected" in result.output
+    output = _tamper(app, db, ("DELETE FROM audit_log WHERE id = :id", {"id": ids[1]}))
+    assert f"broken at entry id {ids[2]} (sequence number 3): sequence number 3 where 2 was expected" in output
 
 
 def test_a_deleted_entry_with_renumbered_sequence_is_still_reported(app, db):
     ids = _log(db, 4)
-    with db.engine.begin() as connection:
-        connection.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[1]})
-        connection.execute(text("UPDATE audit_log SET seq = seq - 1 WHERE seq > 2"))
-    db.session.remove()
-    result = _verify(app)
-    assert result.exit_code == 1
-    assert f"broken at entry id {ids[2]} (sequence number 2): previous hash does not match" in result.output
+    output = _tamper(app, db, ("DELETE FROM audit_log WHERE id = :id", {"id": ids[1]}),
+                     ("UPDATE audit_log SET seq = seq - 1 WHERE seq > 2", {}))
+    assert f"broken at entry id {ids[2]} (sequence number 2): previous hash does not match" in output
 
 
 def test_two_swapped_entries_are_reported(app, db):
     ids = _log(db, 5)
-    with db.engine.begin() as connection:  # swap the places of the 2nd and 4th entries in the chain
-        connection.execute(text("UPDATE audit_log SET seq = -seq WHERE id IN (:a, :b)"), {"a": ids[1], "b": ids[3]})
-        connection.execute(text("UPDATE audit_log SET seq = 4 WHERE id = :a"), {"a": ids[1]})
-        connection.execute(text("UPDATE audit_log SET seq = 2 WHERE id = :b"), {"b": ids[3]})
-    db.session.remove()
-    result = _verify(app)
-    assert result.exit_code == 1
-    assert f"broken at entry id {ids[3]} (sequence number 2): previous hash does not match" in result.output
+    # the 2nd and 4th entries change places in the chain
+    output = _tamper(app, db, ("UPDATE audit_log SET seq = -seq WHERE id IN (:a, :b)", {"a": ids[1], "b": ids[3]}),
+                     ("UPDATE audit_log SET seq = 4 WHERE id = :a", {"a": ids[1]}),
+                     ("UPDATE audit_log SET seq = 2 WHERE id = :b", {"b": ids[3]}))
+    assert f"broken at entry id {ids[3]} (sequence number 2): previous hash does not match" in output
 
 
 def test_two_entries_with_swapped_contents_are_reported(app, db):
