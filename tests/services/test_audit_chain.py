@@ -131,3 +131,46 @@ def test_an_uncommitted_entry_is_not_chained_until_commit(db):
     assert entry.seq is None
     db.session.commit()
     assert entry.seq == 2
+
+
+def test_the_chain_holds_on_sqlite_built_by_the_migrations(sqlite_app):
+    from capital.extensions import db
+
+    with sqlite_app.app_context():
+        _log(db, 3)
+        _log(db, 2, start=3)
+        db.session.remove()
+        result = _verify(sqlite_app)
+        assert result.exit_code == 0, result.output
+        assert "5 entries" in result.output
+        db.session.execute(text("UPDATE audit_log SET object_id = 'city-9' WHERE seq = 4"))
+        db.session.commit()
+        result = _verify(sqlite_app)
+        assert result.exit_code == 1
+        assert "(sequence number 4): content does not match its hash" in result.output
+
+
+def test_the_migration_chains_the_entries_already_logged(tmp_path, _catalogs):
+    from flask_migrate import downgrade, upgrade
+
+    from capital import create_app
+    from capital.extensions import db
+    from tests.conftest import dispose, make_config
+
+    app = create_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'capital.db'}"))
+    with app.app_context():
+        upgrade(revision="5b7e2c9d41a3")
+        for i in range(3):
+            db.session.execute(text("""INSERT INTO audit_log (dt, actor_label, action, object_type, object_id, data)
+                                       VALUES (:dt, 'cli', 'city.created', 'str', :object_id, '{"n": 1}')"""),
+                               {"dt": (NOW + timedelta(minutes=i)).replace(tzinfo=None), "object_id": f"city-{i}"})
+        db.session.commit()
+        upgrade()
+        result = _verify(app)
+        assert result.exit_code == 0, result.output
+        assert "3 entries" in result.output
+        _log(db, 1)
+        assert "4 entries" in _verify(app).output
+        downgrade(revision="5b7e2c9d41a3")
+        assert db.session.execute(text("SELECT count(*) FROM audit_log")).scalar() == 4
+    dispose(app)
