@@ -67,6 +67,26 @@ def audit_bundle_command(year: int, directory: Path):
     click.echo(f"Wrote {', '.join(files)} to {directory}; check with: cd {directory} && sha256sum -c SHA256SUMS")
 
 
+@capital_cli.group("audit")
+def audit():
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify_command():
+    """Check the audit log's hash chain; report the first broken link and exit 1, or exit 0."""
+    from capital.domain.audit_chain import Break
+    from capital.services.audit import verify_chain
+
+    result = verify_chain()
+    if isinstance(result, Break):
+        click.echo(f"audit log broken at entry id {result.entry_id} (sequence number {result.seq}): "
+                   f"{result.problem}", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit log intact: {result.entries} entries; head: sequence number {result.head_seq}, "
+               f"hash {result.head_hash}")
+
+
 @capital_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="", help="The person's name (default: the e-mail address).")
