@@ -224,7 +224,9 @@ def queue_result_mail(cycle: Cycle, result: Result, now: datetime) -> int:
     turnout, quorum and the city designated (or none), not public until the announcement."""
     voting_round = db.session.get(VotingRound, result.round_id)
     secretariat = db.session.scalars(select(RoleGrant.user_id).where(RoleGrant.role == Role.SECRETARIAT)).all()
-    winner = db.session.get(Nomination, result.winner_nomination_id) if result.winner_nomination_id else None
+    # Without the quorum the count's leader is designated by nobody (another round, or no capital).
+    designates = result.is_quorum_met and result.winner_nomination_id is not None
+    winner = db.session.get(Nomination, result.winner_nomination_id) if designates else None
     return _queue_for(user_recipients(_users({*voting_round.roll, *secretariat})), "vote_result",
                       N_("Result of the board vote: Capital of Living Together %(year)s"), cycle, now,
                       occasion=f"r{voting_round.number}",

@@ -221,3 +221,28 @@ def test_a_whole_cycle_runs_by_ticks_alone_and_announces_at_its_embargo(smtp_app
     assert anna.email in {m["To"] for m in inbox.messages}
     # Calls, voting open, two reminders, results, announcements: each once.
     assert len(inbox.messages) == len({m["Message-ID"] for m in inbox.messages}) == 4 + 3 + 2 + 4 + 4
+
+
+def test_a_second_round_after_a_missed_quorum_has_mails_of_its_own(app, db, make_vote):
+    vote = make_vote(members=4)
+    board(db, vote, ("de", "Europe/Berlin", "de@board.example"), ("fr", "Europe/Paris", "fr@board.example"),
+          ("es", "Europe/Madrid", "es@board.example"), ("ru", "Europe/Moscow", "ru@board.example"))
+    tick(db, vote.OPENS)
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    cast_ballot(cycle, vote.members[0], [[vote.ids()["Lyon"]]], now=vote.OPENS + DAY)
+    db.session.commit()
+    tick(db, vote.CLOSES)  # one ballot of four: the quorum is missed
+    [missed] = mails(db, "vote_result")["fr@board.example"]
+    assert catalog("fr", "not met") in missed.body_text
+    assert catalog("fr", "The count designates no city.") in missed.body_text
+    tick(db, vote.CLOSES + SECOND)
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    assert cycle.phase == Phase.VOTING_OPEN and len(cycle.rounds) == 2
+    opened = mails(db, "voting_open")
+    assert [m.dedupe_key.rsplit(":", 1)[1] for m in opened["de@board.example"]] == ["r1", "r2"]
+    assert catalog("de", "Voting round %(round)s for the Capital of Living Together %(year)s is open. "
+                         "You are on the voter roll.", round=2, year=2031) in opened["de@board.example"][1].body_text
+    # Who voted in the first round is reminded in the second like anyone else who has not voted there.
+    tick(db, cycle.voting_close_dt - 3 * DAY)
+    assert set(mails(db, "vote_reminder")) == {"de@board.example", "fr@board.example", "es@board.example",
+                                               "ru@board.example"}
