@@ -92,7 +92,9 @@ def _dates(cycle: Cycle) -> list[tuple[str, datetime]]:
 
 
 def _queue_for(recipients: list[Recipient], kind: str, subject: str, cycle: Cycle, now: datetime, *,
-               occasion: str | None = None, context: dict | None = None) -> int:
+               occasion: str | None = None, context: dict | None = None,
+               own: dict[str, dict] | None = None) -> int:
+    """Write one mail per recipient; ``own`` adds to the context of some (by address)."""
     written = 0
     for recipient in recipients:
         mail = queue_mail(kind, recipient=recipient.email, locale=recipient.locale, timezone=recipient.timezone,
@@ -100,7 +102,7 @@ def _queue_for(recipients: list[Recipient], kind: str, subject: str, cycle: Cycl
                           city_id=recipient.city.id if recipient.city else None,
                           context={"year": cycle.year, "city": recipient.city.name if recipient.city else "",
                                    "dates": _dates(cycle),
-                                   **(context or {})})
+                                   **(context or {}), **(own or {}).get(recipient.email, {})})
         written += mail is not None
     if written:
         from capital.tasks.mail import send_due  # here: the task module builds on this one
@@ -173,15 +175,13 @@ def queue_voting_open_mail(cycle: Cycle, voting_round: VotingRound, now: datetim
     the transaction that opens the round; the number of mails written."""
     subject = N_("Voting is open: Capital of Living Together %(year)s")
     context = {**_round_context(voting_round), "link": absolute_url("board.ballot")}
-    written = _queue_for(user_recipients(_users(voting_round.roll)), "voting_open", subject, cycle, now,
-                         occasion=f"r{voting_round.number}", context=context)
-    recusals = db.session.scalars(select(Recusal).where(Recusal.cycle_id == cycle.id).order_by(Recusal.id)).all()
-    for recusal in recusals:
-        written += _queue_for(user_recipients(_users([recusal.user_id])), "voting_open", subject, cycle, now,
-                              occasion=f"r{voting_round.number}",
-                              context={**context, "recusal": recusal,
-                                       "automatic_reason": AUTOMATIC_RECUSAL if recusal.is_automatic else None})
-    return written
+    recusals = {r.user_id: r for r in db.session.scalars(select(Recusal).where(Recusal.cycle_id == cycle.id))}
+    people = _users({*voting_round.roll, *recusals})
+    own = {person.email.lower(): {"recusal": recusals[person.id],
+                                  "automatic_reason": AUTOMATIC_RECUSAL if recusals[person.id].is_automatic else None}
+           for person in people if person.id in recusals}
+    return _queue_for(user_recipients(people), "voting_open", subject, cycle, now,
+                      occasion=f"r{voting_round.number}", context=context, own=own)
 
 
 def due_vote_reminder_day(cycle: Cycle, voting_round: VotingRound | None, now: datetime) -> int | None:
