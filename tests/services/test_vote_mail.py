@@ -16,6 +16,7 @@ from capital.models import Cycle, Mail, Nomination, Result
 from capital.services.mail import send_due_mail
 from capital.services.ticks import run_tick
 from capital.services.voting import cast_ballot, declare_conflict
+from tests.conftest import at_once
 from tests.services.test_notices import catalog
 
 DAY = timedelta(days=1)
@@ -246,3 +247,19 @@ def test_a_second_round_after_a_missed_quorum_has_mails_of_its_own(app, db, make
     tick(db, cycle.voting_close_dt - 3 * DAY)
     assert set(mails(db, "vote_reminder")) == {"de@board.example", "fr@board.example", "es@board.example",
                                                "ru@board.example"}
+
+
+def test_two_ticks_at_once_remind_each_member_once(app, db, make_vote):
+    vote = make_vote(members=3)
+    tick(db, vote.OPENS)
+    db.session.close()
+
+    def one_tick():
+        from capital.extensions import db as _db
+
+        run_tick(vote.CLOSES - 3 * DAY)
+        _db.session.commit()
+
+    at_once(app, one_tick)
+    assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "vote_reminder")) == 3
+    assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "voting_open")) == 3
