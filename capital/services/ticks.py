@@ -6,16 +6,12 @@ idempotent on its own (row locks on the cycles, the outbox's unique key, reminde
 recorded on the cycle), so a tick re-delivered by the broker or run by a second beat does
 nothing twice.
 
-Where the board vote plugs in (one line each in ``TICK_STEPS``, between ``phases`` and
-``nomination_reminders``):
-
-- ``("tally", tally_closed_voting)``: close voting whose deadline passed and run the tally;
-- ``("announce", announce_due)``: announce tallied cycles from ``announcement_dt`` on (not a
-  second earlier), calling :func:`capital.services.notices.queue_announcement_mail`;
-- ``("vote_reminders", queue_due_vote_reminders)``: remind roll members who have not voted.
-
-The voting-open mail belongs with the phase change itself, in
-:func:`capital.services.cycles.enter_phase`, like the call for nominations.
+The board vote rides on the ``phases`` step: :func:`capital.services.cycles.enter_phase`
+opens a round with its voting-open mail, closes it at the voting deadline with the count and
+the result mail, and announces from ``announcement_dt`` on (not a second earlier) with the
+announcement mail — each in the transaction of its phase change. ``vote_reminders`` reminds
+the roll members who have not voted, 3 and 1 days before the voting deadline
+(:func:`capital.services.notices.queue_due_vote_reminders`).
 """
 
 from __future__ import annotations
@@ -31,7 +27,7 @@ from capital.services.cycles import advance_due_cycles
 from capital.services.dispatch import after_commit
 from capital.services.mail import count_due_mail
 from capital.services.mailings import unwritten_mailing_ids
-from capital.services.notices import queue_due_nomination_reminders
+from capital.services.notices import queue_due_nomination_reminders, queue_due_vote_reminders
 from capital.tasks.mail import send_due, write
 
 
@@ -74,6 +70,7 @@ TICK_STEPS = (
     ("heartbeat", record_heartbeat),
     ("phases", advance_phases),
     ("nomination_reminders", queue_due_nomination_reminders),
+    ("vote_reminders", queue_due_vote_reminders),
     ("mailings", hand_out_mailings),
     ("mail_due", hand_out_mail),
 )
