@@ -1,4 +1,4 @@
-"""What the public may see of a cycle, and from when (SPEC §2, §8).
+"""What the public may see of a cycle, and from when (docs/public.md).
 
 Every public surface — the year page, the archive, the feed, the calendar, the API, the
 exhibition export — asks these questions and nothing else, so that an embargo holds

@@ -1,4 +1,4 @@
-"""The board vote: the roll, conflicts, ballots, closing, the count, the announcement (SPEC §6).
+"""The board vote: the roll, conflicts, ballots, closing, the count, the announcement (docs/vote.md).
 
 Every function takes ``now`` (and the ``actor`` where a person acts), flushes, and leaves the
 commit to the caller. The phase changes in :mod:`capital.services.cycles` call the steps that
