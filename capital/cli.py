@@ -11,7 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.serving import run_simple
 
-from capital.config import LOCALES, ROOT
+from capital.config import ROOT
+from capital.domain.localisation import LOCALES
 
 capital_cli = AppGroup("capital", help="Capital administration: demo data, translations.")
 
@@ -51,18 +52,39 @@ def audit_bundle_command(year: int, directory: Path):
 
     from capital.extensions import db
     from capital.models import Cycle
+    from capital.models.types import utcnow
     from capital.services.voting import audit_files
 
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
     if cycle is None:
         raise click.ClickException(f"there is no cycle for {year}")
-    files = audit_files(cycle)
+    files = audit_files(cycle, utcnow())
     if not files:
         raise click.ClickException(f"the {year} vote is not announced: its audit bundle is not public yet")
     directory.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
         (directory / name).write_bytes(content)
     click.echo(f"Wrote {', '.join(files)} to {directory}; check with: cd {directory} && sha256sum -c SHA256SUMS")
+
+
+@capital_cli.group("audit")
+def audit():
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify_command():
+    """Check the audit log's hash chain; report the first broken link and exit 1, or exit 0."""
+    from capital.domain.audit_chain import Break
+    from capital.services.audit import verify_chain
+
+    result = verify_chain()
+    if isinstance(result, Break):
+        click.echo(f"audit log broken at entry id {result.entry_id} (sequence number {result.seq}): "
+                   f"{result.problem}", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit log intact: {result.entries} entries; head: sequence number {result.head_seq}, "
+               f"hash {result.head_hash}")
 
 
 @capital_cli.command("create-admin")

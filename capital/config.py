@@ -16,9 +16,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from capital.domain.localisation import LOCALES
+
 ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ("en", "fr", "de", "es", "ar", "zh", "ru")
-RTL_LOCALES = frozenset({"ar"})
 
 
 class ConfigError(RuntimeError):
@@ -161,7 +161,7 @@ class Config:
             "worker_hijack_root_logger": False,
             "timezone": "UTC",
             "beat_schedule": {
-                "tick": {"task": "capital.deadlines.tick", "schedule": timedelta(seconds=_env_int("CAPITAL_TICK_SECONDS", 60))},
+                "tick": {"task": "capital.tasks.deadlines.tick", "schedule": timedelta(seconds=_env_int("CAPITAL_TICK_SECONDS", 60))},
             },
         }
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
@@ -171,6 +171,9 @@ class Config:
         self.CAPITAL_LOGIN_ADDRESS_LIMIT = _env_limit("CAPITAL_LOGIN_ADDRESS_LIMIT", "30 per minute; 300 per hour")
         self.CAPITAL_RESET_LIMIT = _env_limit("CAPITAL_RESET_LIMIT", "10 per hour")
         self.CAPITAL_INVITATION_LIMIT = _env_limit("CAPITAL_INVITATION_LIMIT", "10 per 10 minutes")
+        # Subscription requests: per address typed, and per client (each sends a confirmation mail).
+        self.CAPITAL_SUBSCRIBE_LIMIT = _env_limit("CAPITAL_SUBSCRIBE_LIMIT", "3 per hour; 10 per day")
+        self.CAPITAL_SUBSCRIBE_ADDRESS_LIMIT = _env_limit("CAPITAL_SUBSCRIBE_ADDRESS_LIMIT", "10 per hour; 50 per day")
         # Proxies in front of the app whose X-Forwarded-For is trusted (0: the peer is the client).
         self.TRUSTED_PROXIES = _env_int("CAPITAL_TRUSTED_PROXIES", 0)
         if self.TRUSTED_PROXIES < 0:
@@ -225,7 +228,3 @@ class Config:
         # Sensitive secretariat actions ask for the password again if it was typed longer ago.
         self.REAUTH_MINUTES = _env_positive("CAPITAL_REAUTH_MINUTES", 10)
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_MAX_HOURS)
-
-
-class ProductionConfig(Config):
-    PRODUCTION = True

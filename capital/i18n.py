@@ -16,7 +16,7 @@ from flask import current_app, g, request, session
 from flask_babel import format_date, format_decimal, format_time, get_locale, get_timezone, gettext as _, lazy_gettext as _l  # noqa: F401
 from flask_login import current_user
 
-from capital.config import LOCALES, RTL_LOCALES
+from capital.domain.localisation import LOCALES, RTL_LOCALES, is_timezone
 from capital.extensions import babel
 from capital.forms import error_links
 
@@ -46,17 +46,9 @@ def select_timezone() -> str:
     """The user's time zone, then their city's, then UTC."""
     if current_user and current_user.is_authenticated:
         for name in (current_user.timezone, current_user.city.timezone if current_user.city else None):
-            if name and valid_timezone(name):
+            if name and is_timezone(name):
                 return name
     return "UTC"
-
-
-def valid_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def text_direction() -> str:
@@ -67,7 +59,7 @@ def text_direction() -> str:
 def force_timezone(name: str):
     """Show dates in ``name`` inside the block (a mail is dated in its recipient's zone)."""
     saved = g.get("forced_timezone")
-    g.forced_timezone = ZoneInfo(name if valid_timezone(name) else "UTC")
+    g.forced_timezone = ZoneInfo(name if is_timezone(name) else "UTC")
     try:
         yield
     finally:

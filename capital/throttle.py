@@ -190,7 +190,7 @@ def client_address() -> str:
 
 def init_app(app) -> None:
     for name in ("CAPITAL_LOGIN_LIMIT", "CAPITAL_LOGIN_ADDRESS_LIMIT", "CAPITAL_RESET_LIMIT",
-                 "CAPITAL_INVITATION_LIMIT"):
+                 "CAPITAL_INVITATION_LIMIT", "CAPITAL_SUBSCRIBE_LIMIT", "CAPITAL_SUBSCRIBE_ADDRESS_LIMIT"):
         parse_rules(app.config[name])  # config.py checked them; fail at start if a test broke one
     url = app.config.get("REDIS_URL")
     app.extensions["capital_throttle"] = RedisCounters(url) if url else MemoryCounters()

@@ -1,4 +1,4 @@
-"""Uploaded files, checked by their content and stored under random keys (SPEC §5).
+"""Uploaded files, checked by their content and stored under random keys (docs/rules.md).
 
 Plain Python (Pillow and pypdf, no Flask): the web layer passes the bytes it received and
 shows the :class:`UploadError`'s message when a file is refused.

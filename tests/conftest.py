@@ -12,7 +12,7 @@ import re
 import shutil
 import socket
 from contextlib import closing, contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -25,6 +25,38 @@ from capital.config import ROOT, Config
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
+
+# The app reads the server clock, so the factories build around the moment the suite starts
+# (to the second), or around a ``now`` they are given. fixture_timeline() keeps the result
+# valid whatever day of the year that is (tests/test_fixture_timeline.py runs it over a year).
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+# The factory cycle's deadlines, relative to its nomination deadline.
+FIXTURE_NOMINATIONS_OPEN = timedelta(days=-60)
+FIXTURE_VOTING_OPEN = timedelta(days=20)
+FIXTURE_VOTING_CLOSE = timedelta(days=40)
+FIXTURE_ANNOUNCEMENT = timedelta(days=50)
+
+
+def fixture_timeline(now: datetime, close_in: timedelta = timedelta(days=10)) -> dict:
+    """The year and deadlines of the factory cycle: nominations close ``close_in`` after ``now``.
+
+    The year is the first whose 16 May celebration begins after the announcement, so the
+    timeline is valid (ordered, before the celebration) for any ``now``.
+    """
+    from capital.domain.timeline import celebration_day
+
+    close = now + close_in
+    announcement = close + FIXTURE_ANNOUNCEMENT
+    year = announcement.year
+    if announcement.date() >= celebration_day(year):
+        year += 1
+    return dict(
+        year=year, celebration_date=celebration_day(year),
+        nominations_open_dt=close + FIXTURE_NOMINATIONS_OPEN, nominations_close_dt=close,
+        voting_open_dt=close + FIXTURE_VOTING_OPEN, voting_close_dt=close + FIXTURE_VOTING_CLOSE,
+        announcement_dt=announcement,
+    )
 
 
 @contextmanager
@@ -93,6 +125,20 @@ def at_once(app, action, count: int = 2) -> list:
     assert errors == []
     assert len(results) == count
     return results
+
+
+# The fixtures through which a test reaches PostgreSQL; a test using any of them is marked `pg`.
+PG_FIXTURES = frozenset({"session_app", "app", "db", "client"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with the services it needs (pg, redis, browser), so they can be deselected."""
+    browser_dir = ROOT / "tests" / "browser"
+    for item in items:
+        if PG_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.pg)
+        if browser_dir in item.path.parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def free_port() -> int:
@@ -323,14 +369,14 @@ def make_user(db):
 
     counter = iter(range(1, 100000))
 
-    def factory(*roles: Role, email=None, city=None, locale=None, password=PASSWORD, name=None):
+    def factory(*roles: Role, email=None, city=None, locale=None, password=PASSWORD, name=None, now=NOW):
         n = next(counter)
         user = User(email=email or f"person{n}@capital.example", name=name or f"Person {n}",
                     password_hash=hash_password(password), city_id=city.id if city else None, locale=locale)
         for role in roles:
             user.role_grants.append(RoleGrant(role=role))
         if Role.BOARD in roles:
-            today = date.today()
+            today = now.date()  # the UTC day, as the app counts board terms
             user.board_terms.append(BoardTerm(starts_on=today - timedelta(days=365), ends_on=today + timedelta(days=365)))
         db.session.add(user)
         db.session.commit()
@@ -355,23 +401,16 @@ def pdf_bytes(pages: int = 1) -> bytes:
 
 @pytest.fixture
 def make_cycle(db):
-    """A cycle whose deadlines sit around now: by default nominations are open for ten more days."""
-    from capital.domain.phases import Phase
+    """A cycle whose deadlines sit around ``now``: by default nominations are open for ten more days."""
+    from capital.domain.phase import Phase
     from capital.domain.timeline import celebration_day
     from capital.models import Cycle
-    from capital.models.types import utcnow
 
-    def factory(phase=Phase.NOMINATIONS_OPEN, *, year=None, close_in=timedelta(days=10), **fields):
-        now = utcnow().replace(microsecond=0)
-        close = now + close_in
-        year = year or (now + timedelta(days=200)).year
-        values = dict(
-            year=year, celebration_date=celebration_day(year), phase=phase,
-            nominations_open_dt=close - timedelta(days=60), nominations_close_dt=close,
-            voting_open_dt=close + timedelta(days=20), voting_close_dt=close + timedelta(days=40),
-            announcement_dt=close + timedelta(days=50),
-        )
-        values.update(fields)
+    def factory(phase=Phase.NOMINATIONS_OPEN, *, year=None, close_in=timedelta(days=10), now=NOW, **fields):
+        values = fixture_timeline(now, close_in)
+        if year is not None:
+            values.update(year=year, celebration_date=celebration_day(year))
+        values.update(phase=phase, **fields)
         cycle = Cycle(**values)
         db.session.add(cycle)
         db.session.commit()
@@ -390,7 +429,7 @@ def make_vote(db, make_city, make_user):
     from datetime import UTC, datetime
 
     from capital.domain.nominations import NominationState
-    from capital.domain.phases import Phase
+    from capital.domain.phase import Phase
     from capital.domain.roles import Role
     from capital.domain.timeline import celebration_day
     from capital.models import BoardTerm, Cycle, Nomination

@@ -10,7 +10,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.timeline import celebration_day
 from capital.models import Ballot, Cycle, Nomination, NominationText, Result, VotingRound
 from capital.voting import tally

@@ -151,6 +151,7 @@ def test_without_a_broker_tasks_run_in_process(env, restore_celery_default):
     assert app.config["CELERY"]["broker_url"] == "memory://"
 
 
+@pytest.mark.redis
 def test_with_a_broker_tasks_go_to_the_worker(env, restore_celery_default):
     env.setenv("CELERY_BROKER_URL", TEST_REDIS_URL)
     app = create_app()  # the start-up check reaches the real redis

@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.models import City, Cycle, RoleGrant, User
 from capital.services.demo import DEMO_PASSWORD
 from tests.conftest import WebClient

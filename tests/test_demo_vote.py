@@ -8,7 +8,7 @@ import sys
 
 from sqlalchemy import select
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.models import Ballot, Cycle, Participation, Result
 
 

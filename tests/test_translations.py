@@ -6,7 +6,8 @@ import sys
 import pytest
 from babel.messages.pofile import read_po
 
-from capital.config import LOCALES, ROOT
+from capital.config import ROOT
+from capital.domain.localisation import LOCALES
 
 
 def _catalog(locale):

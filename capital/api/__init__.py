@@ -1,4 +1,4 @@
-"""The read-only JSON API, ``/api/v1/`` (SPEC §10), and its OpenAPI document."""
+"""The read-only JSON API, ``/api/v1/`` (docs/public.md), and its OpenAPI document."""
 
 from flask import Blueprint
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
+from werkzeug.routing import IntegerConverter
 
 from capital.api.schemas import ErrorSchema
+from capital.pagination import MAX_PAGE
 
 MAX_PER_PAGE = 100
 PER_PAGE = 20
@@ -43,7 +45,8 @@ def documented(summary: str, schema: type[Schema] | None, *, paged: bool = False
 
 _ERROR_TEXT = {400: "Bad request.", 404: "Not found, or not public yet."}
 _PAGE_PARAMETERS = [
-    {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+     "description": "Pages past the maximum are answered as the maximum (empty)."},
     {"name": "per_page", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": PER_PAGE}},
 ]
@@ -52,6 +55,17 @@ _PAGE_PARAMETERS = [
 def openapi_path(rule: str) -> str:
     """A Flask rule (``/cycles/<int:year>``) as an OpenAPI path (``/cycles/{year}``)."""
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def _path_schema(converter) -> dict:
+    """What a path argument's converter matches (``<int:…>`` is bounded: capital/inputs.py)."""
+    if not isinstance(converter, IntegerConverter):
+        return {"type": "string"}
+    schema = {"type": "integer", "minimum": converter.min if converter.min is not None else (
+        None if converter.signed else 0)}
+    if converter.max is not None:
+        schema["maximum"] = converter.max
+    return {key: value for key, value in schema.items() if value is not None}
 
 
 def build_spec(app, server_url: str, prefix: str) -> dict:
@@ -67,9 +81,7 @@ def build_spec(app, server_url: str, prefix: str) -> dict:
         if blueprint != "api" or name not in OPERATIONS:
             continue
         operation = OPERATIONS[name]
-        converters = {arg: type(conv).__name__ for arg, conv in rule._converters.items()}
-        parameters = [{"name": arg, "in": "path", "required": True,
-                       "schema": {"type": "integer" if converters.get(arg) == "IntegerConverter" else "string"}}
+        parameters = [{"name": arg, "in": "path", "required": True, "schema": _path_schema(rule._converters.get(arg))}
                       for arg in sorted(rule.arguments)]
         if operation.paged:
             parameters += _PAGE_PARAMETERS

@@ -11,13 +11,14 @@ from capital.domain.timeline import DEADLINE_FIELDS
 from capital.extensions import db
 from capital.i18n import _
 from capital.models import Cycle
+from capital.pagination import MAX_PAGE
 from capital.public import clock
 from capital.public.cache import cached_page
 from capital.services import public
 
 
 def _page(statement, serialise, schema):
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     per_page = min(max(request.args.get("per_page", PER_PAGE, type=int), 1), MAX_PER_PAGE)
     pagination = db.paginate(statement, page=page, per_page=per_page, error_out=False)
     return jsonify(schema().dump({"items": [serialise(item) for item in pagination.items], "page": page,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.models import TALLY_METHODS
 
 PHASES = [phase.name.lower() for phase in Phase]

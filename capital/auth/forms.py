@@ -4,6 +4,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from capital.forms import strip
 from capital.i18n import _l, timezone_choices
+from capital.services.accounts import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -18,7 +19,7 @@ class ConfirmPasswordForm(FlaskForm):
 
 
 class SetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
     confirm = PasswordField(
         _l("Repeat the password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))]
     )

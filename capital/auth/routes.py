@@ -9,12 +9,13 @@ from capital.auth.forms import (
 )
 from capital.auth.sessions import confirm_password, end_session, start_session
 from capital.extensions import db, login_manager
-from capital.config import LOCALES
+from capital.domain.localisation import LOCALES, timezone_names
 from capital.i18n import LANGUAGE_NAMES, _, _l, translate, zone_name
 from capital.models.types import utcnow
 from capital.services import accounts
 from capital.services.dispatch import commit
 from capital.urls import safe_next_url
+from capital.views import perform
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please sign in to see this page.")
@@ -69,7 +70,7 @@ def accept_invitation(token):
     try:
         invitation = accounts.load_invitation(token, now)
     except accounts.AccountError as error:
-        return render_template("auth/invitation_invalid.html", error=error.reason), 410
+        return render_template("auth/invitation_invalid.html", errors=[translate(error.reason)]), 410
     if "locale" not in session and not current_user.is_authenticated:
         # The page speaks the invitation's language (that of its mail) unless the reader picked one.
         session["locale"] = invitation.locale
@@ -80,7 +81,7 @@ def accept_invitation(token):
             user = accounts.accept_invitation(token, name=form.name.data, password=form.password.data, now=now)
         except accounts.AccountError as error:
             db.session.rollback()
-            return render_template("auth/invitation_invalid.html", error=error.reason), 410
+            return render_template("auth/invitation_invalid.html", errors=[translate(error.reason)]), 410
         commit()
         start_session(user)
         flash(_("Welcome to Capital. Your account is ready."), "success")
@@ -106,14 +107,9 @@ def request_reset():
 def reset_password(token):
     form = SetPasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.reset_password(token, form.password.data, utcnow())
-        except accounts.AccountError as error:
-            db.session.rollback()
-            flash(translate(error.reason), "error")
+        if not perform(lambda: accounts.reset_password(token, form.password.data, utcnow()),
+                       _("Your password is changed. Sign in with it now.")):
             return redirect(url_for("auth.request_reset"))
-        commit()
-        flash(_("Your password is changed. Sign in with it now."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
 
@@ -138,8 +134,6 @@ def reauthenticate():
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    from capital.services.cities import timezone_names
-
     form = SettingsForm(obj=current_user) if request.method == "GET" else SettingsForm()
     if request.method == "GET":
         form.timezone.data = current_user.timezone or ""
@@ -148,15 +142,10 @@ def settings():
     form.set_choices([(code, LANGUAGE_NAMES[code]) for code in LOCALES], timezone_names(),
                      _("My city's time zone (%(zone)s)", zone=city_zone))
     if form.validate_on_submit():
-        try:
-            accounts.update_settings(current_user, name=form.name.data, locale=form.locale.data,
-                                     mail_locale=form.mail_locale.data or None, timezone=form.timezone.data or None,
-                                     now=utcnow())
-        except accounts.AccountError as error:
-            db.session.rollback()
-            form.timezone.errors.append(translate(error.reason))
-        else:
-            commit()
-            flash(_("Your settings are saved."), "success")
+        outcome = perform(lambda: accounts.update_settings(
+            current_user, name=form.name.data, locale=form.locale.data, mail_locale=form.mail_locale.data or None,
+            timezone=form.timezone.data or None, now=utcnow()), _("Your settings are saved."), flash_errors=False)
+        if outcome:
             return redirect(url_for("auth.settings"))
+        form.timezone.errors.extend(outcome.errors)
     return render_template("auth/settings.html", form=form)

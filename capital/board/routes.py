@@ -7,7 +7,7 @@ from capital.board import bp
 from capital.board.forms import ConflictForm, RunnerUpForm, ballot_form, rank_field_name
 from capital.domain.ballots import BallotFormError, ranking_in_words, ranks_of, read_ballot, unranked
 from capital.domain.messages import RuleViolation
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.i18n import _, translate
@@ -87,11 +87,11 @@ def _read(form, nominations):
         ranking = read_ballot(_posted_ranks(), [n.id for n in nominations])
     except BallotFormError as error:
         for problem in error.errors:
-            field = form[rank_field_name(problem.nomination_id)] if problem.nomination_id else None
+            # A problem of the whole ballot (nothing ranked) is shown at its first rank.
+            field = form[rank_field_name(problem.nomination_id or nominations[0].id)]
             message = translate(problem.message)
-            if field is not None:
-                field.errors = [*field.errors, message]
-            errors.append((field.id if field is not None else rank_field_name(nominations[0].id), message))
+            field.errors = [*field.errors, message]
+            errors.append((field.id, message))
         return None, errors
     return (ranking, errors) if not errors else (None, errors)
 
@@ -136,8 +136,9 @@ def cast():
     except RuleViolation as error:
         db.session.rollback()
         field = form.replacement_secret if replacing else form[rank_field_name(nominations[0].id)]
-        return _render_ballot(cycle, voting_round, nominations, form,
-                              [(field.id, translate(reason)) for reason in error.reasons])
+        messages = [translate(reason) for reason in error.reasons]
+        field.errors = [*field.errors, *messages]
+        return _render_ballot(cycle, voting_round, nominations, form, [(field.id, message) for message in messages])
     commit()
     # Shown this once: the receipt is stored nowhere beside the voter, so it cannot be shown again.
     response = make_response(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,

@@ -1,4 +1,4 @@
-"""The board's ballot, its voter roll and the draws that make the vote checkable (SPEC §6).
+"""The board's ballot, its voter roll and the draws that make the vote checkable (docs/vote.md).
 
 Reading the ballot form
     The form has one rank field per eligible nomination. A rank is a whole number from 1 to

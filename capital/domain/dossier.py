@@ -1,4 +1,4 @@
-"""A nomination's dossier and the check that it is complete (SPEC §5)."""
+"""A nomination's dossier and the check that it is complete (docs/rules.md)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from capital.domain.messages import Message, N_
+from capital.domain.localisation import LOCALES
+from capital.domain.messages import Message, N_, Titled
 
-SUPPORTED_LOCALES = ("en", "fr", "de", "es", "ar", "zh", "ru")
 
 
-class Theme(IntEnum):
+class Theme(Titled, IntEnum):
     """The five themes of the 2019 Düsseldorf summit."""
 
     COMMUNICATIVE = 1
@@ -21,21 +21,17 @@ class Theme(IntEnum):
     CONNECTIVE = 4
     INCLUSIVE = 5
 
-    @property
-    def title(self) -> str:
-        return THEME_TITLES[self]
 
-
-THEME_TITLES = {
+THEME_TITLES = Theme.set_titles({
     Theme.COMMUNICATIVE: N_("Communicative city"),
     Theme.HEALTHY: N_("Healthy city"),
     Theme.RESILIENT: N_("Resilient city"),
     Theme.CONNECTIVE: N_("Connective city"),
     Theme.INCLUSIVE: N_("Inclusive city"),
-}
+})
 
 
-class BudgetRange(StrEnum):
+class BudgetRange(Titled, StrEnum):
     """The celebration's budget, in euros; the value is what the database stores."""
 
     UNDER_10K = "under_10k"
@@ -46,23 +42,19 @@ class BudgetRange(StrEnum):
     OVER_500K = "over_500k"
 
     @property
-    def title(self) -> str:
-        return BUDGET_RANGE_TITLES[self]
-
-    @property
     def bounds(self) -> tuple[int, int | None]:
         """The range in euros, lower bound included, upper bound excluded (None: no limit)."""
         return _BUDGET_BOUNDS[self]
 
 
-BUDGET_RANGE_TITLES = {
+BUDGET_RANGE_TITLES = BudgetRange.set_titles({
     BudgetRange.UNDER_10K: N_("Less than €10,000"),
     BudgetRange.FROM_10K_TO_50K: N_("€10,000 to €50,000"),
     BudgetRange.FROM_50K_TO_100K: N_("€50,000 to €100,000"),
     BudgetRange.FROM_100K_TO_250K: N_("€100,000 to €250,000"),
     BudgetRange.FROM_250K_TO_500K: N_("€250,000 to €500,000"),
     BudgetRange.OVER_500K: N_("More than €500,000"),
-}
+})
 
 _BUDGET_BOUNDS = {
     BudgetRange.UNDER_10K: (0, 10_000),
@@ -101,7 +93,7 @@ class DossierLimits:
 class DossierData:
     """The dossier as plain values, gathered from a form or the database.
 
-    ``texts`` maps a locale (one of ``SUPPORTED_LOCALES``) to its ``(summary, programme)``.
+    ``texts`` maps a locale (one of ``LOCALES``) to its ``(summary, programme)``.
     """
 
     title: str = ""
@@ -186,7 +178,7 @@ def _check_texts(texts: dict[str, tuple[str, str]], limits: DossierLimits) -> li
         if not summary and not programme:
             continue  # an empty language is simply not offered
         language = {"language": locale}
-        if locale not in SUPPORTED_LOCALES:
+        if locale not in LOCALES:
             problems.append(
                 Message(N_("Texts in %(language)s can't be accepted: choose a supported language."), language,
                         "dossier.texts.unsupported_language")
@@ -218,7 +210,7 @@ _TOO_LONG_TEXT = {
 
 
 def _locale_order(locale: str) -> tuple[int, str]:
-    return (SUPPORTED_LOCALES.index(locale) if locale in SUPPORTED_LOCALES else len(SUPPORTED_LOCALES), locale)
+    return (LOCALES.index(locale) if locale in LOCALES else len(LOCALES), locale)
 
 
 def _is_cjk(char: str) -> bool:

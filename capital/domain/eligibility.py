@@ -1,4 +1,4 @@
-"""Whether a nomination meets its cycle's rules (SPEC §5).
+"""Whether a nomination meets its cycle's rules (docs/rules.md).
 
 The caller gathers plain :class:`NominationFacts`; :func:`evaluate` applies the cycle's
 :class:`EligibilityRules` and returns every unmet rule at once, each with a stable code. The
@@ -15,7 +15,7 @@ from capital.domain.dossier import DossierData, DossierLimits, check_dossier
 from capital.domain.membership import CityStatus, in_good_standing
 from capital.domain.messages import Decision, Message, N_
 
-_SWITCHES = (
+RULE_SWITCHES = (
     "nominator_in_good_standing",
     "host_in_good_standing",
     "one_nomination_per_city",
@@ -41,7 +41,7 @@ class EligibilityRules:
     dossier_limits: DossierLimits = field(default_factory=DossierLimits)
 
     def __post_init__(self) -> None:
-        for name in _SWITCHES:
+        for name in RULE_SWITCHES:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"rule {name} must be true or false, got {getattr(self, name)!r}")
         years = self.recent_capital_years
@@ -59,7 +59,7 @@ class EligibilityRules:
         """Rules from stored JSON: a missing key takes its default, an unknown key is ignored
         (so cycles stored by an older or newer version still load); a wrong type raises ValueError."""
         data = data or {}
-        values: dict[str, Any] = {name: data[name] for name in (*_SWITCHES, "recent_capital_years") if name in data}
+        values: dict[str, Any] = {name: data[name] for name in (*RULE_SWITCHES, "recent_capital_years") if name in data}
         values["dossier_limits"] = DossierLimits.from_dict(data.get("dossier_limits"))
         return cls(**values)
 

@@ -1,32 +1,28 @@
-"""Member cities' status and their signature of the Düsseldorf Declaration (SPEC §3)."""
+"""Member cities' status and their signature of the Düsseldorf Declaration (docs/roles.md)."""
 
 from __future__ import annotations
 
 from enum import IntEnum
 
-from capital.domain.messages import N_
+from capital.domain.messages import N_, Titled
 
 
-class CityStatus(IntEnum):
+class CityStatus(Titled, IntEnum):
     APPLICANT = 1
     MEMBER = 2
     SUSPENDED = 3
     LEFT = 4
 
-    @property
-    def title(self) -> str:
-        return CITY_STATUS_TITLES[self]
 
-
-CITY_STATUS_TITLES = {
+CITY_STATUS_TITLES = CityStatus.set_titles({
     CityStatus.APPLICANT: N_("Applicant"),
     CityStatus.MEMBER: N_("Member"),
     CityStatus.SUSPENDED: N_("Suspended"),
     CityStatus.LEFT: N_("Left"),
-}
+})
 
 
-class SignatureForm(IntEnum):
+class SignatureForm(Titled, IntEnum):
     """How a city signed the Declaration."""
 
     # The mayor signed "I agree upon the principles and goals ... and am committed".
@@ -35,15 +31,11 @@ class SignatureForm(IntEnum):
     # attention of the Mayor and/or Council".
     ACKNOWLEDGED = 2
 
-    @property
-    def title(self) -> str:
-        return SIGNATURE_FORM_TITLES[self]
 
-
-SIGNATURE_FORM_TITLES = {
+SIGNATURE_FORM_TITLES = SignatureForm.set_titles({
     SignatureForm.COMMITTED: N_("Committed (signed by the mayor)"),
     SignatureForm.ACKNOWLEDGED: N_("Acknowledged (signed by a representative)"),
-}
+})
 
 
 def in_good_standing(status: CityStatus) -> bool:

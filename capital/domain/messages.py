@@ -77,3 +77,26 @@ class Decision:
         """Raise :class:`RuleViolation` with the reasons if the decision is a refusal."""
         if not self.ok:
             raise RuleViolation(*self.reasons)
+
+
+class Titled:
+    """Mixin for an enum whose members carry a translatable title (``Phase.DRAFT.title``).
+
+    The class gives its titles once, after its members exist: ``TITLES = Enum.set_titles({...})``.
+    """
+
+    _titles: dict
+
+    @property
+    def title(self) -> str:
+        """The untranslated title; the web layer passes it through gettext."""
+        return type(self)._titles[self]
+
+    @classmethod
+    def set_titles(cls, titles: dict) -> dict:
+        """Give every member its title (all of them, or ``ValueError``); returns ``titles``."""
+        missing = [member.name for member in cls if member not in titles]
+        if missing:
+            raise ValueError(f"{cls.__name__} members without a title: {', '.join(missing)}")
+        cls._titles = titles
+        return titles

@@ -1,4 +1,4 @@
-"""A nomination's states and who may do what with it, when (SPEC §5).
+"""A nomination's states and who may do what with it, when (docs/rules.md).
 
 Every ``can_*`` function returns a :class:`~capital.domain.messages.Decision` holding every
 reason for a refusal. The cycle's phase says whether nominations have opened (the secretariat
@@ -12,30 +12,26 @@ from datetime import datetime
 from enum import IntEnum
 
 from capital.domain.membership import CityStatus, in_good_standing
-from capital.domain.messages import Decision, Message, N_
-from capital.domain.phases import Phase
+from capital.domain.messages import Decision, Message, N_, Titled
+from capital.domain.phase import Phase
 from capital.domain.timeline import Timeline
 
 
-class NominationState(IntEnum):
+class NominationState(Titled, IntEnum):
     DRAFT = 1
     SUBMITTED = 2
     WITHDRAWN = 3
     ELIGIBLE = 4
     INELIGIBLE = 5
 
-    @property
-    def title(self) -> str:
-        return NOMINATION_STATE_TITLES[self]
 
-
-NOMINATION_STATE_TITLES = {
+NOMINATION_STATE_TITLES = NominationState.set_titles({
     NominationState.DRAFT: N_("Draft"),
     NominationState.SUBMITTED: N_("Submitted"),
     NominationState.WITHDRAWN: N_("Withdrawn"),
     NominationState.ELIGIBLE: N_("Eligible"),
     NominationState.INELIGIBLE: N_("Not eligible"),
-}
+})
 
 # The nominations that count against "one nomination per nominating city" and may be endorsed.
 ACTIVE_STATES = frozenset({NominationState.SUBMITTED, NominationState.ELIGIBLE})

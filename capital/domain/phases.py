@@ -1,4 +1,4 @@
-"""The phases of a designation cycle and the moves between them (SPEC §4).
+"""The phases of a designation cycle and the moves between them (docs/cycle.md).
 
 The normal course is draft → nominations open → nominations closed (eligibility review) →
 voting open → voting closed → tallied → announced. Any phase that is not final may be
@@ -16,49 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import IntEnum
-from typing import TYPE_CHECKING
 
 from capital.domain.messages import Message, N_, RuleViolation
+from capital.domain.phase import FINAL_PHASES, Phase, deadline_for
+from capital.domain.timeline import Timeline, validate_timeline
 
-if TYPE_CHECKING:
-    from capital.domain.timeline import Timeline
-
-
-class Phase(IntEnum):
-    DRAFT = 1
-    NOMINATIONS_OPEN = 2
-    NOMINATIONS_CLOSED = 3
-    VOTING_OPEN = 4
-    VOTING_CLOSED = 5
-    TALLIED = 6
-    ANNOUNCED = 7
-    CANCELLED = 8
-    NO_CAPITAL = 9
-
-    @property
-    def title(self) -> str:
-        """The untranslated title; the web layer passes it through gettext."""
-        return PHASE_TITLES[self]
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_PHASES
-
-
-PHASE_TITLES = {
-    Phase.DRAFT: N_("Draft"),
-    Phase.NOMINATIONS_OPEN: N_("Nominations open"),
-    Phase.NOMINATIONS_CLOSED: N_("Nominations closed (eligibility review)"),
-    Phase.VOTING_OPEN: N_("Voting open"),
-    Phase.VOTING_CLOSED: N_("Voting closed"),
-    Phase.TALLIED: N_("Tallied"),
-    Phase.ANNOUNCED: N_("Announced"),
-    Phase.CANCELLED: N_("Cancelled"),
-    Phase.NO_CAPITAL: N_("No capital designated"),
-}
-
-FINAL_PHASES = frozenset({Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL})
 
 ALLOWED_TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     Phase.DRAFT: frozenset({Phase.NOMINATIONS_OPEN, Phase.CANCELLED}),
@@ -85,14 +47,16 @@ _AUTOMATIC_STEPS: dict[Phase, tuple[Phase, ...]] = {
     Phase.TALLIED: (Phase.ANNOUNCED, Phase.NO_CAPITAL),
 }
 
-_TRANSITION_DEADLINES = {
-    (Phase.DRAFT, Phase.NOMINATIONS_OPEN): "nominations_open_dt",
-    (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED): "nominations_close_dt",
-    (Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN): "voting_open_dt",
-    (Phase.NOMINATIONS_CLOSED, Phase.NO_CAPITAL): "voting_open_dt",
-    (Phase.VOTING_OPEN, Phase.VOTING_CLOSED): "voting_close_dt",
-    (Phase.TALLIED, Phase.ANNOUNCED): "announcement_dt",
-}
+# The steps due at the deadline that ends their phase (capital.domain.phase.PHASE_DEADLINES);
+# every other step follows from facts, as soon as they hold.
+_TIMED_STEPS = frozenset({
+    (Phase.DRAFT, Phase.NOMINATIONS_OPEN),
+    (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED),
+    (Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN),
+    (Phase.NOMINATIONS_CLOSED, Phase.NO_CAPITAL),
+    (Phase.VOTING_OPEN, Phase.VOTING_CLOSED),
+    (Phase.TALLIED, Phase.ANNOUNCED),
+})
 
 
 class TransitionError(RuleViolation):
@@ -119,8 +83,7 @@ def transition_deadline(current: Phase, target: Phase, timeline: Timeline) -> da
 
     None means the step has no deadline of its own: it is due as soon as its facts hold.
     """
-    name = _TRANSITION_DEADLINES.get((current, target))
-    return getattr(timeline, name) if name else None
+    return deadline_for(current, timeline) if (current, target) in _TIMED_STEPS else None
 
 
 def check_transition(
@@ -267,9 +230,6 @@ def _check_vote_guards(current: Phase, target: Phase, ctx: TransitionContext) ->
 
 
 def _require_valid_timeline(timeline: Timeline, now: datetime, target: Phase) -> None:
-    # Imported here because timeline.py builds on Phase.
-    from capital.domain.timeline import validate_timeline
-
     problems = validate_timeline(timeline, now, phase=target)
     if problems:
         raise TransitionError(_msg(N_("Correct the cycle's timeline first."), "phase.invalid_timeline"), *problems)

@@ -1,4 +1,4 @@
-"""What the public may see of a cycle, and from when (SPEC §2, §8).
+"""What the public may see of a cycle, and from when (docs/public.md).
 
 Every public surface — the year page, the archive, the feed, the calendar, the API, the
 exhibition export — asks these questions and nothing else, so that an embargo holds
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 
 
 # The phases whose vote is published: announced, and no capital designated (a missed quorum or
@@ -20,8 +20,8 @@ PUBLISHED_PHASES = frozenset({Phase.ANNOUNCED, Phase.NO_CAPITAL})
 def result_is_public(phase: Phase, announcement_dt: datetime | None, now: datetime) -> bool:
     """True once the cycle is announced (or ended without a capital) and its announcement time has come.
 
-    A cycle announced by hand before its announcement time stays embargoed until then; a
-    cycle kept for the record without an announcement time (the 2019 archive) is public as
+    Announcing by hand before the planned time moves the announcement time to that moment
+    (see :func:`capital.services.cycles.enter_phase`), so it publishes at once; a cycle kept for the record without an announcement time (the 2019 archive) is public as
     soon as it is announced. Everything that follows from the vote — the capital, the
     winner, the counts, the chart, the ballots and their receipts — is public only then.
     """

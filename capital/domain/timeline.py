@@ -1,4 +1,4 @@
-"""A cycle's timeline: its deadlines, their order, and the windows they open (SPEC §4).
+"""A cycle's timeline: its deadlines, their order, and the windows they open (docs/cycle.md).
 
 All datetimes are aware and normalised to UTC; the web layer shows them in the reader's
 time zone. A window is half-open, ``opens <= now < closes``: at the very second of a
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from capital.domain.messages import Message, N_
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase, deadlines_still_ahead
 
 CELEBRATION_MONTH, CELEBRATION_DAY = 5, 16  # 16 May, resolution A/RES/72/130
 
@@ -38,16 +39,6 @@ DEADLINE_LABELS = {
     "announcement_dt": N_("Announcement"),
 }
 
-# The deadline that ends each phase of the normal course; the tally follows voting at once.
-_PHASE_DEADLINE = {
-    Phase.DRAFT: "nominations_open_dt",
-    Phase.NOMINATIONS_OPEN: "nominations_close_dt",
-    Phase.NOMINATIONS_CLOSED: "voting_open_dt",
-    Phase.VOTING_OPEN: "voting_close_dt",
-    Phase.VOTING_CLOSED: "announcement_dt",
-    Phase.TALLIED: "announcement_dt",
-}
-
 _ORDER_MESSAGES = {
     "nominations_close_dt": N_("The nomination deadline must be after nominations open."),
     "voting_open_dt": N_("Voting must open after the nomination deadline."),
@@ -64,9 +55,21 @@ _FUTURE_MESSAGES = {
 }
 
 
+def labelled_deadlines(source: Any) -> list[tuple[str, datetime | None]]:
+    """The five deadlines of ``source`` (a Timeline or a stored cycle) with their untranslated labels, in order."""
+    return [(DEADLINE_LABELS[name], getattr(source, name)) for name in DEADLINE_FIELDS]
+
+
 def celebration_day(year: int) -> date:
     """16 May of ``year``."""
     return date(year, CELEBRATION_MONTH, CELEBRATION_DAY)
+
+
+def next_cycle_year(today: date, latest_year: int | None = None) -> int:
+    """The celebration year a new cycle is for: the next 16 May on or after ``today``, or the
+    year after the latest existing cycle's if that is later."""
+    year = today.year if today <= celebration_day(today.year) else today.year + 1
+    return year if latest_year is None else max(year, latest_year + 1)
 
 
 @dataclass(frozen=True)
@@ -120,15 +123,6 @@ class Timeline:
     def deadlines(self) -> dict[str, datetime]:
         """The five deadlines by field name, in chronological order."""
         return {name: getattr(self, name) for name in DEADLINE_FIELDS}
-
-    def deadline_for(self, phase: Phase) -> datetime | None:
-        """The deadline that ends ``phase``, or None for a final phase.
-
-        Voting closed and tallied both end with the announcement: the tally itself has no
-        deadline, it runs as soon as voting closes.
-        """
-        name = _PHASE_DEADLINE.get(phase)
-        return getattr(self, name) if name else None
 
     def second_round(self, now: datetime, duration: timedelta = SECOND_ROUND_DURATION) -> Timeline:
         """The timeline for a second voting round opening at ``now`` and lasting ``duration``.
@@ -198,7 +192,7 @@ def validate_timeline(timeline: Timeline, now: datetime, *, phase: Phase) -> lis
         )
     if (timeline.celebration_date.month, timeline.celebration_date.day) != (CELEBRATION_MONTH, CELEBRATION_DAY):
         problems.append(Message(N_("The celebration must be on 16 May."), {}, "timeline.celebration_date"))
-    for name in _deadlines_still_ahead(phase):
+    for name in deadlines_still_ahead(phase, DEADLINE_FIELDS):
         if getattr(timeline, name) <= now:
             problems.append(Message(_FUTURE_MESSAGES[name], {}, f"timeline.past.{name}"))
     return problems
@@ -206,15 +200,8 @@ def validate_timeline(timeline: Timeline, now: datetime, *, phase: Phase) -> lis
 
 def deadlines_behind(phase: Phase) -> tuple[str, ...]:
     """The deadlines a cycle in ``phase`` has already left behind, whether on time or early by hand."""
-    ahead = _deadlines_still_ahead(phase)  # none for a final phase: every deadline is behind it
+    ahead = deadlines_still_ahead(phase, DEADLINE_FIELDS)  # none for a final phase: all are behind it
     return tuple(name for name in DEADLINE_FIELDS if name not in ahead)
-
-
-def _deadlines_still_ahead(phase: Phase) -> tuple[str, ...]:
-    """The deadlines that end ``phase`` or a phase after it, in the normal course."""
-    if phase not in _PHASE_DEADLINE:
-        return ()
-    return DEADLINE_FIELDS[DEADLINE_FIELDS.index(_PHASE_DEADLINE[phase]) :]
 
 
 def _at_noon(day: date) -> datetime:

@@ -9,8 +9,22 @@ from flask_wtf.csrf import CSRFError
 
 from capital.errors import bp
 from capital.extensions import db
-from capital.i18n import _, translate
+from capital.i18n import _, _l, translate
 from capital.inputs import MalformedInput
+
+# What the reader is told, by exception class or HTTP status: (status, title, message).
+ERROR_PAGES = {
+    CSRFError: (400, _l("The form has expired"),
+                _l("For your security the form could not be accepted. Go back, reload the page and try again.")),
+    403: (403, _l("Not allowed"), _l("You do not have access to this page.")),
+    404: (404, _l("Page not found"), _l("There is no page at this address.")),
+    405: (405, _l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (413, _l("File too large"), _l("The file you sent is larger than the limit.")),
+    # An error may strike after part of a request was saved: say so rather than promise nothing was lost.
+    500: (500, _l("Something went wrong"),
+          _l("The page could not be shown because of an error on our side. If you were sending a form, "
+             "check whether your change was saved before trying again.")),
+}
 
 
 def _page(status: int, title: str, message: str):
@@ -19,37 +33,24 @@ def _page(status: int, title: str, message: str):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
-@bp.app_errorhandler(CSRFError)
-def csrf_error(error):
-    return _page(400, _("The form has expired"),
-                 _("For your security the form could not be accepted. Go back, reload the page and try again."))
+def _register(key, status: int, title, message) -> None:
+    @bp.app_errorhandler(key)
+    def handle(error):
+        if status == 500:
+            db.session.rollback()
+        return _page(status, str(title), str(message))
 
 
+for _key, _answer in ERROR_PAGES.items():
+    _register(_key, *_answer)
+
+
+# The two pages that say more than the table: which input was refused, and how long to wait.
 @bp.app_errorhandler(400)
 def bad_request(error):
     if isinstance(error, MalformedInput):
         return _page(400, _("Bad request"), translate(error.reason))
     return _page(400, _("Bad request"), _("The request could not be understood."))
-
-
-@bp.app_errorhandler(403)
-def forbidden(error):
-    return _page(403, _("Not allowed"), _("You do not have access to this page."))
-
-
-@bp.app_errorhandler(404)
-def not_found(error):
-    return _page(404, _("Page not found"), _("There is no page at this address."))
-
-
-@bp.app_errorhandler(405)
-def method_not_allowed(error):
-    return _page(405, _("Not allowed"), _("This page cannot be used that way."))
-
-
-@bp.app_errorhandler(413)
-def too_large(error):
-    return _page(413, _("File too large"), _("The file you sent is larger than the limit."))
 
 
 @bp.app_errorhandler(429)
@@ -63,10 +64,3 @@ def too_many_requests(error):
     response = make_response(response, status)
     response.headers["Retry-After"] = str(wait)
     return response
-
-
-@bp.app_errorhandler(500)
-def internal_error(error):
-    db.session.rollback()
-    return _page(500, _("Something went wrong"),
-                 _("The page could not be shown. Nothing you sent was lost; please try again."))

@@ -12,6 +12,12 @@ from capital.models.types import UTCDateTime, utcnow
 
 
 class AuditEntry(db.Model):
+    """One recorded action, chained to the one before by hash (capital/domain/audit_chain.py).
+
+    ``seq``, ``prev_hash`` and ``entry_hash`` are filled when the transaction commits, under a
+    lock, so concurrent writers append one after the other and never fork the chain.
+    """
+
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
 
@@ -25,6 +31,9 @@ class AuditEntry(db.Model):
     object_id: Mapped[str] = mapped_column(String(50))
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"), index=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    seq: Mapped[int | None] = mapped_column(unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
 
     actor = relationship("User")
 

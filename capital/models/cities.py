@@ -1,4 +1,4 @@
-"""Member cities and their signatures of the Düsseldorf Declaration (SPEC §3)."""
+"""Member cities and their signatures of the Düsseldorf Declaration (docs/roles.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from capital.domain.membership import CityStatus, SignatureForm, in_good_standing
+from capital.domain.membership import CityStatus, SignatureForm
 from capital.extensions import db
 from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
 
@@ -34,10 +34,6 @@ class City(db.Model):
     signatures: Mapped[list[DeclarationSignature]] = relationship(
         back_populates="city", order_by="DeclarationSignature.signed_on", cascade="all, delete-orphan"
     )
-
-    @property
-    def is_in_good_standing(self) -> bool:
-        return in_good_standing(self.status)
 
     @property
     def latest_signature(self) -> DeclarationSignature | None:

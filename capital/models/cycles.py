@@ -1,4 +1,4 @@
-"""A designation cycle: one 16 May celebration, its timeline and its rules (SPEC §4)."""
+"""A designation cycle: one 16 May celebration, its timeline and its rules (docs/cycle.md)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from decimal import Decimal
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.extensions import db
 from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
 
-TALLY_METHODS = ("schulze", "ranked_pairs", "irv", "borda", "plurality")
+from capital.voting import METHODS
+
+TALLY_METHODS = tuple(METHODS)
 NOMINATION_REMINDER_DAYS = (14, 3, 1)
 
 
@@ -21,7 +23,7 @@ class Cycle(db.Model):
     __table_args__ = (
         enum_check("phase", Phase),
         CheckConstraint("quorum_share > 0 AND quorum_share <= 1", name="quorum_share_range"),
-        CheckConstraint("method IN ('schulze', 'ranked_pairs', 'irv', 'borda', 'plurality')", name="known_method"),
+        CheckConstraint(f"method IN ({', '.join(repr(method) for method in TALLY_METHODS)})", name="known_method"),
         CheckConstraint("max_rounds >= 1", name="max_rounds_positive"),
     )
 

@@ -1,4 +1,4 @@
-"""The mail outbox: every mail is recorded before it is sent (SPEC §7)."""
+"""The mail outbox: every mail is recorded before it is sent (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,22 @@ from enum import IntEnum
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from capital.domain.messages import N_
+from capital.domain.messages import N_, Titled
 from capital.extensions import db
 from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
 
 
-class MailState(IntEnum):
+class MailState(Titled, IntEnum):
     QUEUED = 1  # waiting for its next attempt
     SENDING = 2  # handed to the mail server; confirmed by SENT
     SENT = 3
     FAILED = 4  # refused for good by the mail server; shown to the secretariat
 
-    @property
-    def title(self) -> str:
-        return {1: N_("Waiting"), 2: N_("Sending"), 3: N_("Sent"), 4: N_("Refused")}[self.value]
+
+MAIL_STATE_TITLES = MailState.set_titles({
+    MailState.QUEUED: N_("Waiting"), MailState.SENDING: N_("Sending"), MailState.SENT: N_("Sent"),
+    MailState.FAILED: N_("Refused"),
+})
 
 
 class Mailing(db.Model):

@@ -1,4 +1,4 @@
-"""Nominations, their dossiers, attachments, endorsements and eligibility decisions (SPEC §5)."""
+"""Nominations, their dossiers, attachments, endorsements and eligibility decisions (docs/rules.md)."""
 
 from __future__ import annotations
 

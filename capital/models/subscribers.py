@@ -1,4 +1,4 @@
-"""Members of the public who asked for the announcement by mail (SPEC §8)."""
+"""Members of the public who asked for the announcement by mail (docs/public.md)."""
 
 from __future__ import annotations
 

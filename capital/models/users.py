@@ -1,4 +1,4 @@
-"""People, their roles, board terms and invitations (SPEC §2)."""
+"""People, their roles, board terms and invitations (docs/roles.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from capital.domain.roles import Role
+from capital.domain.roles import InvitationState, Role, invitation_state
 from capital.extensions import db
 from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
 
@@ -124,5 +124,6 @@ class Invitation(db.Model):
     city = relationship("City")
     invited_by = relationship("User", foreign_keys=[invited_by_id])
 
-    def is_usable(self, now: datetime) -> bool:
-        return self.accepted_dt is None and self.revoked_dt is None and now < self.expires_dt
+    def state(self, now: datetime) -> InvitationState:
+        return invitation_state(accepted_dt=self.accepted_dt, revoked_dt=self.revoked_dt,
+                                expires_dt=self.expires_dt, now=now)

@@ -1,4 +1,4 @@
-"""The board vote: participation, ballots, recusals and results (SPEC §6).
+"""The board vote: participation, ballots, recusals and results (docs/vote.md).
 
 In secret mode *who voted* (:class:`Participation`) and *what was voted* (:class:`Ballot`)
 live in separate tables with nothing to join them: ballots have random ids, no voter

@@ -6,7 +6,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, Theme
+from capital.domain.dossier import BudgetRange, Theme
+from capital.domain.localisation import LOCALES
 from capital.forms import IntegerField, bounded_int, strip
 from capital.i18n import LANGUAGE_NAMES, _, _l
 
@@ -47,10 +48,10 @@ class DossierForm(FlaskForm):
     def text_fields(self):
         """(locale, language name, summary field, programme field) for every supported language."""
         return [(locale, LANGUAGE_NAMES[locale], self[f"summary_{locale}"], self[f"programme_{locale}"])
-                for locale in SUPPORTED_LOCALES]
+                for locale in LOCALES]
 
 
-for _locale in SUPPORTED_LOCALES:
+for _locale in LOCALES:
     setattr(DossierForm, f"summary_{_locale}", TextAreaField(_l("Summary"), validators=[Optional(), Length(max=20000)]))
     setattr(DossierForm, f"programme_{_locale}",
             TextAreaField(_l("Programme for 16 May"), validators=[Optional(), Length(max=100000)]))

@@ -7,10 +7,11 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from capital.auth.access import role_required
-from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, Theme
+from capital.domain.dossier import BudgetRange, Theme
 from capital.domain.eligibility import EligibilityRules
 from capital.domain.messages import RuleViolation
 from capital.domain.nominations import ACTIVE_STATES, NominationState
+from capital.domain.localisation import LOCALES
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.forms import add_reasons
@@ -83,12 +84,11 @@ def start():
         flash(_("Choose a host city from the list."), "error")
         return redirect(url_for("nominations.dashboard"))
     host = db.session.get(type(city), form.host_city_id.data)
-    started = []
-    if not perform(lambda: started.append(service.start_nomination(cycle, city, host, actor=current_user,
-                                                                    now=utcnow())),
-                   _("Your draft is created. Fill in the dossier and save it as often as you like.")):
+    outcome = perform(lambda: service.start_nomination(cycle, city, host, actor=current_user, now=utcnow()),
+                      _("Your draft is created. Fill in the dossier and save it as often as you like."))
+    if not outcome:
         return redirect(url_for("nominations.dashboard"))
-    return redirect(url_for("nominations.edit", nomination_id=started[0].id))
+    return redirect(url_for("nominations.edit", nomination_id=outcome.value.id))
 
 
 def _dossier_input(form: DossierForm) -> service.DossierInput:
@@ -96,7 +96,7 @@ def _dossier_input(form: DossierForm) -> service.DossierInput:
         title=form.title.data or "",
         host_city_id=form.host_city_id.data,
         texts={locale: (form[f"summary_{locale}"].data or "", form[f"programme_{locale}"].data or "")
-               for locale in SUPPORTED_LOCALES},
+               for locale in LOCALES},
         themes={Theme(value) for value in form.themes.data or []},
         expected_participants=form.expected_participants.data,
         partners=form.partners.data or "",

@@ -1,4 +1,4 @@
-"""The exhibition export: a year's announcement as a self-contained static bundle (SPEC §8).
+"""The exhibition export: a year's announcement as a self-contained static bundle (docs/public.md).
 
 ``DIR/index.html`` lists the languages; ``DIR/<locale>/index.html`` is the year page in that
 language; ``DIR/static/`` holds the style sheets and ``DIR/images/`` the host's images from

@@ -96,19 +96,26 @@ def explain(tally: dict[str, Any]) -> list[str]:
     return sentences
 
 
+def capital_context(cycle: Cycle, now) -> dict:
+    """The public capital of ``cycle`` at ``now`` (None before its announcement) and its 16 May
+    programme in the reader's language when the city wrote one (the year page and the home page)."""
+    locale = get_locale()
+    programme = public.programme_text(public.capital_nomination(cycle, now), str(locale))
+    return dict(capital=public.public_capital(cycle, now), programme=programme,
+                programme_language=locale.languages.get(programme.locale, programme.locale) if programme else "")
+
+
 def year_context(cycle: Cycle, year: int, now) -> dict:
     """What the year page shows of ``cycle`` at ``now``, in the reader's language (the web page
     and the exhibition export render the same)."""
-    capital = public.public_capital(cycle, now)
-    locale = get_locale()
-    programme = public.programme_text(public.capital_nomination(cycle, now), str(locale))
+    shown = capital_context(cycle, now)
+    capital = shown["capital"]
     if capital is not None:
         description = _("%(city)s is the Capital of Living Together %(year)s.", city=capital.name, year=year)
     else:
         description = _("The celebration of 16 May %(year)s: the nominees and the designation.", year=year)
     return dict(
-        year=year, cycle=cycle, capital=capital, programme=programme,
-        programme_language=locale.languages.get(programme.locale, programme.locale) if programme else "",
+        year=year, cycle=cycle, **shown,
         rounds=[round_view(result, year) for result in public.public_results(cycle, now)],
         nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
         number=number, share_title=_("Capital of Living Together %(year)s", year=year),

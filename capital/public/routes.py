@@ -5,32 +5,43 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from capital.config import LOCALES
-from capital.domain.phases import Phase
-from capital.domain.timeline import deadlines_behind
+from capital.domain.countdown import days_to_celebration, next_day_start
+from capital.domain.localisation import LOCALES
+from capital.domain.phase import DOSSIER_PHASES, Phase
 from capital.domain.roles import Role
+from capital.domain.timeline import DEADLINE_LABELS, deadlines_behind
 from capital.extensions import csrf, db
 from capital.i18n import _
 from capital.domain.nominations import ACTIVE_STATES
 from capital.models import Cycle, Nomination
 from capital.models.types import utcnow
 from capital.maps import Marker, world_map_svg
+from capital import throttle
 from capital.public import bp, clock
+from capital.public.forms import SubscribeForm
 from capital.public.cache import cached_page
 from capital.public.feeds import atom_feed, icalendar_file
-from capital.public.results import year_context
+from capital.public.results import capital_context, year_context
 from capital.secretariat.forms import METHOD_TITLES
-from capital.services import public, voting
+from capital.services import accounts, public, voting
 from capital.services.dispatch import commit
 from capital.services.health import health_report
-from capital.services.mail import subscriber_for_token, unsubscribe as unsubscribe_subscriber
+from capital.services.mail import subscriber_for_token, unsubscribe as unsubscribe_subscriber, unsubscribe_token
+from capital.services.subscriptions import confirm_subscription, pending_subscription, request_subscription
 from capital.urls import same_origin, safe_next_url
+from capital.views import perform
+
+
+def _next_embargo_end_or_day(now):
+    """When the home page may change on its own: an embargo's end, or midnight UTC (the countdown)."""
+    return min(filter(None, (public.next_embargo_end(now), next_day_start(now))))
 
 
 @bp.route("/")
-@cached_page(public.next_embargo_end)
+@cached_page(_next_embargo_end_or_day)
 def home():
-    capitals = public.public_capitals(clock.now())
+    now = clock.now()
+    capitals = public.public_capitals(now)
     latest_capital = capitals[0].cycle if capitals else None
     upcoming = public.running_cycle()
     behind = deadlines_behind(upcoming.phase) if upcoming else ()
@@ -40,7 +51,10 @@ def home():
     else:
         description = _("Every Capital of Living Together since Córdoba 2019.")
     return render_template("public/home.html", latest_capital=latest_capital, upcoming=upcoming, behind=behind,
-                           now=clock.now(),
+                           labels=DEADLINE_LABELS,
+                           now=now, subscription=subscribe_form(),
+                           days_to_celebration=days_to_celebration(now.date()),
+                           **(capital_context(latest_capital, now) if latest_capital else {}),
                            share_title=_("Capital of Living Together"), share_description=description)
 
 
@@ -55,7 +69,7 @@ def about(name):
 def nominees():
     """The nominees' names and titles, public once nominations have closed."""
     cycle = db.session.scalar(
-        select(Cycle).where(Cycle.phase >= Phase.NOMINATIONS_CLOSED, Cycle.phase != Phase.CANCELLED)
+        select(Cycle).where(Cycle.phase.in_(DOSSIER_PHASES))
         .order_by(Cycle.year.desc()).limit(1)
     )
     nominations = []
@@ -78,7 +92,10 @@ def year_page(year):
         abort(404)
     receipt = request.args.get("receipt", "").strip()[:40]
     ballot = public.find_ballot(cycle, receipt, now) if receipt else None
-    return render_template("public/year.html", receipt=receipt, ballot=ballot, **year_context(cycle, year, now))
+    context = year_context(cycle, year, now)
+    # The audit bundle once the result is public (the bundle itself waits for the announcement too).
+    files = list(voting.audit_files(cycle, clock.now())) if context["rounds"] else []
+    return render_template("public/year.html", receipt=receipt, ballot=ballot, audit_files=files, **context)
 
 
 @bp.route("/archive")
@@ -92,6 +109,7 @@ def archive():
                for c in capitals if c.city.latitude is not None and c.city.longitude is not None]
     world_map = world_map_svg(markers, title=_("Map of the capitals of Living Together"))
     return render_template("public/archive.html", capitals=capitals, world_map=world_map,
+                           subscription=subscribe_form(),
                            share_title=_("Archive of the capitals of Living Together"),
                            share_description=_("Every Capital of Living Together since Córdoba 2019."))
 
@@ -127,6 +145,16 @@ def dashboard():
     return render_template("public/dashboard.html", pages=mine)
 
 
+def _protect_public_form() -> None:
+    """CSRF check of a form that a cached page may show without a token: the token when the
+    form has one, otherwise the browser's word that the form comes from this site."""
+    if request.form.get("csrf_token"):
+        csrf.protect()
+    elif not same_origin(request.headers.get("Origin"), request.referrer, request.host_url,
+                         current_app.config["BASE_URL"]):
+        raise CSRFError(_("The form has expired"))
+
+
 @bp.route("/language", methods=["POST"])
 @csrf.exempt
 def set_language():
@@ -135,23 +163,19 @@ def set_language():
     A cached public page served to a first-time reader (no session yet) holds no CSRF token:
     giving each such reader a session and a token would cost more than the page itself. Such a
     form is accepted when the browser says it comes from this site (``Origin``, else
-    ``Referer``), the standard check; a form with a token is checked as everywhere else.
+    ``Referer``), the standard check; a form with a token is checked as everywhere else
+    (:func:`_protect_public_form`, shared with the subscription form).
     """
-    if request.form.get("csrf_token"):
-        csrf.protect()
-    elif not same_origin(request.headers.get("Origin"), request.referrer, request.host_url,
-                         current_app.config["BASE_URL"]):
-        raise CSRFError(_("The form has expired"))
+    _protect_public_form()
     locale = request.form.get("locale", "")
-    if locale in LOCALES:
-        session["locale"] = locale
-        if current_user.is_authenticated:
-            # The interface only: official mail keeps the language the person chose for it.
-            current_user.mail_locale = current_user.mail_language
-            current_user.locale = locale
-            db.session.commit()
-    else:
+    if locale not in LOCALES:
         flash(_("This language is not available."), "error")
+    else:
+        session["locale"] = locale
+        if current_user.is_authenticated:  # saved for next time; official mail keeps its own language
+            perform(lambda: accounts.update_settings(current_user, name=current_user.name, locale=locale,
+                                                     mail_locale=current_user.mail_language,
+                                                     timezone=current_user.timezone, now=utcnow()))
     return redirect(safe_next_url(request.form.get("next")) or url_for("public.home"))
 
 
@@ -174,22 +198,24 @@ def vote(year):
     the designations and the audit files once announced (before that, nobody outside sees them)."""
     cycle = _cycle_of(year)
     voting_round = voting.current_round(cycle)
-    announced = cycle.phase == Phase.ANNOUNCED
-    result = voting.latest_result(cycle) if announced or cycle.phase == Phase.NO_CAPITAL else None
+    # The same embargo as the year page: the phase and the announcement time both.
+    published = public.is_result_public(cycle, clock.now())
+    announced = published and cycle.phase == Phase.ANNOUNCED
+    result = voting.latest_result(cycle) if published else None
     names = {}
     if voting_round is not None:
         names = voting.nomination_names(voting.ballot_nominations(voting_round))
     return render_template("public/vote.html", cycle=cycle, voting_round=voting_round, result=result,
                            announced=announced, tie_break=[names[n] for n in voting_round.tie_break_order]
                            if voting_round else [], designations=voting.designations(cycle) if announced else [],
-                           files=list(voting.audit_files(cycle)) if announced else [],
+                           files=list(voting.audit_files(cycle, clock.now())),
                            no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES)
 
 
 @bp.route("/vote/<int:year>/<name>")
 def audit_file(year, name):
     """One file of the announced vote's audit bundle."""
-    content = voting.audit_files(_cycle_of(year)).get(name)
+    content = voting.audit_files(_cycle_of(year), clock.now()).get(name)
     if content is None:
         abort(404)
     mimetype = "application/json" if name.endswith(".json") else "text/plain"
@@ -210,3 +236,50 @@ def unsubscribe(token):
         return render_template("public/unsubscribe.html", subscriber=subscriber, done=True)
     return render_template("public/unsubscribe.html", subscriber=subscriber,
                            done=subscriber.unsubscribed_dt is not None)
+
+
+def subscribe_form() -> SubscribeForm:
+    """The subscription form, in the reader's language unless they chose another."""
+    form = SubscribeForm(prefix="subscribe")
+    if not form.is_submitted():
+        form.locale.data = str(get_locale())
+    return form
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@csrf.exempt  # checked by _protect_public_form: the home page and the archive are cached without a token
+def subscribe():
+    """Ask for the announcements by mail; the answer is the same whether the address is known or not."""
+    form = subscribe_form()
+    if request.method == "POST":
+        _protect_public_form()
+        if form.validate():
+            email = form.email.data.lower()
+            config = current_app.config
+            throttle.hit("subscribe", [
+                ("address", throttle.client_address(), config["CAPITAL_SUBSCRIBE_ADDRESS_LIMIT"]),
+                ("email", email, config["CAPITAL_SUBSCRIBE_LIMIT"])])
+            request_subscription(email, form.locale.data, now=clock.now())
+            commit()
+            flash(_("We have sent a confirmation link to %(email)s. Your subscription starts when you open it.",
+                    email=email), "info")
+            return redirect(url_for("public.subscribe"))
+        return render_template("public/subscribe.html", form=form), 400
+    return render_template("public/subscribe.html", form=form)
+
+
+@bp.route("/subscribe/<token>", methods=["GET", "POST"])
+def confirm_subscription_page(token):
+    """GET asks to confirm (a mail scanner opening the link confirms nothing); POST confirms."""
+    now = clock.now()
+    pending = pending_subscription(token, now)
+    if pending is None:
+        return render_template("public/subscription_confirm.html", pending=None), 404
+    if request.method == "POST":
+        subscriber = confirm_subscription(token, now=now)
+        if subscriber is None:
+            return render_template("public/subscription_confirm.html", pending=None), 404
+        commit()
+        return render_template("public/subscription_confirm.html", pending=pending, subscriber=subscriber,
+                               unsubscribe_token=unsubscribe_token(subscriber.id))
+    return render_template("public/subscription_confirm.html", pending=pending, subscriber=None)

@@ -11,16 +11,16 @@ from wtforms import (
 from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from capital.config import LOCALES
 from capital.domain.dossier import DossierLimits
-from capital.domain.eligibility import EligibilityRules
+from capital.domain.localisation import LOCALES, is_timezone, timezone_names
+from capital.domain.eligibility import RULE_SWITCHES, EligibilityRules
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.roles import Role
-from capital.domain.timeline import DEADLINE_FIELDS, Timeline, celebration_day
+from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, Timeline, celebration_day
 from capital.forms import DateTimeLocalField, DecimalField, IntegerField, bounded_int, strip
 from capital.i18n import LANGUAGE_NAMES, _, _l, timezone_choices
 from capital.models import TALLY_METHODS
-from capital.services.cities import CityProfile, country_codes, is_country_code, is_timezone, timezone_names
+from capital.services.cities import CityProfile, country_codes, is_country_code
 from capital.services.cycles import REMINDER_DAYS_MESSAGE, CycleSettings
 
 # datetime-local inputs send "2027-01-16T13:00"; some browsers add seconds.
@@ -34,8 +34,6 @@ METHOD_TITLES = {
     "plurality": _l("Plurality (first choices only)"),
 }
 
-_RULE_SWITCHES = ("nominator_in_good_standing", "host_in_good_standing", "one_nomination_per_city",
-                  "host_consent_letter", "dossier_complete")
 _WORD_LIMITS = {"title_words": "title", "summary_words": "summary", "programme_words": "programme"}
 
 
@@ -64,8 +62,9 @@ def _check_reminder_days(form, field) -> None:
         raise ValidationError(_(REMINDER_DAYS_MESSAGE))
 
 
-def _deadline(label):
-    return DateTimeLocalField(label, format=LOCAL_FORMATS, validators=[DataRequired()])
+def _deadline(name: str) -> DateTimeLocalField:
+    """The field for the deadline ``name``, labelled as the domain names it."""
+    return DateTimeLocalField(_l(DEADLINE_LABELS[name]), format=LOCAL_FORMATS, validators=[DataRequired()])
 
 
 class CycleForm(FlaskForm):
@@ -75,11 +74,11 @@ class CycleForm(FlaskForm):
     # Set when the form was pre-filled from an earlier cycle ("copy last year's settings").
     copy_from = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
-    nominations_open_dt = _deadline(_l("Nominations open"))
-    nominations_close_dt = _deadline(_l("Nomination deadline"))
-    voting_open_dt = _deadline(_l("Voting opens"))
-    voting_close_dt = _deadline(_l("Voting deadline"))
-    announcement_dt = _deadline(_l("Announcement"))
+    nominations_open_dt = _deadline("nominations_open_dt")
+    nominations_close_dt = _deadline("nominations_close_dt")
+    voting_open_dt = _deadline("voting_open_dt")
+    voting_close_dt = _deadline("voting_close_dt")
+    announcement_dt = _deadline("announcement_dt")
     nomination_reminder_days = StringField(_l("Reminders before the nomination deadline (days)"),
                                            validators=[_check_reminder_days])
 
@@ -121,7 +120,7 @@ class CycleForm(FlaskForm):
             "recent_capital_years": settings.rules.recent_capital_years,
             "nomination_reminder_days": ", ".join(str(days) for days in settings.nomination_reminder_days),
         }
-        data |= {name: getattr(settings.rules, name) for name in _RULE_SWITCHES}
+        data |= {name: getattr(settings.rules, name) for name in RULE_SWITCHES}
         data |= {field: getattr(settings.rules.dossier_limits, limit) for field, limit in _WORD_LIMITS.items()}
         return data | extra
 
@@ -133,7 +132,7 @@ class CycleForm(FlaskForm):
 
     def settings(self) -> CycleSettings:
         rules = EligibilityRules(
-            **{name: bool(getattr(self, name).data) for name in _RULE_SWITCHES},
+            **{name: bool(getattr(self, name).data) for name in RULE_SWITCHES},
             recent_capital_years=self.recent_capital_years.data,
             dossier_limits=DossierLimits(**{limit: getattr(self, field).data for field, limit in _WORD_LIMITS.items()}),
         )

@@ -1,17 +1,17 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from capital.auth.access import recent_login_required, role_required
 from capital.domain.membership import CityStatus, SignatureForm
-from capital.domain.messages import RuleViolation
-from capital.domain.phases import ALLOWED_TRANSITIONS, Phase, transition_deadline
+from capital.domain.phase import Phase, deadline_for
+from capital.domain.phases import ALLOWED_TRANSITIONS, transition_deadline
 from capital.domain.roles import Role
-from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline
+from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline, labelled_deadlines, next_cycle_year
 from capital.extensions import db
-from capital.forms import add_reasons
-from capital.i18n import _, translate
+from capital.domain.messages import RuleViolation
+from capital.i18n import _
 from capital.models import AuditEntry, City, Cycle, Invitation, Mail, MailState, RoleGrant, User
 from capital.models.types import utcnow
 from capital.pagination import paged
@@ -22,9 +22,8 @@ from capital.secretariat.forms import (
 )
 from capital.services import accounts, cities as city_service, cycles as cycle_service
 from capital.services.audit import ACTION_TITLES
-from capital.services.dispatch import commit
 from capital.services.health import outbox_status, tick_status
-from capital.views import flash_reasons, perform
+from capital.views import perform
 
 
 @bp.before_request
@@ -61,7 +60,7 @@ def dashboard():
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.year.desc()).limit(5)).all()
     now = utcnow()
     return render_template("secretariat/dashboard.html", counts=counts, cycles=cycles,
-                           outbox=outbox_status(now), tick=tick_status(now))
+                           outbox=outbox_status(now), tick=tick_status(now), deadline_for=deadline_for)
 
 
 def _search(statement, query: str, *columns):
@@ -77,7 +76,7 @@ def _search(statement, query: str, *columns):
 def cycles():
     statement = select(Cycle).options(selectinload(Cycle.capital_city))
     listing = paged(statement, {"year": Cycle.year, "phase": Cycle.phase}, "year")
-    return render_template("secretariat/cycles.html", listing=listing)
+    return render_template("secretariat/cycles.html", listing=listing, labels=DEADLINE_LABELS)
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])
@@ -88,24 +87,19 @@ def create_cycle():
         form = CycleForm()
     else:
         # "Copy last year's settings" pre-fills the form from the latest cycle, carried over a year.
-        year = latest.year + 1 if latest else utcnow().year + 1
+        year = next_cycle_year(utcnow().date(), latest.year if latest else None)
         copy = latest if latest and request.args.get("start") == "copy" else None
         timeline, settings = cycle_service.proposal(year, copy)
         form = CycleForm(data=CycleForm.initial(timeline, settings, zone, year=year,
                                                 copy_from=copy.id if copy else None))
     if form.validate_on_submit():
         copy_from = db.session.get(Cycle, form.copy_from.data) if form.copy_from.data else None
-        try:
-            cycle = cycle_service.create_cycle(
+        outcome = perform(lambda: cycle_service.create_cycle(
                 form.year.data, timeline=form.timeline(form.year.data, zone), settings=form.settings(),
-                copy_from=copy_from, actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_reasons(form, violation.reasons, CYCLE_FIELDS)
-        else:
-            commit()
-            flash(_("The cycle %(year)s was created as a draft.", year=cycle.year), "success")
-            return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
+                copy_from=copy_from, actor=current_user, now=utcnow()),
+                          lambda cycle: _("The cycle %(year)s was created as a draft.", year=cycle.year), form=form, fields=CYCLE_FIELDS)
+        if outcome:
+            return redirect(url_for("secretariat.cycle", cycle_id=outcome.value.id))
     return render_template("secretariat/cycle_form.html", form=form, latest=latest, cycle=None,
                            zone=zone, deadline_fields=DEADLINE_FIELDS)
 
@@ -119,9 +113,8 @@ def cycle(cycle_id):
     cycle = _get_cycle(cycle_id)
     trail = paged(select(AuditEntry).options(selectinload(AuditEntry.actor)).where(AuditEntry.cycle_id == cycle.id),
                   {"dt": AuditEntry.dt}, "dt")
-    deadlines = [(DEADLINE_LABELS[name], getattr(cycle, name)) for name in DEADLINE_FIELDS]
     phase_moves = [(target, _refusal(cycle, target)) for target in sorted(ALLOWED_TRANSITIONS[cycle.phase])]
-    return render_template("secretariat/cycle.html", cycle=cycle, deadlines=deadlines, trail=trail,
+    return render_template("secretariat/cycle.html", cycle=cycle, deadlines=labelled_deadlines(cycle), trail=trail,
                            settings=cycle_service.CycleSettings.of(cycle),
                            phase_moves=phase_moves, phases=Phase,
                            method_titles=METHOD_TITLES, action_titles=ACTION_TITLES)
@@ -143,15 +136,10 @@ def edit_cycle(cycle_id):
     timeline = cycle_service.cycle_timeline(cycle) or default_timeline(cycle.year)
     form = CycleEditForm(data=CycleForm.initial(timeline, cycle_service.CycleSettings.of(cycle), zone))
     if form.validate_on_submit():
-        try:
-            cycle_service.update_cycle(cycle, timeline=form.timeline(cycle.year, zone), settings=form.settings(),
-                                       actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_reasons(form, violation.reasons, CYCLE_FIELDS)
-        else:
-            commit()
-            flash(_("The cycle %(year)s was saved.", year=cycle.year), "success")
+        outcome = perform(lambda: cycle_service.update_cycle(cycle, timeline=form.timeline(cycle.year, zone), settings=form.settings(),
+                                       actor=current_user, now=utcnow()),
+                          _("The cycle %(year)s was saved.", year=cycle.year), form=form, fields=CYCLE_FIELDS)
+        if outcome:
             return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
     return render_template("secretariat/cycle_form.html", form=form, cycle=cycle, latest=None,
                            zone=zone, deadline_fields=DEADLINE_FIELDS)
@@ -171,20 +159,13 @@ def change_phase(cycle_id, name):
     cycle = _get_cycle(cycle_id)
     target = _phase(name)
     now = utcnow()
-    try:
-        if request.method == "POST":
-            cycle_service.change_phase(cycle, target, actor=current_user, now=now, by_hand=True)
-        else:
-            cycle_service.check_phase_change(cycle, target, actor=current_user, now=now, by_hand=True)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash_reasons(violation)
-        return redirect(url_for("secretariat.cycle", cycle_id=cycle_id))
     if request.method == "POST":
-        commit()
-        flash(_("The cycle %(year)s is now in the phase “%(phase)s”.", year=cycle.year, phase=_(target.title)),
-              "success")
+        perform(lambda: cycle_service.change_phase(cycle, target, actor=current_user, now=now, by_hand=True),
+                _("The cycle %(year)s is now in the phase “%(phase)s”.", year=cycle.year, phase=_(target.title)))
         return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
+    if not perform(lambda: cycle_service.check_phase_change(cycle, target, actor=current_user, now=now,
+                                                            by_hand=True)):
+        return redirect(url_for("secretariat.cycle", cycle_id=cycle_id))
     timeline = cycle_service.cycle_timeline(cycle)
     scheduled = transition_deadline(cycle.phase, target, timeline) if timeline else None
     return render_template("secretariat/change_phase.html", cycle=cycle, target=target, scheduled=scheduled,
@@ -214,15 +195,10 @@ def cities():
 def create_city():
     form = CityForm()
     if form.validate_on_submit():
-        try:
-            city = city_service.create_city(form.profile(), actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_reasons(form, violation.reasons, CITY_FIELDS)
-        else:
-            commit()
-            flash(_("%(name)s was added.", name=city.name), "success")
-            return redirect(url_for("secretariat.city", city_id=city.id))
+        outcome = perform(lambda: city_service.create_city(form.profile(), actor=current_user, now=utcnow()),
+                          lambda city: _("%(name)s was added.", name=city.name), form=form, fields=CITY_FIELDS)
+        if outcome:
+            return redirect(url_for("secretariat.city", city_id=outcome.value.id))
     return render_template("secretariat/city_form.html", form=form)
 
 
@@ -235,14 +211,9 @@ def city(city_id):
     city = _get_city(city_id)
     form = CityForm(obj=city)
     if form.validate_on_submit():
-        try:
-            city_service.update_city(city, form.profile(), actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_reasons(form, violation.reasons, CITY_FIELDS)
-        else:
-            commit()
-            flash(_("%(name)s was saved.", name=city.name), "success")
+        outcome = perform(lambda: city_service.update_city(city, form.profile(), actor=current_user, now=utcnow()),
+                          _("%(name)s was saved.", name=city.name), form=form, fields=CITY_FIELDS)
+        if outcome:
             return redirect(url_for("secretariat.city", city_id=city.id))
     return _city_page(city, form, DeclarationSignatureForm(formdata=None))
 
@@ -252,17 +223,12 @@ def record_signature(city_id):
     city = _get_city(city_id)
     form = DeclarationSignatureForm()
     if form.validate_on_submit():
-        try:
-            city_service.record_signature(
+        outcome = perform(lambda: city_service.record_signature(
                 city, form=SignatureForm(form.form.data), signed_on=form.signed_on.data,
                 signatory_name=form.signatory_name.data, signatory_title=form.signatory_title.data or "",
-                place=form.place.data or "", actor=current_user, now=utcnow())
-        except RuleViolation as violation:
-            db.session.rollback()
-            add_reasons(form, violation.reasons, CITY_FIELDS)
-        else:
-            commit()
-            flash(_("The signature was recorded."), "success")
+                place=form.place.data or "", actor=current_user, now=utcnow()),
+                          _("The signature was recorded."), form=form, fields=CITY_FIELDS)
+        if outcome:
             return redirect(url_for("secretariat.city", city_id=city.id))
     return _city_page(city, CityForm(obj=city, formdata=None), form)
 
@@ -304,14 +270,9 @@ def add_board_term(user_id):
     person = _get_person(user_id)
     form = BoardTermForm()
     if form.validate_on_submit():
-        try:
-            accounts.add_board_term(person, form.starts_on.data, form.ends_on.data, actor=current_user, now=utcnow())
-        except accounts.AccountError as error:
-            db.session.rollback()
-            add_reasons(form, error.reasons, {"": "ends_on"})
-        else:
-            commit()
-            flash(_("The board term was added."), "success")
+        outcome = perform(lambda: accounts.add_board_term(person, form.starts_on.data, form.ends_on.data, actor=current_user, now=utcnow()),
+                          _("The board term was added."), form=form, fields={"": "ends_on"})
+        if outcome:
             return redirect(url_for("secretariat.person", user_id=person.id))
     return _person_page(person, form, RoleForm(formdata=None))
 
@@ -322,9 +283,9 @@ def grant_role(user_id):
     form = RoleForm()
     if not form.validate_on_submit():
         return _person_page(person, BoardTermForm(formdata=None), form)
-    accounts.grant_role(person, Role(form.role.data), actor=current_user, now=utcnow())
-    commit()
-    flash(_("%(name)s now has the role “%(role)s”.", name=person.name, role=_(Role(form.role.data).title)), "success")
+    role = Role(form.role.data)
+    perform(lambda: accounts.grant_role(person, role, actor=current_user, now=utcnow()),
+            _("%(name)s now has the role “%(role)s”.", name=person.name, role=_(role.title)))
     return redirect(url_for("secretariat.person", user_id=person.id))
 
 
@@ -358,15 +319,10 @@ def invitations():
     form.set_choices([(role, _(role.title)) for role in Role], cities)
     if form.validate_on_submit():
         city = db.session.get(City, form.city_id.data) if form.city_id.data else None
-        try:
-            accounts.invite(form.email.data, Role(form.role.data), name=form.name.data or "", city=city,
-                            locale=form.locale.data, actor=current_user, now=utcnow())
-        except accounts.AccountError as error:
-            db.session.rollback()
-            add_reasons(form, error.reasons, {"": "city_id"})
-        else:
-            commit()
-            flash(_("The invitation is on its way to %(email)s.", email=form.email.data), "success")
+        outcome = perform(lambda: accounts.invite(form.email.data, Role(form.role.data), name=form.name.data or "", city=city,
+                            locale=form.locale.data, actor=current_user, now=utcnow()),
+                          _("The invitation is on its way to %(email)s.", email=form.email.data), form=form, fields={"": "city_id"})
+        if outcome:
             return redirect(url_for("secretariat.invitations"))
     listing = paged(select(Invitation), {"created": Invitation.created_dt, "email": Invitation.email}, "created")
     return render_template("secretariat/invitations.html", form=form, listing=listing, now=utcnow())
@@ -375,9 +331,8 @@ def invitations():
 @bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
 def revoke_invitation(invitation_id):
     invitation = db.session.get(Invitation, invitation_id) or abort(404)
-    accounts.revoke_invitation(invitation, actor=current_user, now=utcnow())
-    commit()
-    flash(_("The invitation was withdrawn."), "info")
+    perform(lambda: accounts.revoke_invitation(invitation, actor=current_user, now=utcnow()),
+            _("The invitation was withdrawn."), "info")
     return redirect(url_for("secretariat.invitations"))
 
 

@@ -11,19 +11,17 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from capital.config import LOCALES
+from capital.domain.localisation import LOCALES, is_timezone
 from capital.domain.messages import N_, Message, RuleViolation
-from capital.domain.roles import Role
+from capital.domain.roles import INVITATION_REFUSALS, Role
 from capital.extensions import db
 from capital.models import BoardTerm, City, Invitation, RoleGrant, User
 from capital.services.audit import Actor, record
-from capital.services.cities import is_timezone
 from capital.services.dispatch import after_commit
 from capital.services.mail import absolute_url, queue_mail
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
-RESET_TASK = "capital.accounts.password_reset"
 # A hash of an unguessable password: failed logins for unknown e-mails cost the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -191,12 +189,9 @@ def load_invitation(token: str, now: datetime) -> Invitation:
     invitation = db.session.get(Invitation, data.get("id"))
     if invitation is None or not secrets.compare_digest(invitation.nonce, str(data.get("nonce"))):
         raise AccountError(N_("This invitation link is not valid."))
-    if invitation.accepted_dt is not None:
-        raise AccountError(N_("This invitation has already been used. Sign in instead."))
-    if invitation.revoked_dt is not None:
-        raise AccountError(N_("This invitation was withdrawn."))
-    if now >= invitation.expires_dt:
-        raise AccountError(N_("This invitation has expired. Ask the secretariat for a new one."))
+    state = invitation.state(now)
+    if not state.is_usable:
+        raise AccountError(INVITATION_REFUSALS[state])
     return invitation
 
 
@@ -205,8 +200,9 @@ def accept_invitation(token: str, *, name: str, password: str, now: datetime) ->
     invitation = load_invitation(token, now)
     # Lock the row: two tabs submitting the same link must not both succeed.
     invitation = db.session.get(Invitation, invitation.id, with_for_update=True, populate_existing=True)
-    if not invitation.is_usable(now):
-        raise AccountError(N_("This invitation has already been used. Sign in instead."))
+    state = invitation.state(now)
+    if not state.is_usable:
+        raise AccountError(INVITATION_REFUSALS[state])
     check_password_strength(password)
     user = User.by_email(invitation.email)
     if user is None:
@@ -245,7 +241,9 @@ def request_password_reset(email: str, *, locale: str, now: datetime) -> None:
     The request does the same work whatever the address (it only queues a task that runs
     after the response), so its timing does not tell whether the address has an account.
     """
-    after_commit(RESET_TASK, email.strip().lower(), locale, now.isoformat(), after_response=True)
+    from capital.tasks.mail import password_reset  # here: the task module builds on this one
+
+    after_commit(password_reset, email.strip().lower(), locale, now.isoformat(), after_response=True)
 
 
 def send_password_reset(email: str, *, locale: str, now: datetime) -> None:

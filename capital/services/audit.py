@@ -1,17 +1,26 @@
-"""Recording state changes in the audit log."""
+"""Recording state changes in the audit log, chained by hash, and checking the chain."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from capital.domain.audit_chain import FIELDS, GENESIS, Break, Summary, entry_hash, first_break
 from capital.domain.messages import N_
 from capital.extensions import db
 from capital.models import AuditEntry, User
 
+_UNCHAINED = "capital_audit_unchained"
+# The PostgreSQL advisory lock that lets one transaction at a time append to the chain.
+CHAIN_LOCK_KEY = 0x4341505F41554454  # "CAP_AUDT"
+
 Actor = User | str  # a person, or the name of what acted: "worker", "cli", "system"
 
-# What each recorded action is called on the history pages.
+# What each recorded action is called on the history pages; a title may name the phases
+# of a phase change (``old``, ``new``), which the page fills in from the entry's data.
 ACTION_TITLES = {
     "account.deactivated": N_("Account deactivated"),
     "account.reactivated": N_("Account reactivated"),
@@ -21,6 +30,9 @@ ACTION_TITLES = {
     "city.updated": N_("City changed"),
     "city.signature_recorded": N_("Declaration signature recorded"),
     "cycle.archived": N_("Cycle added to the archive"),
+    "cycle.created": N_("Cycle created"),
+    "cycle.updated": N_("Timeline or rules changed"),
+    "cycle.phase_changed": N_("Phase changed from “%(old)s” to “%(new)s”"),
     "cycle.nominations_opened": N_("Nominations opened"),
     "cycle.capital_designated": N_("Capital designated"),
     "cycle.runner_up_designated": N_("Runner-up designated"),
@@ -66,4 +78,46 @@ def record(action: str, obj: Any, *, actor: Actor, now: datetime, cycle_id: int 
     else:
         entry.actor_label = actor
     db.session.add(entry)
+    db.session.info[_UNCHAINED] = True
     return entry
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_on_commit(session: Session) -> None:
+    if session.info.pop(_UNCHAINED, False):
+        chain_pending(session)
+
+
+def chain_pending(session: Session) -> int:
+    """Give this transaction's new entries their place in the chain; returns how many.
+
+    Runs just before commit, so the lock is held only for the end of the transaction. On
+    PostgreSQL a transaction-level advisory lock serialises appenders (released at commit or
+    rollback), and the chain head is read after taking it; SQLite has one writer at a time and
+    this transaction already holds the write lock once its entries are flushed.
+    """
+    session.flush()
+    if session.get_bind(AuditEntry.__mapper__).dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    head = session.execute(select(AuditEntry.seq, AuditEntry.entry_hash).where(AuditEntry.seq.is_not(None))
+                           .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, prev = (head.seq, head.entry_hash) if head else (0, GENESIS)
+    pending = session.scalars(select(AuditEntry).where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id)).all()
+    for entry in pending:
+        seq += 1
+        entry.seq, entry.prev_hash = seq, prev
+        entry.entry_hash = prev = entry_hash({name: getattr(entry, name) for name in FIELDS}, prev)
+    session.flush()
+    return len(pending)
+
+
+def verify_chain() -> Break | Summary:
+    """Check the whole audit log: the first :class:`Break` in its hash chain, or a :class:`Summary`."""
+    columns = [getattr(AuditEntry, name) for name in (*FIELDS, "prev_hash", "entry_hash")]
+    # Unchained entries (no seq) come last, where first_break reports them.
+    query = select(*columns).order_by(AuditEntry.seq.is_(None), AuditEntry.seq, AuditEntry.id)
+    rows = db.session.execute(query.execution_options(yield_per=1000))
+    try:
+        return first_break(dict(row) for row in rows.mappings())
+    finally:
+        rows.close()  # the walk may stop early, before the server-side cursor is exhausted

@@ -1,14 +1,14 @@
-"""Member cities: their profile, their status and their signatures of the Declaration (SPEC §3)."""
+"""Member cities: their profile, their status and their signatures of the Declaration (docs/roles.md)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import cache
-from zoneinfo import available_timezones
 
 from babel import Locale
 
+from capital.domain.localisation import is_timezone
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.messages import Message, N_, RuleViolation
 from capital.extensions import db
@@ -26,18 +26,8 @@ def country_codes() -> frozenset[str]:
                      if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES)
 
 
-@cache
-def timezone_names() -> tuple[str, ...]:
-    """The IANA time zone names this machine knows, sorted."""
-    return tuple(sorted(available_timezones()))
-
-
 def is_country_code(code: str) -> bool:
     return code in country_codes()
-
-
-def is_timezone(name: str) -> bool:
-    return name in timezone_names()
 
 
 @dataclass(frozen=True)

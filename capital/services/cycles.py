@@ -18,9 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from capital.domain.eligibility import EligibilityRules
 from capital.domain.messages import Message, N_, RuleViolation
 from capital.domain.nominations import NominationState
-from capital.domain.phases import (
-    FINAL_PHASES, Phase, TransitionContext, TransitionError, check_transition, due_transition,
-)
+from capital.domain.phase import FINAL_PHASES, Phase
+from capital.domain.phases import TransitionContext, TransitionError, check_transition, due_transition
 from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, Timeline, carry_over, default_timeline, validate_timeline
 from capital.extensions import db
@@ -28,7 +27,9 @@ from capital.models import TALLY_METHODS, Cycle, Nomination, Result, User, Votin
 from capital.models.cycles import NOMINATION_REMINDER_DAYS
 from capital.services import voting
 from capital.services.audit import Actor, record
-from capital.services.notices import queue_announcement_mail, queue_call_for_nominations
+from capital.services.notices import (
+    queue_announcement_mail, queue_call_for_nominations, queue_result_mail, queue_voting_open_mail,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ _NEEDS_QUORUM = frozenset({Phase.VOTING_CLOSED, Phase.TALLIED})
 
 @dataclass(frozen=True)
 class CycleSettings:
-    """A cycle's voting rules and eligibility rules (the defaults are SPEC §5 and §6)."""
+    """A cycle's voting rules and eligibility rules (the defaults: docs/rules.md and docs/vote.md)."""
 
     method: str = "schulze"
     quorum_share: Decimal = Decimal("0.5")
@@ -269,8 +270,9 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
 
     A second voting round (voting closed → voting open) gets a fresh voting window, and the
     announcement moves by as much. Opening nominations writes the call for nominations in the
-    same transaction; opening voting freezes the roll and draws the tie-break order; closing it
-    shuffles and counts the round's ballots; the announcement designates the winner and writes
+    same transaction; opening voting freezes the roll, draws the tie-break order and writes the
+    voting-open mail; closing it shuffles and counts the round's ballots and writes the result
+    mail to the roll and the secretariat; the announcement designates the winner and writes
     the announcement mail; a cycle without a capital keeps the reason.
     """
     if previous == Phase.VOTING_CLOSED and cycle.phase == Phase.VOTING_OPEN:
@@ -278,10 +280,14 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
     if cycle.phase == Phase.NOMINATIONS_OPEN:
         queue_call_for_nominations(cycle, now)
     elif cycle.phase == Phase.VOTING_OPEN:
-        voting.open_round(cycle, actor=actor, now=now)
+        queue_voting_open_mail(cycle, voting.open_round(cycle, actor=actor, now=now), now)
     elif cycle.phase == Phase.VOTING_CLOSED and voting.close_round(cycle, now=now) is not None:
-        voting.tally_round(cycle, now=now)
+        queue_result_mail(cycle, voting.tally_round(cycle, now=now), now)
     elif cycle.phase == Phase.ANNOUNCED:
+        # Announcing by hand ahead of the planned time publishes now: the result, the pages and
+        # the mails all follow the announcement time, so it moves to the moment of the act.
+        if cycle.announcement_dt is None or cycle.announcement_dt > now:
+            cycle.announcement_dt = now
         voting.designate_winner(cycle, actor=actor, now=now)
         queue_announcement_mail(cycle, now)
     elif cycle.phase == Phase.NO_CAPITAL:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from capital.domain.dossier import BudgetRange, Theme
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
-from capital.domain.timeline import celebration_day, default_timeline
+from capital.domain.timeline import celebration_day, default_timeline, next_cycle_year
 from capital.extensions import db
 from capital.models import City, Cycle, DeclarationSignature, Nomination, User
 from capital.services import accounts
@@ -65,11 +65,6 @@ USERS = [
 ]
 
 
-def next_celebration_year(today: date) -> int:
-    """The year of the next 16 May on or after ``today``."""
-    return today.year if today <= celebration_day(today.year) else today.year + 1
-
-
 def load_demo(now: datetime) -> dict:
     """Create the demo data once; running it again changes nothing. Returns what to print."""
     actor = "cli"
@@ -112,7 +107,7 @@ def load_demo(now: datetime) -> dict:
         db.session.flush()
         record("cycle.archived", archive, actor=actor, now=now, cycle_id=archive.id)
 
-    year = next_celebration_year(now.date())
+    year = next_cycle_year(now.date())
     if db.session.scalar(select(Cycle).where(Cycle.year == year)) is None:
         timeline = default_timeline(year)
         if timeline.nominations_close_dt <= now:

@@ -2,14 +2,20 @@
 
 Services call :func:`after_commit`; views and tasks call :func:`commit`, which commits
 and then enqueues. If the broker is unreachable the work is not lost: everything a task
-does is also found in the database by the periodic tick (SPEC §7).
+does is also found in the database by the periodic tick (docs/operations.md).
+
+Tasks are handed over as objects (``after_commit(deliver, mail.id)``), never as names: a
+renamed or unregistered task fails loudly instead of silently leaving its work to the tick.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from celery import Task
 from flask import after_this_request, current_app, has_request_context
+from kombu.exceptions import OperationalError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -20,13 +26,13 @@ _PENDING = "capital_pending_tasks"
 _READY = "capital_ready_tasks"
 
 
-def after_commit(task_name: str, *args, after_response: bool = False) -> None:
-    """Enqueue ``task_name(*args)`` once the current transaction commits.
+def after_commit(task: Task, *args, after_response: bool = False) -> None:
+    """Enqueue ``task(*args)`` once the current transaction commits.
 
     ``after_response``: when tasks run in-process (no broker) during a request, run it only
     once the response is sent, so the response time does not depend on the task's work.
     """
-    db.session.info.setdefault(_PENDING, []).append((task_name, args, after_response))
+    db.session.info.setdefault(_PENDING, []).append((task, args, after_response))
 
 
 @event.listens_for(Session, "after_commit")
@@ -41,31 +47,37 @@ def _discard(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def on_commit(callback) -> None:
+def on_commit(callback: Callable[[], object]) -> None:
     """Call ``callback()`` once the current transaction commits (e.g. delete a replaced file)."""
     db.session.info.setdefault(_PENDING, []).append((callback, (), False))
 
 
 def commit() -> None:
-    """Commit the session, then enqueue the tasks (and run the callbacks) its services asked for."""
+    """Commit the session, then enqueue the tasks (and run the callbacks) its services asked for.
+
+    Only an unreachable broker is tolerated (logged; the tick finds the work later); any other
+    error, such as a task this app does not know, is raised.
+    """
     db.session.commit()
     ready = db.session.info.pop(_READY, [])
     celery = current_app.extensions["celery"]
-    for task_name, args, after_response in ready:
-        if after_response and celery.conf.task_always_eager and has_request_context():
-            _run_after_response(celery.tasks[task_name], args)
-            continue
-        if callable(task_name):
+    for work, args, after_response in ready:
+        if not isinstance(work, Task):
             try:
-                task_name(*args)
+                work(*args)
             except Exception:  # the data is committed; a failed clean-up must not undo the request
-                log.exception("after-commit callback %r failed", task_name)
+                log.exception("after-commit callback %r failed", work)
             continue
+        # The app's own Celery, not the process-wide default: one process may hold several apps.
         try:
-            celery.tasks[task_name].delay(*args)
-        except Exception:  # broker down: the tick finds the work in the database later
-            log.warning("could not run or enqueue %s%r; the periodic tick will pick it up",
-                        task_name, args, exc_info=True)
+            task = celery.tasks[work.name]
+            if after_response and celery.conf.task_always_eager and has_request_context():
+                _run_after_response(task, args)
+            else:
+                task.delay(*args)
+        except OperationalError:
+            log.warning("could not reach the broker for %s%r; the periodic tick will pick it up",
+                        work.name, args, exc_info=True)
 
 
 def _run_after_response(task, args) -> None:

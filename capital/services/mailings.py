@@ -20,9 +20,8 @@ from capital.config import LOCALES
 from capital.extensions import db
 from capital.models import Mail, Mailing, MailState, Subscriber
 from capital.services.dispatch import after_commit, commit
-from capital.services.mail import SEND_DUE_TASK, UNSUBSCRIBE_MARK, _sender_domain, mail_key, recipient_context
+from capital.services.mail import UNSUBSCRIBE_MARK, _sender_domain, mail_key, recipient_context
 
-WRITE_TASK = "capital.mail.write_mailing"
 
 
 def create_mailing(kind: str, *, subject: str, context: dict, cycle_id: int | None, now: datetime) -> Mailing | None:
@@ -47,7 +46,9 @@ def create_mailing(kind: str, *, subject: str, context: dict, cycle_id: int | No
     db.session.add(mailing)
     db.session.flush()
     if last:
-        after_commit(WRITE_TASK, mailing.id, now.isoformat())
+        from capital.tasks.mail import write  # here: the task module builds on this one
+
+        after_commit(write, mailing.id, now.isoformat())
     return mailing
 
 
@@ -83,7 +84,9 @@ def write_mailing_range(mailing_id: int, now: datetime, *, wake_sender: bool = T
     if high >= mailing.last_subscriber_id:
         mailing.written_dt = now
     if wake_sender and count:
-        after_commit(SEND_DUE_TASK, now.isoformat())
+        from capital.tasks.mail import send_due  # here: the task module builds on this one
+
+        after_commit(send_due, now.isoformat())
     commit()
     return count
 

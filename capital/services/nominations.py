@@ -1,4 +1,4 @@
-"""Nominations: drafts, dossier files, submission, withdrawal, endorsements and review (SPEC §5).
+"""Nominations: drafts, dossier files, submission, withdrawal, endorsements and review (docs/rules.md).
 
 Every function takes the acting user and ``now``; the domain decides whether the action is
 allowed (raising :class:`RuleViolation` with the reasons when not), the function persists it
@@ -15,12 +15,13 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from capital.domain import nominations as rules
-from capital.domain.dossier import SUPPORTED_LOCALES, BudgetRange, DossierData, Theme
+from capital.domain.dossier import BudgetRange, DossierData, Theme
 from capital.domain.eligibility import EligibilityRules, NominationFacts, evaluate
+from capital.domain.localisation import LOCALES
 from capital.domain.membership import CityStatus
 from capital.domain.messages import Decision, Message, N_, RuleViolation
 from capital.domain.nominations import ACTIVE_STATES, NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase, dossiers_visible
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import (
@@ -129,7 +130,7 @@ def can_view(user: User, nomination: Nomination) -> bool:
     if user.has_role(Role.SECRETARIAT):
         return True
     if user.has_role(Role.BOARD) and nomination.state == NominationState.ELIGIBLE \
-            and nomination.cycle.phase >= Phase.NOMINATIONS_CLOSED:
+            and dossiers_visible(nomination.cycle.phase):
         return True
     return user.has_role(Role.REPRESENTATIVE) and nomination.state in ACTIVE_STATES
 
@@ -218,7 +219,7 @@ def save_dossier(nomination: Nomination, data: DossierInput, *, actor: User, now
     nomination.partners = data.partners.strip()
     nomination.budget_range = data.budget_range.value if data.budget_range else None
     existing = {text.locale: text for text in nomination.texts}
-    for locale in SUPPORTED_LOCALES:
+    for locale in LOCALES:
         summary, programme = (part.strip() for part in data.texts.get(locale, ("", "")))
         if summary or programme:
             text = existing.get(locale) or NominationText(locale=locale)

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from capital.domain.nominations import ACTIVE_STATES
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.publication import PUBLISHED_PHASES, nominees_are_public, result_is_public, years_of
 from capital.extensions import db
 from capital.models import Ballot, City, Cycle, Nomination, Result, VotingRound

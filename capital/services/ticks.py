@@ -6,16 +6,12 @@ idempotent on its own (row locks on the cycles, the outbox's unique key, reminde
 recorded on the cycle), so a tick re-delivered by the broker or run by a second beat does
 nothing twice.
 
-Where the board vote plugs in (one line each in ``TICK_STEPS``, between ``phases`` and
-``nomination_reminders``):
-
-- ``("tally", tally_closed_voting)``: close voting whose deadline passed and run the tally;
-- ``("announce", announce_due)``: announce tallied cycles from ``announcement_dt`` on (not a
-  second earlier), calling :func:`capital.services.notices.queue_announcement_mail`;
-- ``("vote_reminders", queue_due_vote_reminders)``: remind roll members who have not voted.
-
-The voting-open mail belongs with the phase change itself, in
-:func:`capital.services.cycles.enter_phase`, like the call for nominations.
+The board vote rides on the ``phases`` step: :func:`capital.services.cycles.enter_phase`
+opens a round with its voting-open mail, closes it at the voting deadline with the count and
+the result mail, and announces from ``announcement_dt`` on (not a second earlier) with the
+announcement mail — each in the transaction of its phase change. ``vote_reminders`` reminds
+the roll members who have not voted, 3 and 1 days before the voting deadline
+(:func:`capital.services.notices.queue_due_vote_reminders`).
 """
 
 from __future__ import annotations
@@ -29,9 +25,10 @@ from capital.extensions import db
 from capital.models import WorkerHeartbeat
 from capital.services.cycles import advance_due_cycles
 from capital.services.dispatch import after_commit
-from capital.services.mail import SEND_DUE_TASK, count_due_mail
-from capital.services.mailings import WRITE_TASK, unwritten_mailing_ids
-from capital.services.notices import queue_due_nomination_reminders
+from capital.services.mail import count_due_mail
+from capital.services.mailings import unwritten_mailing_ids
+from capital.services.notices import queue_due_nomination_reminders, queue_due_vote_reminders
+from capital.tasks.mail import send_due, write
 
 
 def record_heartbeat(now: datetime) -> int:
@@ -55,7 +52,7 @@ def hand_out_mailings(now: datetime) -> int:
     """Mailings whose mails are not all written yet get a writer (again, if one was lost)."""
     ids = unwritten_mailing_ids()
     for mailing_id in ids:
-        after_commit(WRITE_TASK, mailing_id, now.isoformat())
+        after_commit(write, mailing_id, now.isoformat())
     return len(ids)
 
 
@@ -65,7 +62,7 @@ def hand_out_mail(now: datetime) -> int:
     config = current_app.config
     senders = min(math.ceil(due / config["MAIL_BATCH_SIZE"]), config["MAIL_SENDERS"])
     for _ in range(senders):
-        after_commit(SEND_DUE_TASK, now.isoformat())
+        after_commit(send_due, now.isoformat())
     return due
 
 
@@ -73,6 +70,7 @@ TICK_STEPS = (
     ("heartbeat", record_heartbeat),
     ("phases", advance_phases),
     ("nomination_reminders", queue_due_nomination_reminders),
+    ("vote_reminders", queue_due_vote_reminders),
     ("mailings", hand_out_mailings),
     ("mail_due", hand_out_mail),
 )

@@ -1,4 +1,4 @@
-"""The board vote: the roll, conflicts, ballots, closing, the count, the announcement (SPEC §6).
+"""The board vote: the roll, conflicts, ballots, closing, the count, the announcement (docs/vote.md).
 
 Every function takes ``now`` (and the ``actor`` where a person acts), flushes, and leaves the
 commit to the caller. The phase changes in :mod:`capital.services.cycles` call the steps that
@@ -36,7 +36,8 @@ from capital.domain.ballots import (
 )
 from capital.domain.messages import Message, N_, RuleViolation
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
+from capital.domain.publication import result_is_public
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import (
@@ -417,12 +418,13 @@ def _designate(cycle: Cycle, nomination: Nomination, *, actor: Actor, now: datet
 # --- the audit bundle ---------------------------------------------------------------------------
 
 
-def audit_files(cycle: Cycle) -> dict[str, bytes]:
+def audit_files(cycle: Cycle, now: datetime) -> dict[str, bytes]:
     """The announced cycle's audit bundle: ``ballots.txt`` (exactly the file counted),
     ``tally.json`` (the engine's explanation, the roll, turnout, quorum, the tie-break seed and
-    the recount command) and ``SHA256SUMS`` (for ``sha256sum -c``). Empty before the announcement."""
+    the recount command) and ``SHA256SUMS`` (for ``sha256sum -c``). Empty until the result is
+    public (see :func:`capital.domain.publication.result_is_public`)."""
     result = latest_result(cycle)
-    if cycle.phase != Phase.ANNOUNCED or result is None:
+    if result is None or not result_is_public(cycle.phase, cycle.announcement_dt, now):
         return {}
     voting_round = db.session.get(VotingRound, result.round_id)
     names = dict(zip(result.tally["candidate_ids"], result.tally["candidates"], strict=True))

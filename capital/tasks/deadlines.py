@@ -8,7 +8,7 @@ from capital.services.dispatch import commit
 from capital.services.ticks import run_tick
 
 
-@shared_task(name="capital.deadlines.tick")
+@shared_task(name="capital.tasks.deadlines.tick")
 def tick(at: str | None = None) -> dict:
     """Periodic (celery beat): record the heartbeat, then act on whatever has come due.
 

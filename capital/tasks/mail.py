@@ -25,28 +25,28 @@ def _budget():
     return lambda: utcnow().timestamp() >= ends
 
 
-@shared_task(name="capital.mail.deliver")
+@shared_task(name="capital.tasks.mail.deliver")
 def deliver(mail_id: int) -> str | None:
     """Send one recorded mail; a repeat or a late duplicate does nothing."""
     state = deliver_mail(mail_id, utcnow())
     return state.name if state else None
 
 
-@shared_task(name="capital.accounts.password_reset")
+@shared_task(name="capital.tasks.mail.password_reset")
 def password_reset(email: str, locale: str, requested: str) -> None:
     """Mail a reset link if the address has an account (the request's time makes a retry a no-op)."""
     send_password_reset(email, locale=locale, now=datetime.fromisoformat(requested))
     commit()
 
 
-@shared_task(name="capital.mail.send_due")
+@shared_task(name="capital.tasks.mail.send_due")
 def send_due(at: str | None = None) -> int:
     """Send due mail in batches (one SMTP connection each) until none is due or the time budget is used."""
     clock, used_up = _clock(at), _budget()
     return send_due_mail(clock(), clock=lambda: None if used_up() else clock())
 
 
-@shared_task(name="capital.mail.write_mailing")
+@shared_task(name="capital.tasks.mail.write")
 def write(mailing_id: int, at: str | None = None) -> int:
     """Write a mailing's mails range by range (each range committed) until done or the time budget is used."""
     return write_mailing(mailing_id, _clock(at)(), until=_budget())

@@ -11,7 +11,7 @@ Public API::
     result = tally(election, method="schulze", tie_break=["Venlo", "Montréal", "Córdoba"])
     result.winner, result.ranking, result.to_dict()
 
-- :func:`parse_ballots` reads the ballot file format (SPEC §10) into an
+- :func:`parse_ballots` reads the ballot file format (docs/ballot-file.md) into an
   :class:`Election` (candidates + identical ballots grouped with summed
   weights); :func:`ballots_from_rankings` builds one from Python data, one
   ``[["Montréal"], ["Córdoba", "Venlo"]]`` ranking per voter, and

@@ -1,6 +1,6 @@
 """Ranked ballots: the data model and the published ballot file format.
 
-A ballot file (SPEC §10) holds one ballot per line::
+A ballot file (docs/ballot-file.md) holds one ballot per line::
 
     # the 2031 board vote
     3: Montréal > Córdoba = Venlo > Düsseldorf

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.models import Cycle
 from capital.models.types import utcnow
@@ -241,5 +241,66 @@ def test_the_widest_pages_reflow_at_320_px_in_every_language(locale, world, live
             assert not wide, wide
             page.click("button.link-button")  # sign out
             page.wait_for_load_state()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_the_vote_and_the_public_record_pass_axe_and_reflow(locale, live_server, browser, db, make_vote):
+    """The board's ballot (blank, refused, reviewed, cast), the roll, the results, the announcement's
+    public pages and the subscription form: the pages the vote and the public site added."""
+    from capital.services import voting
+    from capital.services.cycles import change_phase
+
+    assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
+    now = utcnow().replace(microsecond=0)
+    vote = make_vote(terms=(now.date() - timedelta(days=400), date(2031, 12, 31)))
+    vote.open(now - timedelta(hours=1))
+    member, year = vote.members[0], vote.cycle.year
+    for person in (member, vote.secretariat):
+        person.locale = locale
+    db.session.commit()
+    context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
+                                  viewport={"width": WIDTHS[0], "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    problems: list[str] = []
+
+    def visit(*urls):
+        for url in urls:
+            response = page.goto(f"{live_server}{url}")
+            assert response.status == 200, url
+            check_page(page, url, problems)
+
+    try:
+        sign_in(page, live_server, member.email)
+        visit("/board/", "/board/vote", "/board/vote/roll", "/board/vote/conflict")
+        page.goto(f"{live_server}/board/vote")
+        page.click(f"form[action='/board/vote/review'] button[type=submit]")  # nothing ranked: refused
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").count() == 1
+        check_page(page, "ballot (refused)", problems)
+        page.select_option(f"#rank_{vote.nominations[0].id}", "1")
+        page.click(f"form[action='/board/vote/review'] button[type=submit]")
+        page.wait_for_load_state()
+        check_page(page, "ballot review", problems)
+        page.click("button[name=cast]")
+        page.wait_for_load_state()
+        check_page(page, "receipt", problems)
+        ids = [n.id for n in vote.nominations]
+        for voter in vote.members[1:4]:  # a quorum, so the count designates a capital
+            voting.cast_ballot(vote.cycle, voter, [[ids[1]], [ids[0]]], now=now)
+        db.session.commit()
+        vote.close(now)
+        cycle = db.session.get(Cycle, vote.cycle_id)
+        change_phase(cycle, Phase.TALLIED, actor=vote.secretariat, now=now, by_hand=True)
+        db.session.commit()
+        visit("/board/results")
+        change_phase(cycle, Phase.ANNOUNCED, actor=vote.secretariat, now=now, by_hand=True)
+        db.session.commit()
+        page.click("button.link-button")  # sign out
+        page.wait_for_load_state()
+        visit("/", "/archive", f"/{year}", f"/vote/{year}", "/subscribe")
+        assert not problems, "\n".join(problems)
     finally:
         context.close()

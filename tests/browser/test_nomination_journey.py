@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.models import Nomination
 from tests.conftest import PASSWORD, pdf_bytes

@@ -8,7 +8,6 @@ import pytest
 
 from capital.domain.dossier import (
     BUDGET_RANGE_TITLES,
-    SUPPORTED_LOCALES,
     THEME_TITLES,
     BudgetRange,
     DossierData,
@@ -17,6 +16,7 @@ from capital.domain.dossier import (
     check_dossier,
     word_count,
 )
+from capital.domain.localisation import LOCALES
 
 
 def complete_dossier(**changes) -> DossierData:
@@ -169,4 +169,4 @@ def test_themes_budget_ranges_and_locales():
     assert all(low.bounds[1] == high.bounds[0] for low, high in zip(ranges, ranges[1:]))
     assert all(len(budget.value) <= 20 for budget in BudgetRange)  # the database column's width
     assert BudgetRange("10k_50k") is BudgetRange.FROM_10K_TO_50K
-    assert SUPPORTED_LOCALES == ("en", "fr", "de", "es", "ar", "zh", "ru")
+    assert LOCALES == ("en", "fr", "de", "es", "ar", "zh", "ru")

@@ -18,7 +18,7 @@ from capital.domain.nominations import (
     can_submit,
     can_withdraw,
 )
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.timeline import default_timeline
 
 T = default_timeline(2027)

@@ -7,17 +7,24 @@ from itertools import product
 
 import pytest
 
+from capital.domain.phase import FINAL_PHASES, Phase, PHASE_TITLES
+
 from capital.domain.phases import (
+
     ALLOWED_TRANSITIONS,
-    FINAL_PHASES,
-    PHASE_TITLES,
-    Phase,
+
     TransitionContext,
+
     TransitionError,
+
     check_transition,
+
     due_transition,
+
     phase_at,
+
     transition_deadline,
+
 )
 from capital.domain.timeline import default_timeline
 

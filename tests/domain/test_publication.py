@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.publication import nominees_are_public, result_is_public, years_of
 
 AT = datetime(2031, 3, 16, 12, 0, tzinfo=UTC)

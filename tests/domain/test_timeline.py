@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capital.domain.phases import FINAL_PHASES, Phase
+from capital.domain.phase import FINAL_PHASES, Phase, deadline_for, dossiers_visible
 from capital.domain.timeline import (
     DEADLINE_FIELDS,
     DEADLINE_LABELS,
@@ -17,6 +17,7 @@ from capital.domain.timeline import (
     Window,
     carry_over,
     default_timeline,
+    next_cycle_year,
     validate_timeline,
 )
 
@@ -189,7 +190,13 @@ def test_a_window_is_open_from_its_opening_to_just_before_its_close():
     ids=lambda value: getattr(value, "name", str(value)),
 )
 def test_deadline_for_each_phase(phase, field):
-    assert T2027.deadline_for(phase) == (getattr(T2027, field) if field else None)
+    assert deadline_for(phase, T2027) == (getattr(T2027, field) if field else None)
+
+
+def test_dossiers_are_visible_from_the_close_of_nominations_unless_the_cycle_is_cancelled():
+    visible = {phase for phase in Phase if dossiers_visible(phase)}
+    assert visible == {Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED, Phase.TALLIED,
+                       Phase.ANNOUNCED, Phase.NO_CAPITAL}
 
 
 def test_second_round_opens_now_for_a_week_and_moves_the_announcement_as_much():
@@ -206,3 +213,15 @@ def test_second_round_opens_now_for_a_week_and_moves_the_announcement_as_much():
 
 def test_every_deadline_has_a_label():
     assert set(DEADLINE_LABELS) == set(DEADLINE_FIELDS)
+
+
+@pytest.mark.parametrize(("today", "latest", "year"), [
+    (date(2027, 1, 10), None, 2027),   # before 16 May: this year's celebration
+    (date(2027, 5, 16), None, 2027),   # on the day itself
+    (date(2027, 5, 17), None, 2028),   # after it: next year's
+    (date(2027, 3, 1), 2027, 2028),    # this year's cycle exists: the one after it
+    (date(2027, 3, 1), 2030, 2031),
+    (date(2027, 12, 1), 2019, 2028),   # an old cycle does not pull the year back
+])
+def test_the_next_cycle_is_for_the_next_celebration_no_cycle_covers(today, latest, year):
+    assert next_cycle_year(today, latest) == year

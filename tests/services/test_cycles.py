@@ -11,7 +11,8 @@ from sqlalchemy import select
 from capital.domain.dossier import DossierLimits
 from capital.domain.eligibility import EligibilityRules
 from capital.domain.messages import RuleViolation
-from capital.domain.phases import Phase, TransitionError
+from capital.domain.phase import Phase
+from capital.domain.phases import TransitionError
 from capital.domain.roles import Role
 from capital.domain.timeline import carry_over, default_timeline
 from capital.models import AuditEntry, Cycle

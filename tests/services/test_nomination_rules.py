@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from capital.domain.dossier import BudgetRange, Theme
 from capital.domain.messages import RuleViolation
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.models import AuditEntry, Cycle, Nomination
 from capital.services import cycles, nominations

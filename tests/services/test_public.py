@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.timeline import celebration_day
 from capital.models import Cycle
 from capital.services.public import is_result_public, normalize_receipt, public_result_clause

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from capital.domain.messages import RuleViolation
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.models import AuditEntry, Ballot, Cycle, Mail, Participation, Recusal, Result, User
 from capital.services import voting
 from capital.services.cycles import change_phase

@@ -27,11 +27,13 @@ from capital.services.accounts import invite
 from capital.services.dispatch import commit
 from tests.conftest import TEST_DATABASE_URL, WebClient, make_config, smtp_server
 
+pytestmark = pytest.mark.redis  # and PostgreSQL, through its fixtures
+
 # A redis database of its own: the worker must not take tasks meant for anyone else.
 WORKER_REDIS_URL = os.environ.get("TEST_WORKER_REDIS_URL", "redis://127.0.0.1:6379/13")
 SECRET_KEY = "worker-test-secret-key-shared-by-app-and-worker"
 CELERY = str(Path(sys.executable).parent / "celery")
-TICK = "capital.deadlines.tick"
+TICK = "capital.tasks.deadlines.tick"
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/account/invitation/[^\s\"<]+)")
 
 

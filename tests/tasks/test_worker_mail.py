@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from capital.config import ROOT
 from capital.domain.membership import CityStatus
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.extensions import db as _db
 from capital.models import Cycle, Mail, MailState, Nomination
@@ -72,7 +72,7 @@ def test_a_cycle_runs_its_nomination_timeline_by_ticks_alone(worker_app, worker,
     calls = received("Call for nominations: Capital of Living Together %(year)s")
     assert calls == {email: [locale] for email, locale in {**reps, **contacts}.items()}
     chinese = next(m for m in inbox.messages if m["To"] == "wei@beijing.example")
-    assert "20:00:00 (UTC+08:00)" in chinese.get_body(("plain",)).get_content()  # 12:00 UTC in Beijing
+    assert "2031年1月16日 20:00，上海时间（CST, UTC+08:00）" in chinese.get_body(("plain",)).get_content()  # 12:00 UTC in Beijing
 
     # A month passes; a tick re-delivered by the broker at the same moment changes nothing.
     run_tick(worker_app, worker, CLOSES - 14 * DAY)

@@ -1,4 +1,4 @@
-"""The ballot model and the ballot file format (SPEC §10)."""
+"""The ballot model and the ballot file format (docs/ballot-file.md)."""
 
 import pytest
 

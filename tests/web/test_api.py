@@ -8,7 +8,7 @@ from werkzeug.exceptions import NotFound
 
 from capital.api import PREFIX
 from capital.api.openapi import openapi_path
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.public import clock
 from tests.public_data import AFTER, BEFORE, WINNER, make_counted_cycle
 

@@ -15,7 +15,8 @@ from capital.models import Result
 from capital.public import clock
 from tests.public_data import AFTER, BALLOTS, BEFORE, WINNER, make_counted_cycle
 
-PLAUSIBLE = {"year": ["2031", "2032"], "name": ["announced", "tallied"], "token": ["x"],
+PLAUSIBLE = {"year": ["2031", "2032"], "name": ["announced", "tallied", "ballots.txt", "tally.json", "SHA256SUMS", "help"],
+             "token": ["x"],
              "filename": ["capital.css"], "page": ["1"]}
 QUERIES = ["", "?receipt=" + quote(BALLOTS[0][0].lower().replace("-", " ")), "?page=1&per_page=100"]
 
@@ -24,9 +25,14 @@ def public_urls(app):
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
             continue
-        choices = [PLAUSIBLE.get(arg, ["1", "2", "3"]) for arg in sorted(rule.arguments)]
+        # A fixed set of names (``<any(…)>``) is walked whole; other arguments get plausible values.
+        choices = [sorted(items) if (items := getattr(rule._converters[arg], "items", None))
+                   else PLAUSIBLE.get(arg, ["1", "2", "3"]) for arg in sorted(rule.arguments)]
         for values in itertools.product(*choices):
-            path = rule.build(dict(zip(sorted(rule.arguments), values)), append_unknown=False)[1]
+            try:
+                path = rule.build(dict(zip(sorted(rule.arguments), values)), append_unknown=False)[1]
+            except ValueError:  # a value the rule's converter does not take (e.g. another route's name)
+                continue
             for query in QUERIES:
                 yield path + query
 

@@ -6,7 +6,7 @@ from xml.etree import ElementTree as ET
 
 from icalendar import Calendar
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.public import clock
 from tests.public_data import AFTER, ANNOUNCEMENT, BEFORE, make_counted_cycle
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase as Phase_, given, settings, strategies
 from sqlalchemy import text
 from werkzeug.routing import IntegerConverter
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from tests.conftest import WebClient
 

@@ -79,6 +79,7 @@ def test_healthz_is_503_when_the_configured_broker_is_down(app_with_broker):
     assert report["database"]["ok"] is True  # the rest is still reported
 
 
+@pytest.mark.redis
 def test_healthz_is_200_with_the_real_redis_broker(app_with_broker):
     up = app_with_broker(TEST_REDIS_URL)
     response = up.test_client().get("/healthz")

@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import select
 
-from capital.config import LOCALES
+from capital.domain.localisation import LOCALES
 from capital.domain.roles import Role
-from capital.models import Mail, User
+from capital.models import AuditEntry, Mail, User
 
 
 def test_the_browser_language_is_used_when_nothing_was_chosen(client):
@@ -41,6 +41,8 @@ def test_a_signed_in_choice_is_saved_for_next_time(app, client, make_user, db):
     response = client.post("/language", {"locale": "ru", "next": "/secretariat/"})
     assert response.headers["Location"] == "/secretariat/"
     assert db.session.scalar(select(User.locale).where(User.id == user.id)) == "ru"
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "account.settings_changed"))
+    assert (entry.actor_id, entry.data["locale"]) == (user.id, "ru")
 
     from tests.conftest import WebClient
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from capital.domain.nominations import NominationState
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.models import Attachment, AuditEntry, Endorsement, Mail, Nomination
 from capital.models.types import utcnow

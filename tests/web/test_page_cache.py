@@ -64,7 +64,7 @@ def test_signed_in_readers_get_a_fresh_private_page(client, make_user, counted):
     get(client, "/2031")
     client.login(make_user(Role.SECRETARIAT).email)
     page = get(client, "/2031")
-    assert page.headers["X-Page-Cache"] == "bypass" and "private" in page.headers["Cache-Control"]
+    assert page.headers["X-Page-Cache"] == "bypass" and "no-store" in page.headers["Cache-Control"]
     assert "Sign out" in page.get_data(as_text=True)
 
 

@@ -1,10 +1,13 @@
 """With redis configured, the sign-in limit's counters live in redis (shared by every web machine)."""
 
+import pytest
 import redis
 
 from capital.domain.roles import Role
 from capital.extensions import limiter
 from tests.conftest import TEST_REDIS_URL, WebClient, dispose, make_config
+
+pytestmark = pytest.mark.redis
 
 
 def test_failed_sign_ins_are_counted_in_redis(session_app, tmp_path, make_user):

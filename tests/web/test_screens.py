@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.models import Attachment, AuditEntry, Cycle, Mail, Nomination, User
 from capital.models.types import utcnow
@@ -252,7 +252,7 @@ def test_the_home_page_never_shows_a_closed_step_as_still_to_come(client, db, ma
     cycle = make_cycle(Phase.VOTING_CLOSED)  # voting closed by hand, ahead of its date
     page = client.get("/").get_data(as_text=True)
     assert "Voting closed" in page
-    assert re.search(r"<dt>Voting closes</dt>\s*<dd>Done early \(planned for \d", page)
+    assert re.search(r"<dt>Voting deadline</dt>\s*<dd>Done early \(planned for \d", page)
     assert cycle.voting_close_dt > utcnow()
 
 

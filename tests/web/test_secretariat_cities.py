@@ -9,6 +9,7 @@ from sqlalchemy import event, func, insert, select
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.roles import Role
 from capital.models import AuditEntry, BoardTerm, City, DeclarationSignature, User
+from tests.conftest import NOW
 
 CITY = {"name": "Córdoba", "name_latin": "Cordoba", "country_code": "ES", "timezone": "Europe/Madrid",
         "contact_email": "Alcaldia@Cordoba.example", "population": "325000", "status": int(CityStatus.MEMBER)}
@@ -116,7 +117,7 @@ def test_a_declaration_signature_is_recorded(client, secretariat, make_city, db)
 def test_a_signature_dated_in_the_future_is_refused(client, secretariat, make_city, db):
     city = make_city(signed=False)
     response = client.post(f"/secretariat/cities/{city.id}/signatures", {
-        "form": int(SignatureForm.COMMITTED), "signed_on": (date.today() + timedelta(days=3)).isoformat(),
+        "form": int(SignatureForm.COMMITTED), "signed_on": (NOW.date() + timedelta(days=3)).isoformat(),
         "signatory_name": "Mayor"})
     assert response.status_code == 200
     assert "The signature date can&#39;t be in the future." in response.get_data(as_text=True)
@@ -203,3 +204,12 @@ def test_the_secretariat_cannot_lock_itself_out(client, secretariat, db):
     db.session.expire_all()
     user = db.session.get(User, secretariat.id)
     assert user.is_active_account and user.roles == {Role.SECRETARIAT}
+
+
+def test_the_sorted_column_says_so_on_its_header_cell(client, secretariat, make_city):
+    make_city("Venlo")
+    page = client.get("/secretariat/cities?sort=country&dir=desc").get_data(as_text=True)
+    assert re.search(r'<th scope="col" aria-sort="descending"><a href="[^"]*sort=country', page)
+    assert page.count("aria-sort") == 1
+    assert not re.search(r"<a [^>]*aria-sort", page)
+    assert '<select id="status-filter" name="status">' in page and '<label for="country-filter">' in page

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.models import Cycle, Invitation, Mail
 from tests.conftest import PASSWORD, WebClient

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from capital.domain.phases import Phase
+from capital.domain.phase import Phase
 from capital.public import clock
 from tests.public_data import AFTER, BEFORE, RECEIPT, make_counted_cycle
 

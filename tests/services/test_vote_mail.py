@@ -1,0 +1,265 @@
+"""The vote's mails: voting open, reminders to who has not voted, the result; and a whole cycle
+driven by ticks alone, delivered over real SMTP, announcing at its embargo time and not before."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from capital.domain.nominations import NominationState
+from capital.domain.phase import Phase
+from capital.domain.roles import Role
+from capital.domain.timeline import default_timeline
+from capital.models import Cycle, Mail, Nomination, Result
+from capital.services.mail import send_due_mail
+from capital.services.ticks import run_tick
+from capital.services.voting import cast_ballot, declare_conflict
+from tests.conftest import at_once
+from tests.services.test_notices import catalog
+
+DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture
+def smtp_app(app, inbox, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", inbox.port)
+    return app
+
+
+def tick(db, now: datetime) -> dict:
+    summary = run_tick(now)
+    db.session.commit()
+    db.session.info.clear()  # the sender the commit would start: delivered by hand where it matters
+    return summary
+
+
+def mails(db, kind: str) -> dict[str, list[Mail]]:
+    db.session.expire_all()
+    found: dict[str, list[Mail]] = {}
+    for mail in db.session.scalars(select(Mail).where(Mail.kind == kind).order_by(Mail.id)):
+        found.setdefault(mail.recipient, []).append(mail)
+    return found
+
+
+def board(db, vote, *settings):
+    """The vote's members with a mail language and time zone each: (locale, zone, email)."""
+    for member, (locale, zone, email) in zip(vote.members, settings, strict=True):
+        member.mail_locale, member.timezone, member.email = locale, zone, email
+    db.session.commit()
+
+
+def test_voting_open_goes_to_every_roll_member_in_their_language_and_zone(app, db, make_vote):
+    vote = make_vote(members=4)
+    board(db, vote, ("de", "Europe/Berlin", "de@board.example"), ("ar", "Africa/Cairo", "ar@board.example"),
+          ("zh", "Asia/Shanghai", "zh@board.example"), ("fr", "Europe/Paris", "fr@board.example"))
+    declare_conflict(vote.cycle, vote.members[3], "Mon épouse dirige le dossier de Lyon.", now=vote.OPENS - DAY)
+    db.session.commit()
+    tick(db, vote.OPENS - SECOND)
+    assert mails(db, "voting_open") == {}
+    tick(db, vote.OPENS)
+    opened = mails(db, "voting_open")
+    assert set(opened) == {"de@board.example", "ar@board.example", "zh@board.example", "fr@board.example"}
+    [german] = opened["de@board.example"]
+    assert german.locale == "de" and german.dedupe_key.endswith(":de@board.example:r1")
+    assert german.subject == catalog("de", "Voting is open: Capital of Living Together %(year)s", year=2031)
+    # The deadline, 20 March 2031 12:00 UTC: 13:00 in Berlin, 14:00 in Cairo, 20:00 in Beijing.
+    deadline = "20. März 2031, 13:00 Uhr Ortszeit Berlin (CET, UTC+01:00)"
+    assert catalog("de", "Cast your ballot before %(deadline)s:", deadline=deadline) in german.body_text
+    assert deadline in german.body_html
+    assert "http://127.0.0.1:5000/board/vote" in german.body_text
+    [arabic] = opened["ar@board.example"]
+    assert '<html lang="ar" dir="rtl">' in arabic.body_html and "UTC+02:00" in arabic.body_text
+    assert "2031年3月20日 20:00，上海时间（CST, UTC+08:00）" in opened["zh@board.example"][0].body_text
+    # The tie-break order drawn at opening, in order, by host city.
+    round_ = db.session.get(Cycle, vote.cycle_id).rounds[-1]
+    names = {n.id: n.host_city.name for n in vote.nominations}
+    listed = [names[n] for n in round_.tie_break_order]
+    assert german.body_text.index(listed[0]) < german.body_text.index(listed[1]) < german.body_text.index(listed[2])
+    assert catalog("de", "Tie-break order, drawn when voting opened:") in german.body_text
+    # The member who stood aside is told so, with their reason, and gets no ballot link.
+    [french] = opened["fr@board.example"]
+    assert "Mon épouse dirige le dossier de Lyon." in french.body_text
+    assert "/board/vote" not in french.body_text and "/board/vote" not in french.body_html
+    assert catalog("fr", "Reason:") in french.body_text
+    tick(db, vote.OPENS + timedelta(minutes=1))
+    assert sum(map(len, mails(db, "voting_open").values())) == 4
+
+
+def test_reminders_go_once_to_roll_members_who_have_not_voted(app, db, make_vote):
+    vote = make_vote(members=3)
+    board(db, vote, ("es", "Europe/Madrid", "es@board.example"), ("ru", "Europe/Moscow", "ru@board.example"),
+          ("en", "America/New_York", "en@board.example"))
+    tick(db, vote.OPENS)
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    first = vote.ids()["Palermo"]
+    cast_ballot(cycle, vote.members[0], [[first]], now=vote.OPENS + DAY)
+    db.session.commit()
+    tick(db, vote.CLOSES - 3 * DAY - SECOND)
+    assert mails(db, "vote_reminder") == {}
+    tick(db, vote.CLOSES - 3 * DAY)
+    tick(db, vote.CLOSES - 3 * DAY + timedelta(hours=2))  # the same day: nothing new
+    reminded = mails(db, "vote_reminder")
+    assert set(reminded) == {"ru@board.example", "en@board.example"}
+    [russian] = reminded["ru@board.example"]
+    assert russian.subject == catalog(
+        "ru", "Reminder: you have not voted yet for the Capital of Living Together %(year)s", year=2031)
+    assert "15:00" in russian.body_text and "UTC+03:00" in russian.body_text  # 12:00 UTC in Moscow
+    # Nothing about anyone else: no other member, no count of votes.
+    for other in ("es@board.example", "Member 1", "Member 3"):
+        assert other not in russian.body_text and other not in russian.body_html
+
+    cast_ballot(cycle, vote.members[1], [[first]], now=vote.CLOSES - 2 * DAY)
+    db.session.commit()
+    tick(db, vote.CLOSES - DAY)
+    keys = sorted(m.dedupe_key.split(":", 2)[2] for ms in mails(db, "vote_reminder").values() for m in ms)
+    assert keys == ["en@board.example:r1:1d", "en@board.example:r1:3d", "ru@board.example:r1:3d"]
+    tick(db, vote.CLOSES)  # voting closes: no more reminders
+    tick(db, vote.CLOSES + DAY)
+    assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "vote_reminder")) == 3
+    # No mail is written when a ballot is cast: the only mails of the vote are these.
+    kinds = set(db.session.scalars(select(Mail.kind)))
+    assert kinds == {"voting_open", "vote_reminder", "vote_result"}
+
+
+def test_the_result_goes_to_the_roll_and_the_secretariat_with_counts_only(app, db, make_vote, make_user):
+    vote = make_vote(members=3)
+    board(db, vote, ("de", "Europe/Berlin", "de@board.example"), ("fr", "Europe/Paris", "fr@board.example"),
+          ("zh", "Asia/Shanghai", "zh@board.example"))
+    vote.secretariat.mail_locale = "es"
+    db.session.commit()
+    tick(db, vote.OPENS)
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    venlo = vote.ids()["Venlo"]
+    receipts = [cast_ballot(cycle, member, [[venlo]], now=vote.OPENS + DAY).code for member in vote.members[:2]]
+    db.session.commit()
+    tick(db, vote.CLOSES)
+    results = mails(db, "vote_result")
+    assert set(results) == {"de@board.example", "fr@board.example", "zh@board.example", vote.secretariat.email}
+    [german] = results["de@board.example"]
+    assert german.subject == catalog("de", "Result of the board vote: Capital of Living Together %(year)s",
+                                     year=2031)
+    assert catalog("de", "Designated by the count: %(city)s", city="Venlo") in german.body_text
+    assert catalog("de", "%(cast)s of %(roll)s board members on the roll", cast=2, roll=3) in german.body_text
+    assert results[vote.secretariat.email][0].locale == "es"
+    for mail in (m for ms in results.values() for m in ms):
+        assert not any(code in mail.body_text or code in mail.body_html for code in receipts)
+        assert "Member 1" not in mail.body_text and "Member 2" not in mail.body_text
+    tick(db, vote.CLOSES + DAY)
+    assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "vote_result")) == 4
+
+
+def test_a_whole_cycle_runs_by_ticks_alone_and_announces_at_its_embargo(smtp_app, db, inbox, make_city, make_user):
+    year = 2032
+    timeline = default_timeline(year)
+    berlin = make_city("Berlin", timezone="Europe/Berlin")
+    tunis = make_city("Tunis", country="TN", timezone="Africa/Tunis")
+    anna = make_user(Role.REPRESENTATIVE, city=berlin, locale="de", email="anna@berlin.example")
+    make_user(Role.REPRESENTATIVE, city=tunis, locale="ar", email="amel@tunis.example")
+    members = [make_user(Role.BOARD, locale=locale, email=f"{locale}@board.example",
+                         now=timeline.voting_open_dt) for locale in ("fr", "zh", "ru")]
+    secretary = make_user(Role.SECRETARIAT, locale="en", email="office@capital.example")
+    cycle = Cycle(year=year, celebration_date=timeline.celebration_date, phase=Phase.DRAFT,
+                  phase_changed_dt=timeline.nominations_open_dt - 30 * DAY, **timeline.deadlines())
+    db.session.add(cycle)
+    db.session.commit()
+    cities = ["anna@berlin.example", "amel@tunis.example", "contact1@city.example", "contact2@city.example"]
+    roll = [m.email for m in members]
+
+    def step(now: datetime) -> list[tuple[str, str]]:
+        """One tick at ``now``, its mail delivered over SMTP: what arrived, as (recipient, subject)."""
+        before = len(inbox.messages)
+        tick(db, now)
+        send_due_mail(now)
+        return sorted((m["To"], m["Subject"]) for m in inbox.messages[before:])
+
+    def subjects(people, message, **params):
+        by_locale = {"anna@berlin.example": "de", "amel@tunis.example": "ar", "contact1@city.example": "de",
+                     "contact2@city.example": "ar", "fr@board.example": "fr", "zh@board.example": "zh",
+                     "ru@board.example": "ru", "office@capital.example": "en"}
+        return sorted((p, catalog(by_locale[p], message, year=year, **params)) for p in people)
+
+    assert step(timeline.nominations_open_dt - SECOND) == []
+    assert step(timeline.nominations_open_dt) == subjects(
+        cities, "Call for nominations: Capital of Living Together %(year)s")
+    # Berlin nominates Tunis; it is found eligible. Tunis files nothing: it is reminded, Berlin not.
+    db.session.add(Nomination(cycle_id=cycle.id, nominating_city_id=berlin.id, host_city_id=tunis.id,
+                              state=NominationState.ELIGIBLE, title="Tunis together", themes=[],
+                              created_dt=timeline.nominations_open_dt, updated_dt=timeline.nominations_open_dt))
+    db.session.add(Nomination(cycle_id=cycle.id, nominating_city_id=tunis.id, host_city_id=berlin.id,
+                              state=NominationState.ELIGIBLE, title="Berlin together", themes=[],
+                              created_dt=timeline.nominations_open_dt, updated_dt=timeline.nominations_open_dt))
+    db.session.commit()
+    assert step(timeline.nominations_close_dt - DAY) == []  # both cities have submitted
+    assert step(timeline.nominations_close_dt) == []
+    assert db.session.get(Cycle, cycle.id).phase == Phase.NOMINATIONS_CLOSED
+
+    assert step(timeline.voting_open_dt) == subjects(roll, "Voting is open: Capital of Living Together %(year)s")
+    nominations = {n.title: n.id for n in db.session.scalars(select(Nomination))}
+    for member in members[:2]:
+        cast_ballot(db.session.get(Cycle, cycle.id), member, [[nominations["Tunis together"]]],
+                    now=timeline.voting_open_dt + DAY)
+    db.session.commit()
+    assert step(timeline.voting_close_dt - 3 * DAY) == subjects(
+        ["ru@board.example"], "Reminder: you have not voted yet for the Capital of Living Together %(year)s")
+    assert step(timeline.voting_close_dt - DAY) == subjects(
+        ["ru@board.example"], "Reminder: you have not voted yet for the Capital of Living Together %(year)s")
+    assert step(timeline.voting_close_dt - SECOND) == []
+    assert step(timeline.voting_close_dt) == subjects(
+        [*roll, secretary.email], "Result of the board vote: Capital of Living Together %(year)s")
+    assert db.session.scalar(select(func.count(Result.id))) == 1
+
+    # The embargo: not a second early.
+    assert step(timeline.announcement_dt - SECOND) == []
+    assert db.session.get(Cycle, cycle.id).phase == Phase.TALLIED
+    assert step(timeline.announcement_dt) == subjects(
+        cities, "The Capital of Living Together %(year)s is %(capital)s", capital="Tunis")
+    assert db.session.get(Cycle, cycle.id).phase == Phase.ANNOUNCED
+    assert step(timeline.announcement_dt + DAY) == []
+    assert anna.email in {m["To"] for m in inbox.messages}
+    # Calls, voting open, two reminders, results, announcements: each once.
+    assert len(inbox.messages) == len({m["Message-ID"] for m in inbox.messages}) == 4 + 3 + 2 + 4 + 4
+
+
+def test_a_second_round_after_a_missed_quorum_has_mails_of_its_own(app, db, make_vote):
+    vote = make_vote(members=4)
+    board(db, vote, ("de", "Europe/Berlin", "de@board.example"), ("fr", "Europe/Paris", "fr@board.example"),
+          ("es", "Europe/Madrid", "es@board.example"), ("ru", "Europe/Moscow", "ru@board.example"))
+    tick(db, vote.OPENS)
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    cast_ballot(cycle, vote.members[0], [[vote.ids()["Lyon"]]], now=vote.OPENS + DAY)
+    db.session.commit()
+    tick(db, vote.CLOSES)  # one ballot of four: the quorum is missed
+    [missed] = mails(db, "vote_result")["fr@board.example"]
+    assert catalog("fr", "not met") in missed.body_text
+    assert catalog("fr", "The count designates no city.") in missed.body_text
+    tick(db, vote.CLOSES + SECOND)
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    assert cycle.phase == Phase.VOTING_OPEN and len(cycle.rounds) == 2
+    opened = mails(db, "voting_open")
+    assert [m.dedupe_key.rsplit(":", 1)[1] for m in opened["de@board.example"]] == ["r1", "r2"]
+    assert catalog("de", "Voting round %(round)s for the Capital of Living Together %(year)s is open. "
+                         "You are on the voter roll.", round=2, year=2031) in opened["de@board.example"][1].body_text
+    # Who voted in the first round is reminded in the second like anyone else who has not voted there.
+    tick(db, cycle.voting_close_dt - 3 * DAY)
+    assert set(mails(db, "vote_reminder")) == {"de@board.example", "fr@board.example", "es@board.example",
+                                               "ru@board.example"}
+
+
+def test_two_ticks_at_once_remind_each_member_once(app, db, make_vote):
+    vote = make_vote(members=3)
+    tick(db, vote.OPENS)
+    db.session.close()
+
+    def one_tick():
+        from capital.extensions import db as _db
+
+        run_tick(vote.CLOSES - 3 * DAY)
+        _db.session.commit()
+
+    at_once(app, one_tick)
+    assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "vote_reminder")) == 3
+    assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "voting_open")) == 3
