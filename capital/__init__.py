@@ -33,7 +33,7 @@ def create_app(config: Config | None = None) -> "Flask":
     from capital.auth import sessions
     from capital.celery_app import celery_init_app
     from capital.config import ROOT, Config
-    from capital.extensions import csrf, db, limiter, login_manager, migrate
+    from capital.extensions import csrf, db, login_manager, migrate
     from capital.models.types import render_item
 
     config = config if config is not None else Config()
@@ -52,7 +52,6 @@ def create_app(config: Config | None = None) -> "Flask":
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True,
                      render_item=render_item)
     csrf.init_app(app)
-    limiter.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
     security.init_app(app)

@@ -129,7 +129,7 @@ class Config:
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
-        # Redis serves as Celery broker and as the rate limiter's store.
+        # Redis serves as Celery broker and keeps the attempt counters (capital/throttle.py).
         self.REDIS_URL = _env("REDIS_URL")
         self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", self.REDIS_URL)
         broker = self.CELERY_BROKER_URL
@@ -164,8 +164,6 @@ class Config:
                 "tick": {"task": "capital.tasks.deadlines.tick", "schedule": timedelta(seconds=_env_int("CAPITAL_TICK_SECONDS", 60))},
             },
         }
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
-        self.RATELIMIT_HEADERS_ENABLED = True
         # Attempts are counted before they are checked (capital/throttle.py), in redis when configured.
         self.CAPITAL_LOGIN_LIMIT = _env_limit("CAPITAL_LOGIN_LIMIT", "5 per minute; 30 per hour")  # per account
         self.CAPITAL_LOGIN_ADDRESS_LIMIT = _env_limit("CAPITAL_LOGIN_ADDRESS_LIMIT", "30 per minute; 300 per hour")

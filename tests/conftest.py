@@ -258,10 +258,7 @@ def _truncate_all(app) -> None:
 @pytest.fixture
 def app(session_app):
     """The app on PostgreSQL with empty tables; each test starts clean."""
-    from capital.extensions import limiter
-
     _truncate_all(session_app)
-    limiter.reset()
     session_app.extensions["capital_throttle"].reset()
     session_app.extensions["capital_page_cache"].bump()  # the truncation bypassed the ORM's commit hook
     for folder in (session_app.config["MAIL_OUTBOX_DIR"], session_app.config["UPLOAD_DIR"]):

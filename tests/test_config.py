@@ -133,8 +133,7 @@ def test_start_up_fails_clearly_when_the_database_is_unreachable(env, restore_ce
 
 
 def test_start_up_fails_clearly_when_the_broker_is_unreachable(env, restore_celery_default):
-    # CELERY_BROKER_URL rather than REDIS_URL: REDIS_URL would also point the process-wide rate
-    # limiter at the dead port, for every later test.
+    # CELERY_BROKER_URL rather than REDIS_URL, so only the broker is dead.
     env.setenv("CELERY_BROKER_URL", "redis://:s3cret-pw@127.0.0.1:1/0")
     env.setenv("CAPITAL_CHECK_SERVICES_AT_START", "true")
     with pytest.raises(ConfigError) as refused:
@@ -160,12 +159,11 @@ def test_with_a_broker_tasks_go_to_the_worker(env, restore_celery_default):
     assert celery.conf.broker_url == TEST_REDIS_URL
 
 
-def test_redis_url_alone_serves_as_broker_and_rate_limit_store(env):
+def test_redis_url_alone_serves_as_broker(env):
     env.setenv("REDIS_URL", TEST_REDIS_URL)
     config = Config()
     assert config.CELERY_BROKER_URL == TEST_REDIS_URL
     assert config.CELERY["task_always_eager"] is False
-    assert config.RATELIMIT_STORAGE_URI == TEST_REDIS_URL
 
 
 def test_celery_is_safe_by_default_json_only_and_tasks_end_before_redis_hands_them_out_again(env):

@@ -84,7 +84,7 @@ def broker_app(session_app, inbox, tmp_path_factory):
     client.flushdb()  # nothing left over from an interrupted run
     client.close()
     config = make_config(tmp_path_factory.mktemp("broker-app"), CELERY_BROKER_URL=WORKER_REDIS_URL,
-                         REDIS_URL=WORKER_REDIS_URL, RATELIMIT_STORAGE_URI="memory://", SECRET_KEY=SECRET_KEY,
+                         REDIS_URL=WORKER_REDIS_URL, SECRET_KEY=SECRET_KEY,
                          MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port)
     config.CELERY = {**config.CELERY, "broker_url": WORKER_REDIS_URL, "task_always_eager": False}
     app = create_app(config)

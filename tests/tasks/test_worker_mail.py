@@ -154,7 +154,7 @@ def app_on(broker: str, folder: Path, smtp_port: int):
     """An app handing tasks to ``broker``, giving up at once when it is unreachable."""
     from capital import create_app
 
-    config = make_config(folder, CELERY_BROKER_URL=broker, REDIS_URL=broker, RATELIMIT_STORAGE_URI="memory://",
+    config = make_config(folder, CELERY_BROKER_URL=broker, REDIS_URL=broker,
                          SECRET_KEY=SECRET_KEY, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port)
     config.CELERY = {**config.CELERY, "broker_url": broker, "task_always_eager": False,
                      "broker_connection_timeout": 1, "broker_connection_retry": False,

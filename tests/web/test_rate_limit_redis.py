@@ -4,7 +4,6 @@ import pytest
 import redis
 
 from capital.domain.roles import Role
-from capital.extensions import limiter
 from tests.conftest import TEST_REDIS_URL, WebClient, dispose, make_config
 
 pytestmark = pytest.mark.redis
@@ -16,7 +15,7 @@ def test_failed_sign_ins_are_counted_in_redis(session_app, tmp_path, make_user):
     user = make_user(Role.SECRETARIAT)
     client_redis = redis.Redis.from_url(TEST_REDIS_URL)
     client_redis.flushdb()
-    app = create_app(make_config(tmp_path, REDIS_URL=TEST_REDIS_URL, RATELIMIT_STORAGE_URI=TEST_REDIS_URL))
+    app = create_app(make_config(tmp_path, REDIS_URL=TEST_REDIS_URL))
     try:
         browser = WebClient(app.test_client())
         for _ in range(5):
@@ -29,4 +28,3 @@ def test_failed_sign_ins_are_counted_in_redis(session_app, tmp_path, make_user):
         client_redis.flushdb()
         client_redis.close()
         dispose(app)
-        limiter.init_app(session_app)  # the limiter is one object: point it back at the test app's store
