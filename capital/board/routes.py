@@ -54,15 +54,15 @@ def _ballot_context():
     return cycle, voting_round, nominations, ballot_form(nominations, replacing=replacing)
 
 
-def _render_ballot(cycle, voting_round, nominations, form, errors=(), status=200):
+def _render_ballot(cycle, voting_round, nominations, form):
     voted = voting.has_voted(cycle, current_user)
     is_open = cycle.phase == Phase.VOTING_OPEN and voting_round.closed_dt is None and utcnow() < voting_round.closes_dt
     names = voting.nomination_names(nominations)
     response = make_response(render_template(
         "board/ballot.html", cycle=cycle, voting_round=voting_round, nominations=nominations, form=form,
-        errors=errors, has_voted=voted, is_open=is_open, on_roll=current_user.id in voting_round.roll,
+        has_voted=voted, is_open=is_open, on_roll=current_user.id in voting_round.roll,
         recusal=_recusal(cycle), tie_break=[names[n] for n in voting_round.tie_break_order],
-        rank_field_name=rank_field_name), status)
+        rank_field_name=rank_field_name))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -77,23 +77,19 @@ def _posted_ranks() -> dict[int, str]:
 
 
 def _read(form, nominations):
-    """The ranking the posted form means, or the errors to show (at their fields)."""
-    errors = []
-    if not form.validate_on_submit():
-        errors = [(field.id, message) for field in form for message in field.errors]
-        if not errors:  # only the CSRF token, which has no field to point at
-            abort(400)
+    """The ranking the posted form means, or None with every problem put at its field."""
+    valid = form.validate_on_submit()
+    if not valid and not any(field.errors for field in form):
+        abort(400)  # only the CSRF token, which has no field to point at
     try:
         ranking = read_ballot(_posted_ranks(), [n.id for n in nominations])
     except BallotFormError as error:
         for problem in error.errors:
             # A problem of the whole ballot (nothing ranked) is shown at its first rank.
             field = form[rank_field_name(problem.nomination_id or nominations[0].id)]
-            message = translate(problem.message)
-            field.errors = [*field.errors, message]
-            errors.append((field.id, message))
-        return None, errors
-    return (ranking, errors) if not errors else (None, errors)
+            field.errors = [*field.errors, translate(problem.message)]
+        return None
+    return ranking if valid else None
 
 
 @bp.route("/vote")
@@ -107,9 +103,9 @@ def ballot():
 def review():
     cycle, voting_round, nominations, form = _ballot_context()
     replacing = hasattr(form, "replacement_secret")
-    ranking, errors = _read(form, nominations)
+    ranking = _read(form, nominations)
     if ranking is None:
-        return _render_ballot(cycle, voting_round, nominations, form, errors)
+        return _render_ballot(cycle, voting_round, nominations, form)
     names = {n.id: n.host_city.name for n in nominations}
     response = make_response(render_template(
         "board/review.html", cycle=cycle, voting_round=voting_round, form=form, nominations=nominations,
@@ -127,18 +123,17 @@ def cast():
     replacing = hasattr(form, "replacement_secret")
     if "change" in request.form:
         return _render_ballot(cycle, voting_round, nominations, form)
-    ranking, errors = _read(form, nominations)
+    ranking = _read(form, nominations)
     if ranking is None:
-        return _render_ballot(cycle, voting_round, nominations, form, errors)
+        return _render_ballot(cycle, voting_round, nominations, form)
     try:
         receipt = voting.cast_ballot(cycle, current_user, ranking, now=utcnow(),
                                      replacement_secret=form.replacement_secret.data if replacing else None)
     except RuleViolation as error:
         db.session.rollback()
         field = form.replacement_secret if replacing else form[rank_field_name(nominations[0].id)]
-        messages = [translate(reason) for reason in error.reasons]
-        field.errors = [*field.errors, *messages]
-        return _render_ballot(cycle, voting_round, nominations, form, [(field.id, message) for message in messages])
+        field.errors = [*field.errors, *(translate(reason) for reason in error.reasons)]
+        return _render_ballot(cycle, voting_round, nominations, form)
     commit()
     # Shown this once: the receipt is stored nowhere beside the voter, so it cannot be shown again.
     response = make_response(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,
