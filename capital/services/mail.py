@@ -441,7 +441,7 @@ class _FolderTransport:
         _write_to_outbox(self.folder, mail, message)
 
     def reset(self) -> None:
-        pass
+        """Nothing to reset: each file stands alone (SMTP resets its session after a refusal)."""
 
     def __enter__(self):
         return self
