@@ -114,6 +114,31 @@ def create_admin_command(email: str, name: str):
     click.echo(f"Secretariat account created for {user.email}. Sign in at {current_app.config['BASE_URL']}/account/login")
 
 
+@capital_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_command(file: Path):
+    """Write every table's rows and every uploaded file to the archive FILE (.tar.gz)."""
+    from capital.services.backup import export_backup
+
+    summary = export_backup(file, current_app.config["UPLOAD_DIR"])
+    click.echo(f"Wrote {sum(summary.rows.values())} rows of {len(summary.rows)} tables and {summary.files} "
+               f"uploaded files to {file}")
+
+
+@capital_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(file: Path):
+    """Restore the archive FILE (from `capital export`) into an empty, migrated database."""
+    from capital.services.backup import BackupRefused, import_backup
+
+    try:
+        summary = import_backup(file, current_app.config["UPLOAD_DIR"])
+    except BackupRefused as refusal:
+        raise click.ClickException(f"import refused, nothing changed: {refusal}") from None
+    click.echo(f"Restored {sum(summary.rows.values())} rows of {len(summary.rows)} tables and {summary.files} "
+               f"uploaded files from {file}")
+
+
 @capital_cli.command("export-exhibition")
 @click.argument("year", type=int)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
