@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from capital.domain.roles import Role
 from capital.models import Cycle
 from capital.services import nominations, voting
-from tests.conftest import pdf_bytes
+from tests.conftest import _truncate_all, pdf_bytes
 
 FILED = datetime(2030, 11, 2, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -133,3 +133,20 @@ def test_import_at_another_schema_revision_or_of_a_damaged_archive_is_refused(tm
     refused = cli(app, ["capital", "import", str(damaged)])
     assert refused.exit_code != 0 and "checksum" in refused.output
     assert all(rows == [] for rows in dump(app).values())
+
+
+def test_a_postgresql_export_restores_into_the_same_database_emptied(tmp_path, app, db, make_vote, make_user):
+    vote = make_vote()
+    vote.open()
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    voting.cast_ballot(cycle, vote.members[0], ((vote.ids()["Lyon"],),), now=vote.OPENS + timedelta(hours=2))
+    db.session.commit()
+    archive = tmp_path / "backup.tar.gz"
+    exported = cli(app, ["capital", "export", str(archive)])
+    assert exported.exit_code == 0, exported.output
+    before = dump(app)
+    _truncate_all(app)
+    imported = cli(app, ["capital", "import", str(archive)])
+    assert imported.exit_code == 0, imported.output
+    assert dump(app) == before and len(before["ballots"]) == 1
+    assert cli(app, ["capital", "audit", "verify"]).exit_code == 0
