@@ -47,6 +47,7 @@ def build_source(sqlite_app, db, make_vote, make_cycle, make_city, make_user):
         vote.close()
         open_cycle = make_cycle(year=2030, now=FILED)
         city = make_city("Tartu", country="EE", timezone="Europe/Tallinn")
+        city.latitude, city.longitude = 58.378025, 26.728493
         rep = make_user(Role.REPRESENTATIVE, city=city, name="Kärt Õun")
         nomination = nominations.start_nomination(open_cycle, city, city, actor=rep, now=FILED)
         nominations.attach_file(nomination, "letter", "kiri.pdf", pdf_bytes(2), actor=rep, now=FILED)

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import io
 import json
+import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -211,7 +212,7 @@ def import_backup(source: Path, upload_dir: Path) -> Summary:
                     _reset_sequences(connection, tables)
                 for name, target in uploads.items():
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(extracted[name].read_bytes())
+                    shutil.copyfile(extracted[name], target)
                     written.append(target)
         except BaseException:
             for path in written:
