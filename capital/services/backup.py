@@ -194,9 +194,9 @@ def import_backup(source: Path, upload_dir: Path) -> Summary:
                                         f"the database is at {revision}: run `flask db upgrade` to the same "
                                         "revision first")
                 tables = _ordered_tables()
-                unknown = set(manifest["tables"]) - {table.name for table in tables}
-                if unknown:
-                    raise BackupRefused(f"the archive holds tables this version does not know: {sorted(unknown)}")
+                if set(manifest["tables"]) != {table.name for table in tables}:
+                    raise BackupRefused("the archive's tables are not this version's: "
+                                        + ", ".join(sorted(set(manifest["tables"]) ^ {t.name for t in tables})))
                 filled = [table.name for table in tables
                           if connection.scalar(select(func.count()).select_from(table)) > 0]
                 if filled:
@@ -204,7 +204,10 @@ def import_backup(source: Path, upload_dir: Path) -> Summary:
                                         + "): import only into a freshly migrated database")
                 rows = {}
                 for table in tables:
-                    rows[table.name] = _insert(connection, table, extracted[f"tables/{table.name}.jsonl"])
+                    lines = extracted.get(f"tables/{table.name}.jsonl")
+                    if lines is None:
+                        raise BackupRefused(f"the archive lacks tables/{table.name}.jsonl")
+                    rows[table.name] = _insert(connection, table, lines)
                     if rows[table.name] != manifest["tables"][table.name]["rows"]:
                         raise BackupRefused(f"{table.name}: {rows[table.name]} rows read, the manifest says "
                                             f"{manifest['tables'][table.name]['rows']}")
