@@ -1,5 +1,6 @@
 """`capital export` / `capital import`: everything round-trips, SQLite → PostgreSQL, ballots' secrecy included."""
 
+import hashlib
 import io
 import json
 import tarfile
@@ -151,3 +152,26 @@ def test_a_postgresql_export_restores_into_the_same_database_emptied(tmp_path, a
     assert imported.exit_code == 0, imported.output
     assert dump(app) == before and len(before["ballots"]) == 1
     assert cli(app, ["capital", "audit", "verify"]).exit_code == 0
+
+
+def test_an_archive_naming_a_file_outside_the_upload_directory_is_refused(tmp_path, app, db, sqlite_app):
+    archive = tmp_path / "backup.tar.gz"
+    assert cli(sqlite_app, ["capital", "export", str(archive)]).exit_code == 0
+    crafted = tmp_path / "crafted.tar.gz"
+    evil, payload = "uploads/../../escaped.txt", b"outside"
+    with tarfile.open(archive) as original, tarfile.open(crafted, "w:gz") as copy:
+        for member in original:
+            data = original.extractfile(member).read()
+            if member.name == "manifest.json":
+                manifest = json.loads(data)
+                manifest["members"][evil] = hashlib.sha256(payload).hexdigest()
+                data = json.dumps(manifest).encode()
+            member.size = len(data)
+            copy.addfile(member, io.BytesIO(data))
+        extra = tarfile.TarInfo(evil)
+        extra.size = len(payload)
+        copy.addfile(extra, io.BytesIO(payload))
+    refused = cli(app, ["capital", "import", str(crafted)])
+    assert refused.exit_code != 0 and "unsafe path" in refused.output
+    assert not (Path(app.config["UPLOAD_DIR"]).parent / "escaped.txt").exists()
+    assert all(rows == [] for rows in dump(app).values())
