@@ -11,8 +11,8 @@ It migrates the database and writes its own data: a counted, announced year (``/
 a cycle whose vote is open, closing ``--seconds`` + 5 s after the load starts, with a few
 nominations and ``--members`` board members. It serves the app with gunicorn (two sync
 workers) on loopback. Then, from this process, for ``--seconds``: each member, at a random
-moment, signs in, opens the ballot, reviews and casts it; meanwhile ``--readers`` simulated
-readers (threads, no cookies kept: each request is a new visitor) each load the home page, the
+moment, signs in, opens the ballot, reviews and casts it (a thread each); meanwhile ``--readers``
+simulated readers (tasks of one asyncio loop, no cookies kept: each request is a new visitor) each load the home page, the
 year page or the archive (each loaded a few times first, not counted), then think for an exponential time (mean ``--think`` seconds).
 
 It prints requests/s, p95 and p99 latency per route, and errors (a refused connection, a
@@ -25,6 +25,7 @@ Latencies are measured by this Python process, which shares the machine's CPUs w
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.cookiejar
 import os
 import random
@@ -159,15 +160,21 @@ class Record:
                 status, text = answer.code, answer.read().decode()
                 answer.close()
         except OSError as error:
-            with self.lock:
-                self.errors[route].append(type(error).__name__)
+            self.failed(route, error)
             return None
+        self.answered(route, started, status, expected)
+        return text if status == expected else None
+
+    def answered(self, route: str, started: float, status: int, expected: int) -> None:
         elapsed = (time.perf_counter() - started) * 1000
         with self.lock:
             self.latencies[route].append(elapsed)
             if status != expected:
                 self.errors[route].append(str(status))
-        return text if status == expected else None
+
+    def failed(self, route: str, error: Exception) -> None:
+        with self.lock:
+            self.errors[route].append(type(error).__name__)
 
 
 def member_votes(record: Record, base: str, number: int, start_at: float) -> None:
@@ -199,10 +206,34 @@ def member_votes(record: Record, base: str, number: int, start_at: float) -> Non
             record.errors["POST /board/vote/cast"].append("no receipt")
 
 
-def reader(record: Record, base: str, ends: float, think: float, stop: threading.Event) -> None:
-    opener = urllib.request.build_opener(_NoRedirect)
-    while not stop.wait(random.expovariate(1 / think)) and time.monotonic() < ends:
-        record.request(opener, base, "GET " + random.choice(READER_PAGES), 200)
+def readers(record: Record, port: int, count: int, ends: float, think: float) -> None:
+    """``count`` readers as tasks of one event loop: hundreds of threads would measure their own GIL."""
+
+    async def get(path: str) -> None:
+        route = "GET " + path
+        started = time.perf_counter()
+        try:
+            stream, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 30)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Language: en\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            answer = await asyncio.wait_for(stream.read(), 30)  # until the server closes
+            writer.close()
+        except (OSError, TimeoutError) as error:
+            record.failed(route, error)
+            return
+        record.answered(route, started, int(answer.split(b" ", 2)[1]) if answer else 0, 200)
+
+    async def read_pages() -> None:
+        while True:
+            await asyncio.sleep(min(random.expovariate(1 / think), max(ends - time.monotonic(), 0)))
+            if time.monotonic() >= ends:
+                return
+            await get(random.choice(READER_PAGES))
+
+    async def everyone() -> None:
+        await asyncio.gather(*(read_pages() for _ in range(count)))
+
+    asyncio.run(everyone())
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -238,19 +269,15 @@ def main() -> int:
         seconds = min(args.seconds, (closes - datetime.now(UTC)).total_seconds() - 5)
         started = time.monotonic()
         ends = started + seconds
-        stop = threading.Event()
-        threads = [threading.Thread(target=reader, args=(record, base, ends, args.think, stop), daemon=True)
-                   for _ in range(args.readers)]
+        threads = [threading.Thread(target=readers, args=(record, port, args.readers, ends, args.think))]
         threads += [threading.Thread(target=member_votes,
                                      args=(record, base, n, started + random.uniform(0, max(seconds - 10, 1))))
                     for n in range(args.members)]
         for thread in threads:
             thread.start()
-        time.sleep(max(ends - time.monotonic(), 0))
-        stop.set()
         for thread in threads:
-            thread.join(timeout=60)
-        elapsed = time.monotonic() - started
+            thread.join(timeout=max(ends - time.monotonic(), 0) + 60)
+        elapsed = max(time.monotonic(), ends) - started  # the members' last requests may end after the window
     check = _check(env, record.receipts)
     shutil.rmtree(instance, ignore_errors=True)
     return report(args, record, elapsed, check)
