@@ -42,11 +42,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare_database(env: dict) -> None:
-    """Migrate, load the demo and an announced, counted year (in a child process: its own config)."""
+def prepare_database(env: dict, seed: str | None = None) -> None:
+    """Migrate, then run ``seed`` (by default: load the demo and an announced, counted year) in a
+    child process, with its own config."""
     flask = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([sys.executable, "-c", _SEED], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "-c", seed or _SEED], cwd=ROOT, env=env, check=True)
 
 
 _SEED = f"""
@@ -72,6 +73,23 @@ with app.app_context():
 
     make_counted_cycle(db, make_city, year={YEAR}, announcement_dt=datetime(2026, 3, 16, 12, tzinfo=UTC))
 """
+
+
+def bench_environment(instance: Path, database_url: str, redis_url: str | None) -> dict:
+    """The app's environment for a bench: this shell's, without its Capital settings."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("CAPITAL_", "MAIL_")) and key not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(CAPITAL_INSTANCE_PATH=str(instance), CAPITAL_CHECK_SERVICES_AT_START="false",
+               SECRET_KEY="bench-" + "x" * 40, DATABASE_URL=database_url, CAPITAL_BASE_URL="http://127.0.0.1")
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+        forget_cached_pages(redis_url)
+    return env
+
+
+def empty_database(env: dict) -> None:
+    """Replace every table of the PostgreSQL database ``env`` names."""
+    subprocess.run([sys.executable, "-c", _DROP], cwd=ROOT, env=env, check=True)
 
 
 @contextmanager
@@ -141,16 +159,9 @@ def main() -> int:
         sys.exit("wrk is missing: apt-get install wrk")
 
     instance = Path(tempfile.mkdtemp(prefix="capital-bench-"))
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("CAPITAL_", "MAIL_")) and key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(CAPITAL_INSTANCE_PATH=str(instance), CAPITAL_CHECK_SERVICES_AT_START="false",
-               SECRET_KEY="bench-" + "x" * 40, DATABASE_URL=args.database_url or f"sqlite:///{instance / 'capital.db'}",
-               CAPITAL_BASE_URL="http://127.0.0.1")
-    if args.redis_url:
-        env["REDIS_URL"] = args.redis_url
-        forget_cached_pages(args.redis_url)
+    env = bench_environment(instance, args.database_url or f"sqlite:///{instance / 'capital.db'}", args.redis_url)
     if args.database_url:
-        subprocess.run([sys.executable, "-c", _DROP], cwd=ROOT, env=env, check=True)
+        empty_database(env)
     prepare_database(env)
 
     page_port, hello_port = free_port(), free_port()

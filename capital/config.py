@@ -169,6 +169,7 @@ class Config:
         self.CAPITAL_LOGIN_ADDRESS_LIMIT = _env_limit("CAPITAL_LOGIN_ADDRESS_LIMIT", "30 per minute; 300 per hour")
         self.CAPITAL_RESET_LIMIT = _env_limit("CAPITAL_RESET_LIMIT", "10 per hour")
         self.CAPITAL_INVITATION_LIMIT = _env_limit("CAPITAL_INVITATION_LIMIT", "10 per 10 minutes")
+        self.CAPITAL_BALLOT_LIMIT = _env_limit("CAPITAL_BALLOT_LIMIT", "10 per minute; 60 per hour")  # per member
         # Subscription requests: per address typed, and per client (each sends a confirmation mail).
         self.CAPITAL_SUBSCRIBE_LIMIT = _env_limit("CAPITAL_SUBSCRIBE_LIMIT", "3 per hour; 10 per day")
         self.CAPITAL_SUBSCRIBE_ADDRESS_LIMIT = _env_limit("CAPITAL_SUBSCRIBE_ADDRESS_LIMIT", "10 per hour; 50 per day")

@@ -5,8 +5,8 @@ An attempt is counted *before* it is checked (an atomic increment: ``INCR`` in r
 once cannot all be checked while the counter still reads zero. Each limit is a ``limits``
 specification such as ``"5 per minute; 30 per hour"`` and is counted in fixed windows.
 
-Use :func:`limit` on a view whose every POST counts (invitation acceptance; ballot casting and
-subscriptions when they come), or :func:`hit` in a view before the expensive or guessable check::
+Use :func:`limit` on a view whose every POST counts (invitation acceptance, ballot review
+and casting), or :func:`hit` in a view before the expensive or guessable check::
 
     attempt = throttle.hit("login", [("account", email, spec), ("address", client_address(), spec2)])
     ...  # check the password; raise nothing if it is right
@@ -14,7 +14,7 @@ subscriptions when they come), or :func:`hit` in a view before the expensive or 
     attempt.clear("account")    # nor do the account's earlier failures
 
 :class:`Throttled` is an HTTP 429 that says how long to wait; the error page shows it. The
-same call protects any other form: ballot casting and subscriptions name their own scope.
+same call protects any other form under a scope of its own (``"ballot"``, ``"subscribe"``).
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def client_address() -> str:
 
 def init_app(app) -> None:
     for name in ("CAPITAL_LOGIN_LIMIT", "CAPITAL_LOGIN_ADDRESS_LIMIT", "CAPITAL_RESET_LIMIT",
-                 "CAPITAL_INVITATION_LIMIT", "CAPITAL_SUBSCRIBE_LIMIT", "CAPITAL_SUBSCRIBE_ADDRESS_LIMIT"):
+                 "CAPITAL_INVITATION_LIMIT", "CAPITAL_BALLOT_LIMIT", "CAPITAL_SUBSCRIBE_LIMIT", "CAPITAL_SUBSCRIBE_ADDRESS_LIMIT"):
         parse_rules(app.config[name])  # config.py checked them; fail at start if a test broke one
     url = app.config.get("REDIS_URL")
     app.extensions["capital_throttle"] = RedisCounters(url) if url else MemoryCounters()

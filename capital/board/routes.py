@@ -2,6 +2,7 @@ from flask import abort, make_response, redirect, render_template, request, url_
 from flask_login import current_user
 from sqlalchemy import select
 
+from capital import throttle
 from capital.auth.access import role_required
 from capital.board import bp
 from capital.board.forms import ConflictForm, RunnerUpForm, ballot_form, rank_field_name
@@ -98,8 +99,17 @@ def ballot():
     return _render_ballot(*_ballot_context())
 
 
+def _member_key() -> str:
+    return str(current_user.id)
+
+
+# Review and cast count together, per member: a script hammering the ballot is stopped, a voter is not.
+_ballot_throttle = throttle.limit("ballot", "CAPITAL_BALLOT_LIMIT", key=_member_key)
+
+
 @bp.route("/vote/review", methods=["POST"])
 @role_required(Role.BOARD)
+@_ballot_throttle
 def review():
     cycle, voting_round, nominations, form = _ballot_context()
     replacing = hasattr(form, "replacement_secret")
@@ -118,6 +128,7 @@ def review():
 
 @bp.route("/vote/cast", methods=["POST"])
 @role_required(Role.BOARD)
+@_ballot_throttle
 def cast():
     cycle, voting_round, nominations, form = _ballot_context()
     replacing = hasattr(form, "replacement_secret")

@@ -117,6 +117,23 @@ def test_a_cast_without_the_csrf_token_is_refused(client, db, vote, member):
     assert response.status_code == 400 and db.session.query(Ballot).count() == 0
 
 
+def test_ballot_posts_are_throttled_per_member_with_the_wait_and_nothing_stored(app, client, db, vote, member,
+                                                                                 monkeypatch):
+    monkeypatch.setitem(app.config, "CAPITAL_BALLOT_LIMIT", "3 per minute")
+    form = ranks(vote, Palermo="1") | {"cast": "1"}
+    statuses = [client.post("/board/vote/review", form).status_code for _ in range(3)]
+    refused = client.post("/board/vote/cast", form, headers={"Accept-Language": "fr"})
+    assert statuses == [200, 200, 200] and refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert re.search(r"Trop de tentatives\. Patientez \d+\s+secondes? et réessayez\.", refused.get_data(as_text=True))
+    assert db.session.query(Ballot).count() == db.session.query(Participation).count() == 0
+    # Another member's ballot is not held back by the first one's attempts.
+    other = WebClient(app.test_client())
+    other.login(vote.members[1].email)
+    assert other.post("/board/vote/cast", form).status_code == 200
+    assert db.session.query(Ballot).count() == db.session.query(Participation).count() == 1
+
+
 def test_a_replacement_needs_the_code_from_the_receipt(client, db, make_vote):
     vote = open_now(make_vote, allows_ballot_replacement=True)
     client.login(vote.members[0].email)
