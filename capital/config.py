@@ -127,7 +127,10 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = database_url(
             _env("DATABASE_URL", f"sqlite:///{self.INSTANCE_PATH / 'capital.db'}")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # A connection is checked before use, so the first request after a database restart
+        # succeeds; statement parameters are kept out of error messages and logs (a parameter
+        # may be a ballot).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
         # Redis serves as Celery broker and keeps the attempt counters (capital/throttle.py).
         self.REDIS_URL = _env("REDIS_URL")

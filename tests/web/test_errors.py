@@ -32,6 +32,26 @@ def test_a_crash_shows_a_500_page_that_does_not_claim_nothing_was_lost(crashing_
     assert "vérifiez si votre modification a été enregistrée" in french
 
 
+def test_a_failing_statement_never_carries_its_parameters_into_errors_or_logs(crashing_app, caplog):
+    """A parameter may be a ballot or a receipt code: the 500 log line must not show it."""
+    import secrets
+
+    from sqlalchemy import text
+
+    from capital.extensions import db
+
+    receipt = secrets.token_hex(8)  # made here, so that the traceback's source lines cannot show it
+
+    @crashing_app.route("/crash-in-sql")
+    def crash_in_sql():
+        db.session.execute(text("SELECT 1 / 0 WHERE :receipt <> ''"), {"receipt": receipt})
+
+    response = WebClient(crashing_app.test_client()).get("/crash-in-sql")
+    assert response.status_code == 500
+    assert "division by zero" in caplog.text and "parameters hidden" in caplog.text
+    assert receipt not in caplog.text
+
+
 @pytest.mark.parametrize(("url", "status", "title"), [
     ("/no/such/page", 404, "Page not found"),
     ("/healthz/nothing", 404, "Page not found"),
