@@ -33,7 +33,7 @@ def create_app(config: Config | None = None) -> "Flask":
     from capital.auth import sessions
     from capital.celery_app import celery_init_app
     from capital.config import ROOT, Config
-    from capital.extensions import csrf, db, login_manager, migrate
+    from capital.extensions import csrf, db, end_session, login_manager, migrate
     from capital.models.types import render_item
 
     config = config if config is not None else Config()
@@ -49,6 +49,7 @@ def create_app(config: Config | None = None) -> "Flask":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
+    app.teardown_appcontext(end_session)  # runs before Flask-SQLAlchemy's own close
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True,
                      render_item=render_item)
     csrf.init_app(app)

@@ -6,6 +6,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints let Alembic alter them, on SQLite too (batch mode).
@@ -27,3 +28,16 @@ migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+
+
+def end_session(exception=None) -> None:
+    """Close the context's database session, dropping it if its connection was cut under it.
+
+    A database restart can kill the connection between a request's answer and this close:
+    the answer stands, the pool has already replaced the connection, and the reader must not
+    get an error for a rollback that had nothing left to undo.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        db.session.registry.clear()

@@ -1,14 +1,17 @@
 """Error pages in the reader's language; JSON for API and health routes."""
 
+import logging
 import math
 from datetime import timedelta
 
-from flask import jsonify, make_response, render_template, request
+from flask import g, jsonify, make_response, render_template, request
 from flask_babel import format_timedelta
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from capital.errors import bp
-from capital.extensions import db
+from capital.extensions import db, login_manager
 from capital.i18n import _, _l, translate
 from capital.inputs import MalformedInput
 
@@ -27,10 +30,16 @@ ERROR_PAGES = {
 }
 
 
-def _page(status: int, title: str, message: str):
+log = logging.getLogger(__name__)
+
+# How long a reader is asked to wait while the database is out of reach.
+DATABASE_RETRY_SECONDS = 60
+
+
+def _page(status: int, title: str, message: str, **context):
     if request.path.startswith(("/api/", "/healthz")):
         return jsonify({"error": title, "message": message}), status
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+    return render_template("errors/error.html", status=status, title=title, message=message, **context), status
 
 
 def _register(key, status: int, title, message) -> None:
@@ -63,4 +72,31 @@ def too_many_requests(error):
                                wait=format_timedelta(timedelta(seconds=wait), threshold=1.1)))
     response = make_response(response, status)
     response.headers["Retry-After"] = str(wait)
+    return response
+
+
+# The database is out of reach (restarting, failing over, refusing connections, its pool
+# exhausted): a passing state to wait out, not a fault of the page. The pool checks each
+# connection before use, so the first request after it is back succeeds.
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+@bp.app_errorhandler(PoolTimeout)
+def database_unavailable(error):
+    # Only the kind of failure: the message would carry the statement, and a statement may
+    # carry a ballot.
+    log.warning("database unavailable (%s) on %s %s", type(getattr(error, "orig", error)).__name__,
+                request.method, request.path)
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass  # the connection is gone; the pool has already invalidated it
+    # Nobody can be looked up now: render as for a visitor, without claiming they are signed
+    # out (the session is untouched, and holds once the database is back).
+    g._login_user = login_manager.anonymous_user()
+    response = make_response(*_page(
+        503, _("The service is briefly unavailable"),
+        _("Capital cannot reach its data for a moment, because of maintenance or a fault on our side. "
+          "Try again in a minute. If you were sending a form, check whether your change was saved "
+          "before sending it again."), account_unknown=True))
+    response.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
     return response
