@@ -131,8 +131,8 @@ def worker_app(app, broker_app, worker, inbox):
 
 
 def wait_until_idle(app, node: str) -> None:
-    """No message waiting in redis, none reserved or running in the worker (seen twice in a row)."""
-    client = redis.Redis.from_url(WORKER_REDIS_URL)
+    """No message waiting in the app's broker, none reserved or running in the worker (seen twice in a row)."""
+    client = redis.Redis.from_url(app.extensions["celery"].conf.broker_url)
     inspect = app.extensions["celery"].control.inspect(destination=[node], timeout=2, limit=1)
 
     def idle():
