@@ -11,6 +11,7 @@ from capital.domain.messages import RuleViolation
 from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.extensions import db
+from capital.forms import add_reasons
 from capital.i18n import _, translate
 from capital.models import Recusal, User
 from capital.models.types import utcnow
@@ -142,8 +143,10 @@ def cast():
                                      replacement_secret=form.replacement_secret.data if replacing else None)
     except RuleViolation as error:
         db.session.rollback()
-        field = form.replacement_secret if replacing else form[rank_field_name(nominations[0].id)]
-        field.errors = [*field.errors, *(translate(reason) for reason in error.reasons)]
+        # A refused ranking or code is shown at its field; the rest (voting closed, not on the
+        # roll, already voted) at the top, since the form may no longer be on the page.
+        add_reasons(form, error.reasons, {"ballot.unknown_nomination": rank_field_name(nominations[0].id),
+                                          "ballot.bad_replacement_secret": "replacement_secret"})
         return _render_ballot(cycle, voting_round, nominations, form)
     commit()
     # Shown this once: the receipt is stored nowhere beside the voter, so it cannot be shown again.
