@@ -2,6 +2,7 @@
 
 import logging
 import math
+from contextlib import suppress
 from datetime import timedelta
 
 from flask import g, jsonify, make_response, render_template, request
@@ -86,10 +87,8 @@ def database_unavailable(error):
     # carry a ballot.
     log.warning("database unavailable (%s) on %s %s", type(getattr(error, "orig", error)).__name__,
                 request.method, request.path)
-    try:
+    with suppress(SQLAlchemyError):  # the connection is gone; the pool has already invalidated it
         db.session.rollback()
-    except SQLAlchemyError:
-        pass  # the connection is gone; the pool has already invalidated it
     # Nobody can be looked up now: render as for a visitor, without claiming they are signed
     # out (the session is untouched, and holds once the database is back).
     g._login_user = login_manager.anonymous_user()
