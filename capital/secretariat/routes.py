@@ -266,6 +266,7 @@ def _person_page(person, term_form, role_form):
 
 
 @bp.route("/people/<int:user_id>/board-terms", methods=["POST"])
+@recent_login_required  # who holds a role and serves on the board makes the roll
 def add_board_term(user_id):
     person = _get_person(user_id)
     form = BoardTermForm()
@@ -278,6 +279,7 @@ def add_board_term(user_id):
 
 
 @bp.route("/people/<int:user_id>/roles", methods=["POST"])
+@recent_login_required  # who holds a role and serves on the board makes the roll
 def grant_role(user_id):
     person = _get_person(user_id)
     form = RoleForm()
@@ -290,6 +292,7 @@ def grant_role(user_id):
 
 
 @bp.route("/people/<int:user_id>/roles/<int:role>/revoke", methods=["POST"])
+@recent_login_required  # who holds a role and serves on the board makes the roll
 def revoke_role(user_id, role):
     person = _get_person(user_id)
     if role not in {int(r) for r in Role}:
@@ -301,6 +304,7 @@ def revoke_role(user_id, role):
 
 
 @bp.route("/people/<int:user_id>/<any(deactivate, reactivate):action>", methods=["POST"])
+@recent_login_required  # who holds a role and serves on the board makes the roll
 def set_account_active(user_id, action):
     person = _get_person(user_id)
     is_active = action == "reactivate"

@@ -188,6 +188,40 @@ def test_changing_a_phase_by_hand_asks_for_the_password_again(client, make_user,
     assert db.session.get(Cycle, draft.id).phase == Phase.NOMINATIONS_OPEN
 
 
+@pytest.mark.parametrize("action", ["board-term", "grant", "revoke", "deactivate"])
+def test_changing_who_is_on_the_roll_asks_for_the_password_again(client, make_user, db, action):
+    from capital.models import BoardTerm, User
+
+    user = make_user(Role.SECRETARIAT)
+    member = make_user(Role.BOARD)
+    client.login(user.email)
+    _age_session(client, auth=11 * 60)
+    person = f"/secretariat/people/{member.id}"
+    url, data = {
+        "board-term": (f"{person}/board-terms", {"starts_on": "2031-01-01", "ends_on": "2031-12-31"}),
+        "grant": (f"{person}/roles", {"role": str(int(Role.SECRETARIAT))}),
+        "revoke": (f"{person}/roles/{int(Role.BOARD)}/revoke", {}),
+        "deactivate": (f"{person}/deactivate", {}),
+    }[action]
+    before = (sorted(int(grant.role) for grant in member.role_grants), len(member.board_terms), member.is_active)
+
+    refused = client.post(url, data, headers={"Referer": f"http://localhost{person}"})
+    assert refused.status_code == 302
+    assert refused.headers["Location"].startswith("/account/confirm-password?next=")
+    db.session.expire_all()
+    member = db.session.get(User, member.id)
+    after = (sorted(int(grant.role) for grant in member.role_grants), len(member.board_terms), member.is_active)
+    assert after == before  # nothing changed
+    assert db.session.query(BoardTerm).filter_by(user_id=member.id).count() == before[1]
+
+    client.post(refused.headers["Location"], {"password": PASSWORD})
+    assert client.post(url, data).status_code == 302
+    db.session.expire_all()
+    member = db.session.get(User, member.id)
+    assert (sorted(int(grant.role) for grant in member.role_grants), len(member.board_terms),
+            member.is_active) != before  # confirmed: it happens
+
+
 def test_the_confirmation_page_is_translated(client, make_user, draft):
     user = make_user(Role.SECRETARIAT, locale="fr")
     client.login(user.email)
