@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,11 +57,9 @@ def _env_limit(name: str, default: str) -> str:
     from limits import parse_many
 
     value = _env(name, default)
-    try:
+    with suppress(ValueError):  # a malformed limit is refused below, naming the setting
         if parse_many(value):
             return value
-    except ValueError:
-        pass
     raise ConfigError(f"{name}={value!r} is not a limit such as '5 per minute; 30 per hour'.")
 
 

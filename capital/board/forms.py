@@ -28,7 +28,7 @@ def ballot_form(nominations, *, replacing: bool, formdata=None):
     """The ballot: one rank (blank for no preference) per nomination; a replacement code when replacing."""
 
     class BallotForm(FlaskForm):
-        pass
+        """Its fields are added below: the nominations are known only now."""
 
     choices = [SelectChoice("", _("No preference"))] + [
         SelectChoice(str(rank), str(rank)) for rank in range(1, len(nominations) + 1)]
