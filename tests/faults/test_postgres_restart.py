@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -30,7 +29,7 @@ from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import City, RoleGrant, User
 from capital.services.accounts import hash_password
-from tests.conftest import PASSWORD, dispose, free_port, make_config, reset_postgres_schema
+from tests.conftest import PASSWORD, WebClient, dispose, free_port, make_config, reset_postgres_schema
 
 pytestmark = pytest.mark.pg
 
@@ -176,13 +175,13 @@ def _seed(app) -> None:
 def _sign_in(base: str) -> tuple[str, object]:
     with requests.Session() as browser:
         page = browser.get(f"{base}/account/login").text
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        token = WebClient.TOKEN.search(page).group(1)
         response = browser.post(f"{base}/account/login", allow_redirects=False, data={
             "csrf_token": token, "email": "secretariat@capital.example", "password": PASSWORD})
         assert response.status_code == 302, response.text
         # The token is rotated at sign-in: take the signed-in session's own.
         page = browser.get(f"{base}/about/help").text
-        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1), browser.cookies.copy()
+        return WebClient.TOKEN.search(page).group(1), browser.cookies.copy()
 
 
 def test_postgres_restarted_under_load_requests_fail_cleanly_then_succeed_without_restarting_the_app(
