@@ -165,7 +165,8 @@ def queue_announcement_mail(cycle: Cycle, now: datetime) -> list[Mailing]:
     """
     if cycle.capital_city is None:
         raise ValueError("an announcement names its capital: set cycle.capital_city first")
-    context = {"capital": cycle.capital_city.name, "link": absolute_url("public.year_page", year=cycle.year)}
+    context = {"capital": cycle.capital_city.name, "announced": cycle.announcement_dt,
+               "link": absolute_url("public.year_page", year=cycle.year)}
     subject = N_("The Capital of Living Together %(year)s is %(capital)s")
     cities = _queue("announcement", "member_cities", subject, cycle, now, context=context)
     if cities is None:
