@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from capital.domain.localisation import RTL_LOCALES
 from capital.extensions import db
 from capital.i18n import force_timezone
-from capital.models import Mail, MailingPart, MailState, Subscriber
+from capital.models import Mail, Mailing, MailingPart, MailState, Subscriber
 from capital.services.audit import Actor, record
 from capital.services.dispatch import after_commit
 
@@ -124,9 +124,10 @@ def due_mail_ids(now: datetime, limit: int = 500) -> list[int]:
     ))
 
 
-def count_due_mail(now: datetime) -> int:
-    return db.session.scalar(
-        select(func.count(Mail.id)).where(Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now))
+def count_due_mail(now: datetime, limit: int) -> int:
+    """How many mails are due, counted up to ``limit`` (a bounded read of the due index)."""
+    due = select(Mail.id).where(Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now).limit(limit).subquery()
+    return db.session.scalar(select(func.count()).select_from(due))
 
 
 def claim_due_mail(now: datetime, limit: int, mail_ids: list[int] | None = None) -> list[int]:
@@ -333,6 +334,45 @@ def retry_failed_mail(mail_id: int | None, *, actor: Actor, now: datetime) -> in
         after_commit(send_due)
     db.session.flush()
     return count
+
+
+# --- retention --------------------------------------------------------------------------------------
+
+# How much one tick's retention step drops at most: a backlog is worked off over several ticks.
+RETENTION_BATCH = 1000
+RETENTION_MAILINGS = 20
+
+
+def drop_old_bodies(now: datetime) -> int:
+    """Tick step: sent mail older than CAPITAL_MAIL_RETENTION_DAYS keeps who, what and when, not its text.
+
+    A mail sent before the cut-off loses its bodies; a mailing recorded before it, all of whose
+    mail is sent, loses its parts' bodies (kept once for all its recipients). Mail that is waiting,
+    being sent or refused (it may be queued again) is never touched; the recipient, kind, subject,
+    state and dates of every mail stay. One batch per tick, with an audit entry saying how much;
+    the number of mails and parts whose bodies were dropped.
+    """
+    days = current_app.config["MAIL_RETENTION_DAYS"]
+    if not days:
+        return 0
+    cutoff = now - timedelta(days=days)
+    kept = or_(Mail.body_text != "", Mail.body_html != "")
+    old = select(Mail.id).where(Mail.state == MailState.SENT, Mail.sent_dt < cutoff, kept).limit(RETENTION_BATCH)
+    mails = db.session.execute(update(Mail).where(Mail.id.in_(old.scalar_subquery())).values(body_text="", body_html="")
+                               .execution_options(synchronize_session=False)).rowcount
+    unsent = select(Mail.id).where(Mail.mailing_id == Mailing.id,
+                                   Mail.state.in_([MailState.QUEUED, MailState.SENDING, MailState.FAILED]))
+    bodies = select(MailingPart.id).where(MailingPart.mailing_id == Mailing.id,
+                                          or_(MailingPart.body_text != "", MailingPart.body_html != ""))
+    mailings = (select(Mailing.id).where(Mailing.written_dt.is_not(None), Mailing.created_dt < cutoff,
+                                         ~unsent.exists(), bodies.exists()).limit(RETENTION_MAILINGS))
+    parts = db.session.execute(update(MailingPart).where(MailingPart.mailing_id.in_(mailings.scalar_subquery()))
+                               .values(body_text="", body_html="").execution_options(synchronize_session=False)
+                               ).rowcount
+    if mails or parts:
+        record("mail.bodies_dropped", "outbox", actor="system", now=now,
+               data={"mails": mails, "mailing_parts": parts, "sent_before": cutoff.isoformat()})
+    return mails + parts
 
 
 # --- subscribers ------------------------------------------------------------------------------

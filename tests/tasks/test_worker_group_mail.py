@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask_babel import force_locale, gettext
 from markupsafe import escape
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 
 from capital.domain.localisation import LOCALES, RTL_LOCALES
 from capital.domain.membership import CityStatus
@@ -34,6 +34,7 @@ from capital.services.voting import cast_ballot
 from tests.conftest import WebClient, free_port
 from tests.tasks.test_worker import wait_for
 from tests.tasks.test_worker_mail import app_on, own_redis, own_worker, run_tick
+from tests.web.test_query_counts import counted
 
 pytestmark = pytest.mark.redis
 
@@ -136,16 +137,8 @@ def test_the_announcement_to_2000_recipients_is_written_in_ranges_and_survives_a
         with own_worker(other, tmp_path / "first", broker, smtp_port, **settings) as (first, process):
             secretariat = WebClient(other.test_client())
             secretariat.login(office)
-            statements = []
-
-            def count(connection, cursor, statement, *args):
-                statements.append(statement)
-
-            event.listen(_db.engine, "before_cursor_execute", count)
-            try:
+            with counted(_db) as statements:
                 response = secretariat.post(f"/secretariat/cycles/{cycle_id}/phase/announced")
-            finally:
-                event.remove(_db.engine, "before_cursor_execute", count)
             assert response.status_code == 302
             # The request changed the phase, designated the capital and recorded the mailings: it
             # wrote no mail and rendered no part, in a few statements whatever the number of recipients.
