@@ -223,6 +223,14 @@ class Config:
         self.LANGUAGES = LOCALES
 
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        # Text answers are compressed (Flask-Compress): brotli when the client asks for it, else gzip.
+        # Cached public pages are stored compressed once per render (capital.public.cache).
+        self.COMPRESS_MIMETYPES = ["text/html", "text/plain", "text/css", "text/calendar", "text/javascript",
+                                   "application/javascript", "application/json", "application/atom+xml",
+                                   "image/svg+xml"]
+        self.COMPRESS_ALGORITHM = ["br", "gzip"]
+        # Not streamed files (the static ones, small): its stream wrapper would leave the file unclosed.
+        self.COMPRESS_STREAMS = False
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.PRODUCTION
