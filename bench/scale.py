@@ -13,7 +13,8 @@ terms, subscribers, a year of sent mail, the nominations), then the real service
 voting round opens (the roll frozen), every board member casts a ballot through ``cast_ballot``,
 the secretariat closes the vote (timed: the shuffle and the count) and announces over HTTP to
 gunicorn (two sync workers, README's settings) while a Celery worker (README's command) writes the
-group mail in ranges. Then, with a million mails in the outbox, ``/healthz``, the secretariat's
+group mail in ranges (no sender runs: the run writes the mail and sends none). With a million mails in
+the outbox, ``/healthz``, the secretariat's
 dashboard and the mail log (first, deep and last pages, by keyset) are timed in process (the median
 of ten after a warm-up), and the year page is measured and loaded with ``wrk`` beside a hello world
 on the same server, as ``bench/year_page.py`` does. ``--scale 0.1`` runs the same at a tenth of
@@ -33,6 +34,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -355,12 +357,15 @@ def main() -> int:
     args = parser.parse_args()
     if args.smoke:
         args.scale, args.seconds = 0.0, 1
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the worker and the servers are stopped too
     import redis
 
     redis.Redis.from_url(args.redis_url).flushdb()
     instance = Path(tempfile.mkdtemp(prefix="capital-scale-"))
     env = bench_environment(instance, args.database_url, None)
-    env.update(CELERY_BROKER_URL=args.redis_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(free_port()))
+    # No sender runs: the run measures how fast the mail is written, and sends none of it.
+    env.update(CELERY_BROKER_URL=args.redis_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(free_port()),
+               CAPITAL_MAIL_SENDERS="0")
     empty_database(env)
     os.environ.update(env)
     os.environ.pop("CELERY_BROKER_URL")  # this process counts and measures; the worker writes
