@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from capital.domain.localisation import LOCALES
+from capital.domain.roles import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +69,21 @@ def _env_positive(name: str, default: int) -> int:
     if value < 1:
         raise ConfigError(f"{name}={value!r} must be at least 1.")
     return value
+
+
+def _env_roles(name: str, default: str) -> frozenset[Role]:
+    """A comma-separated list of role names (``secretariat,board``), which must name the secretariat."""
+    value = _env(name, default)
+    names = [part.strip().lower() for part in value.replace(";", ",").split(",") if part.strip()]
+    known = {role.name.lower(): role for role in Role}
+    unknown = [item for item in names if item not in known]
+    if unknown:
+        raise ConfigError(f"{name}={value!r} names no role {', '.join(unknown)}; use some of "
+                          f"{', '.join(sorted(known))}.")
+    roles = frozenset(known[item] for item in names)
+    if Role.SECRETARIAT not in roles:
+        raise ConfigError(f"{name}={value!r} must name secretariat: the secretariat always needs a second factor.")
+    return roles
 
 
 def database_url(raw: str) -> str:
@@ -229,3 +245,5 @@ class Config:
         # Sensitive secretariat actions ask for the password again if it was typed longer ago.
         self.REAUTH_MINUTES = _env_positive("CAPITAL_REAUTH_MINUTES", 10)
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_MAX_HOURS)
+        # The roles that must sign in with a second factor (docs/roles.md): the secretariat always.
+        self.REQUIRE_SECOND_FACTOR = _env_roles("CAPITAL_REQUIRE_SECOND_FACTOR", "secretariat")
