@@ -40,6 +40,12 @@ def demo_command(through: str | None):
     click.echo("Sign in with (e-mail / password):")
     for role, email, password in summary["credentials"]:
         click.echo(f"  {role.name.lower():<15} {email:<34} {password}")
+    if summary["app_keys"]:
+        click.echo("Then a second factor: add this key to an authenticator app (time-based, 6 digits), "
+                   "or print the current code with")
+        click.echo("  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('KEY').now())\"")
+        for email, key in summary["app_keys"]:
+            click.echo(f"  {email:<34} key {key}")
     click.echo(f"Mail is written to {current_app.config['MAIL_OUTBOX_DIR']}")
 
 
@@ -111,7 +117,8 @@ def create_admin_command(email: str, name: str):
     except AccountError as error:
         raise click.ClickException(error.reason.message % dict(error.reason.params)) from None
     commit()
-    click.echo(f"Secretariat account created for {user.email}. Sign in at {current_app.config['BASE_URL']}/account/login")
+    click.echo(f"Secretariat account created for {user.email}. Sign in at {current_app.config['BASE_URL']}/account/login "
+               "and set up its second factor (an authenticator app or a passkey) there.")
 
 
 @capital_cli.command("export")

@@ -395,7 +395,8 @@ class WebClient:
 
             key = APP_KEY.search(self.get(location).get_data(as_text=True)).group(1).replace(" ", "")
             response = self.post(location, {"code": pyotp.TOTP(key).now()})
-            assert response.status_code == 200 and "Your recovery codes" in response.get_data(as_text=True)
+            assert response.headers["Location"] == "/account/security/recovery-codes", response.get_data(as_text=True)
+            assert "Your recovery codes" in self.get(response.headers["Location"]).get_data(as_text=True)
         return response
 
 

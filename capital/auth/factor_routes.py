@@ -15,6 +15,7 @@ from capital.i18n import _
 from capital.models import Passkey
 from capital.models.types import utcnow
 from capital.services import factors
+from capital.urls import safe_next_url
 from capital.views import perform
 
 # Where a refused factor says why: codes at the code field; passkey refusals at the top of the form.
@@ -22,6 +23,7 @@ CODE_FIELDS = {"factor.code": "code"}
 PASSKEY_FIELDS = {"passkey.name": "name"}
 CEREMONY = "_passkey"  # the passkey ceremony under way in this browser
 APP_SETUP = "_app_setup"  # the sealed secret of the app being set up
+NEW_CODES = "_new_codes"  # recovery codes just made, sealed, until the page that shows them once
 
 
 def take_ceremony() -> factors.Ceremony | None:
@@ -55,10 +57,26 @@ def _factor_added(user, pending: bool, codes: list[str] | None, message: str):
     else:
         renew_session(user)
         target = url_for("auth.security")
-    if codes:
-        return render_template("auth/recovery_codes.html", codes=codes, target=target, message=message)
     flash(message, "success")
-    return redirect(target)
+    return _show_once(codes, target) if codes else redirect(target)
+
+
+def _show_once(codes: list[str], target: str):
+    """Show the new recovery codes on the next page only (kept sealed in the session until then)."""
+    session[NEW_CODES] = {"codes": factors.seal(" ".join(codes)), "next": target}
+    return redirect(url_for("auth.recovery_codes"))
+
+
+@bp.route("/security/recovery-codes")
+@login_required
+def recovery_codes():
+    """The recovery codes just made, this once."""
+    shown = session.pop(NEW_CODES, None) or {}
+    codes = (factors.unseal(shown.get("codes")) or "").split()
+    if not codes:
+        return redirect(url_for("auth.security"))
+    return render_template("auth/recovery_codes.html", codes=codes,
+                           target=safe_next_url(shown.get("next")) or url_for("auth.security"))
 
 
 @bp.route("/two-factor", methods=["GET", "POST"])
@@ -176,13 +194,11 @@ def remove_passkey(passkey_id):
     return redirect(url_for("auth.security"))
 
 
-@bp.route("/security/recovery-codes", methods=["POST"])
+@bp.route("/security/recovery-codes/new", methods=["POST"])
 @recent_login_required
 def new_recovery_codes():
-    """Ten new recovery codes, shown on this answer only."""
-    outcome = perform(lambda: factors.regenerate_recovery_codes(current_user._get_current_object(), now=utcnow()))
-    if not outcome:
-        return redirect(url_for("auth.security"))
-    return render_template("auth/recovery_codes.html", codes=outcome.value, target=url_for("auth.security"),
-                           message=_("Here are your new recovery codes; the earlier ones no longer work."))
+    """Ten new recovery codes; the earlier ones stop working."""
+    outcome = perform(lambda: factors.regenerate_recovery_codes(current_user._get_current_object(), now=utcnow()),
+                      _("Here are your new recovery codes; the earlier ones no longer work."))
+    return _show_once(outcome.value, url_for("auth.security")) if outcome else redirect(url_for("auth.security"))
 

@@ -154,6 +154,12 @@ def set_up_totp(user: User, secret: str, typed: str, *, now: datetime) -> list[s
     return codes
 
 
+def give_app(user: User, secret: str, *, actor: Actor, now: datetime) -> None:
+    """Give ``user`` an authenticator app whose key is known (the demo prints it); audited."""
+    user.totp_factor = TotpFactor(secret_encrypted=seal(secret), created_dt=now)
+    record("second_factor.app_added", user, actor=actor, now=now)
+
+
 def _check_totp(user: User, code: str, now: datetime) -> None:
     factor = user.totp_factor
     secret = unseal(factor.secret_encrypted) if factor else None
