@@ -54,7 +54,7 @@ def test_a_passkey_is_added_then_signs_in(base, new_page, make_user, db, screens
     assert "Your recovery codes" in page.content()  # the first codes come with the first passkey
     page.click("a.button.primary")
     page.wait_for_url("**/account/security")
-    assert page.locator("td[data-label='Name']", has_text="Laptop").count() == 1
+    assert page.locator("td[data-label='Passkey']", has_text="Laptop").count() == 1
     [created] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     [passkey] = db.session.scalars(select(Passkey)).all()
     assert passkey.credential_id == base64.b64decode(created["credentialId"]) and passkey.name == "Laptop"
