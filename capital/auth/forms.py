@@ -20,16 +20,24 @@ _CODE_INPUT = {"autocomplete": "one-time-code", "autocapitalize": "off", "spellc
 _PASSKEY_ANSWER_LENGTH = 20_000
 
 
+class PasskeyAnswerField(HiddenField):
+    """The browser's answer to one ceremony: never written back into the page, so a refused answer
+    is not sent again with the code typed next."""
+
+    def _value(self):
+        return ""
+
+
 class SecondFactorForm(FlaskForm):
     code = StringField(_l("Code"), filters=[strip], validators=[Length(max=40)], render_kw=_CODE_INPUT)
-    credential = HiddenField(validators=[Length(max=_PASSKEY_ANSWER_LENGTH)])
+    credential = PasskeyAnswerField(validators=[Length(max=_PASSKEY_ANSWER_LENGTH)])
     submit = SubmitField(_l("Continue"))
 
 
 class ConfirmPasswordForm(FlaskForm):
     password = PasswordField(_l("Your password"), validators=[DataRequired()])
     code = StringField(_l("Code"), filters=[strip], validators=[Length(max=40)], render_kw=_CODE_INPUT)
-    credential = HiddenField(validators=[Length(max=_PASSKEY_ANSWER_LENGTH)])
+    credential = PasskeyAnswerField(validators=[Length(max=_PASSKEY_ANSWER_LENGTH)])
     submit = SubmitField(_l("Confirm and continue"))
 
 
@@ -42,7 +50,7 @@ class SetUpAppForm(FlaskForm):
 class PasskeyForm(FlaskForm):
     name = StringField(_l("Name of the passkey"), filters=[strip], validators=[Length(max=200)],
                        render_kw={"autocomplete": "off"})
-    credential = HiddenField(validators=[Length(max=_PASSKEY_ANSWER_LENGTH)])
+    credential = PasskeyAnswerField(validators=[Length(max=_PASSKEY_ANSWER_LENGTH)])
     submit = SubmitField(_l("Create the passkey"))
 
 
