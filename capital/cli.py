@@ -41,11 +41,11 @@ def demo_command(through: str | None):
     for role, email, password in summary["credentials"]:
         click.echo(f"  {role.name.lower():<15} {email:<34} {password}")
     if summary["app_keys"]:
-        click.echo("Then a second factor: add this key to an authenticator app (time-based, 6 digits), "
-                   "or print the current code with")
-        click.echo("  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('KEY').now())\"")
+        click.echo("The secretariat signs in with a second factor too: add its key to an authenticator app "
+                   "(time-based, 6 digits), or print the current code with the command below it.")
         for email, key in summary["app_keys"]:
             click.echo(f"  {email:<34} key {key}")
+            click.echo(f"    .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{key}').now())\"")
     click.echo(f"Mail is written to {current_app.config['MAIL_OUTBOX_DIR']}")
 
 
