@@ -121,6 +121,26 @@ def create_admin_command(email: str, name: str):
                "and set up its second factor (an authenticator app or a passkey) there.")
 
 
+@capital_cli.command("reset-second-factor")
+@click.argument("email")
+def reset_second_factor_command(email: str):
+    """Forget every second factor of EMAIL (for when no other member of the secretariat can): audited, mailed."""
+    from capital.models import User
+    from capital.models.types import utcnow
+    from capital.services.dispatch import commit
+    from capital.services.factors import FactorError, reset_second_factor
+
+    user = User.by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account has the address {email!r}.")
+    try:
+        reset_second_factor(user, actor="cli", now=utcnow())
+    except FactorError as error:
+        raise click.ClickException(error.reason.message % dict(error.reason.params)) from None
+    commit()
+    click.echo(f"The second factor of {user.email} is reset; they set up a new one at their next sign-in.")
+
+
 @capital_cli.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def export_command(file: Path):

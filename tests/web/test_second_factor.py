@@ -311,3 +311,16 @@ def test_the_secretariat_keeps_at_least_one_factor(client, make_user, db):
     refused = client.post("/account/security/app/remove", follow_redirects=True)
     assert "add another one" in refused.get_data(as_text=True)
     assert factors.has_second_factor(db.session.get(User, user.id))
+
+
+def test_the_server_resets_a_factor_when_no_secretariat_member_can(app, make_user, db):
+    user = make_user(Role.SECRETARIAT)
+    runner = app.test_cli_runner()
+    done = runner.invoke(args=["capital", "reset-second-factor", user.email])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert not factors.has_second_factor(db.session.get(User, user.id))
+    assert db.session.scalar(select(AuditEntry.actor_label).where(AuditEntry.action == "second_factor.reset")) == "cli"
+    assert db.session.scalar(select(Mail.kind).where(Mail.recipient == user.email)) == "second_factor_reset"
+    again = runner.invoke(args=["capital", "reset-second-factor", user.email])
+    assert again.exit_code != 0 and "has no second factor to reset" in again.output
