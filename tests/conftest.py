@@ -294,13 +294,14 @@ def add_authenticator_app(user) -> str:
 def second_factor_code(app, email: str) -> str | None:
     """A code the app accepts now as ``email``'s second factor, or None if they have none.
 
-    A code of the authenticator app for the oldest time step not used yet (the current one or one
-    either side); when those are used up (several sign-ins within seconds), a recovery code added
-    for the purpose. Tests that sign in as someone who needs a second factor go through this.
+    A code of the authenticator app for the current time step, or the next if that one was used (never
+    the previous one: the step could end before the server checks it); when those are used up (several
+    sign-ins within seconds), a recovery code added for the purpose. Tests that sign in as someone who
+    needs a second factor go through this.
     """
     import pyotp
 
-    from capital.domain.second_factor import candidate_steps, new_recovery_codes
+    from capital.domain.second_factor import candidate_steps, new_recovery_codes, time_step
     from capital.extensions import db
     from capital.models import RecoveryCode, User
     from capital.models.types import utcnow
@@ -312,7 +313,9 @@ def second_factor_code(app, email: str) -> str | None:
         if user is None or not factors.has_second_factor(user):
             return None
         secret = factors.totp_secret(user)
-        steps = candidate_steps(utcnow(), user.totp_factor.last_step) if secret else []
+        now = utcnow()
+        steps = [step for step in candidate_steps(now, user.totp_factor.last_step)
+                 if step >= time_step(now)] if secret else []
         if steps:
             return pyotp.TOTP(secret).generate_otp(steps[0])
         code = new_recovery_codes()[0]

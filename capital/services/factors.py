@@ -306,17 +306,23 @@ def _ongoing(ceremony: Ceremony | None, now: datetime) -> Ceremony:
     return ceremony
 
 
+def _passkey_name(typed: str) -> str:
+    """The name a person gave a passkey, spaces tidied; FactorError if it is empty or too long."""
+    name = " ".join((typed or "").split())
+    if not name:
+        raise FactorError(N_("Give the passkey a name, such as the device it is on."), code="passkey.name")
+    if len(name) > rules.PASSKEY_NAME_LENGTH:
+        raise FactorError(N_("Use at most %(count)s characters."), code="passkey.name", count=rules.PASSKEY_NAME_LENGTH)
+    return name
+
+
 def register_passkey(user: User, name: str, answer: str, ceremony: Ceremony | None, *,
                      now: datetime) -> list[str] | None:
     """Keep the passkey the browser created, under ``name``.
 
     Returns the recovery codes made for a person who had none (shown once), else None.
     """
-    name = " ".join((name or "").split())
-    if not name:
-        raise FactorError(N_("Give the passkey a name, such as the device it is on."), code="passkey.name")
-    if len(name) > rules.PASSKEY_NAME_LENGTH:
-        raise FactorError(N_("Use at most %(count)s characters."), code="passkey.name", count=rules.PASSKEY_NAME_LENGTH)
+    name = _passkey_name(name)
     data = _browser_answer(answer, N_("No passkey was created (it was cancelled, or the browser cannot make "
                                       "one). Try again, or set up an authenticator app."))
     ceremony = _ongoing(ceremony, now)
@@ -368,11 +374,7 @@ def _check_passkey(user: User, answer: str, ceremony: Ceremony | None, now: date
 
 
 def rename_passkey(passkey: Passkey, name: str, *, now: datetime) -> None:
-    name = " ".join((name or "").split())
-    if not name:
-        raise FactorError(N_("Give the passkey a name, such as the device it is on."), code="passkey.name")
-    if len(name) > rules.PASSKEY_NAME_LENGTH:
-        raise FactorError(N_("Use at most %(count)s characters."), code="passkey.name", count=rules.PASSKEY_NAME_LENGTH)
+    name = _passkey_name(name)
     record("second_factor.passkey_renamed", passkey.user, actor=passkey.user, now=now,
            data={"from": passkey.name, "to": name})
     passkey.name = name

@@ -101,14 +101,19 @@ def check_page(page, url: str, problems: list[str]) -> None:
             problems.append(f"{url} at {width} px scrolls sideways by {extra} px")
 
 
+def axe_context(browser, locale: str):
+    """A browser context in ``locale`` whose pages accept the injected axe-core script; and its page."""
+    context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
+                                  viewport={"width": WIDTHS[0], "height": 900})
+    context.set_default_timeout(15_000)
+    return context, context.new_page()
+
+
 @pytest.mark.parametrize("locale", ["en", "ar"])
 @pytest.mark.parametrize("role", ["public", "representative", "board", "secretariat"])
 def test_every_page_passes_axe_and_reflows(role, locale, world, live_server, browser, db):
     assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
-    context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
-                                  viewport={"width": WIDTHS[0], "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    context, page = axe_context(browser, locale)
     try:
         if role != "public":
             person = world["people"][role]
@@ -260,10 +265,7 @@ def test_the_vote_and_the_public_record_pass_axe_and_reflow(locale, live_server,
     for person in (member, vote.secretariat):
         person.locale = locale
     db.session.commit()
-    context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
-                                  viewport={"width": WIDTHS[0], "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    context, page = axe_context(browser, locale)
     problems: list[str] = []
 
     def visit(*urls):
@@ -325,10 +327,7 @@ def test_the_second_factor_pages_pass_axe_and_reflow(locale, live_server, browse
     member = make_user(Role.SECRETARIAT, locale=locale)
     db.session.add(Passkey(user_id=member.id, credential_id=b"laptop", public_key=b"key", name="Laptop"))
     db.session.commit()
-    context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
-                                  viewport={"width": WIDTHS[0], "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    context, page = axe_context(browser, locale)
     problems: list[str] = []
 
     def password(email):
