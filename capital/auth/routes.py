@@ -22,17 +22,13 @@ login_manager.login_message = _l("Please sign in to see this page.")
 login_manager.login_message_category = "info"
 
 
-def _password_attempt(email: str) -> throttle.Attempt:
-    """Count a password attempt against the account and the client's address before checking it."""
-    config = current_app.config
-    return throttle.hit("login", [("account", email.strip().lower(), config["CAPITAL_LOGIN_LIMIT"]),
-                                  ("address", throttle.client_address(), config["CAPITAL_LOGIN_ADDRESS_LIMIT"])])
+def _password_checked(email: str, check):
+    """``check()``, for a password typed for ``email`` from the client's address, unless it is throttled.
 
-
-def _password_accepted(attempt: throttle.Attempt) -> None:
-    # The owner's earlier failures are forgiven; the address keeps its count of others' failures.
-    attempt.clear("account")
-    attempt.refund("address")
+    Someone else's wrong guesses never refuse the owner's right password (capital/throttle.py).
+    """
+    return throttle.check_secret("login", email.strip().lower(), check,
+                                 throttle.SecretLimits.from_config(current_app.config, "CAPITAL_LOGIN"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -41,11 +37,10 @@ def login():
         return redirect(url_for("public.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        attempt = _password_attempt(form.email.data)
-        user = accounts.authenticate(form.email.data, form.password.data, utcnow())
+        user = _password_checked(form.email.data,
+                                 lambda: accounts.authenticate(form.email.data, form.password.data, utcnow()))
         if user is not None:
             commit()
-            _password_accepted(attempt)
             start_session(user)
             return redirect(safe_next_url(request.args.get("next")) or url_for("public.dashboard"))
         form.password.errors.append(_("Wrong e-mail address or password."))
@@ -121,9 +116,7 @@ def reauthenticate():
     form = ConfirmPasswordForm()
     target = safe_next_url(request.args.get("next")) or url_for("public.dashboard")
     if form.validate_on_submit():
-        attempt = _password_attempt(current_user.email)
-        if accounts.check_password(current_user, form.password.data):
-            _password_accepted(attempt)
+        if _password_checked(current_user.email, lambda: accounts.check_password(current_user, form.password.data)):
             confirm_password()
             return redirect(target)
         form.password.errors.append(_("This is not your password."))
