@@ -183,8 +183,12 @@ class Config:
             },
         }
         # Attempts are counted before they are checked (capital/throttle.py), in redis when configured.
-        self.CAPITAL_LOGIN_LIMIT = _env_limit("CAPITAL_LOGIN_LIMIT", "5 per minute; 30 per hour")  # per account
+        # Passwords (throttle.check_secret): per account from one address; per address; wrong ones per
+        # account from every address, past which each address has a few attempts at that account.
+        self.CAPITAL_LOGIN_LIMIT = _env_limit("CAPITAL_LOGIN_LIMIT", "5 per minute; 30 per hour")
         self.CAPITAL_LOGIN_ADDRESS_LIMIT = _env_limit("CAPITAL_LOGIN_ADDRESS_LIMIT", "30 per minute; 300 per hour")
+        self.CAPITAL_LOGIN_ACCOUNT_LIMIT = _env_limit("CAPITAL_LOGIN_ACCOUNT_LIMIT", "20 per hour; 100 per day")
+        self.CAPITAL_LOGIN_GUARDED_LIMIT = _env_limit("CAPITAL_LOGIN_GUARDED_LIMIT", "3 per hour; 10 per day")
         self.CAPITAL_RESET_LIMIT = _env_limit("CAPITAL_RESET_LIMIT", "10 per hour")
         self.CAPITAL_INVITATION_LIMIT = _env_limit("CAPITAL_INVITATION_LIMIT", "10 per 10 minutes")
         self.CAPITAL_BALLOT_LIMIT = _env_limit("CAPITAL_BALLOT_LIMIT", "10 per minute; 60 per hour")  # per member

@@ -1,4 +1,4 @@
-"""Attempts at guessable secrets (passwords, second-factor codes), counted before they are checked."""
+"""Secrets typed for an account (passwords, second-factor codes), checked only within the throttle's limits."""
 
 from __future__ import annotations
 
@@ -7,23 +7,19 @@ from flask import current_app
 from capital import throttle
 
 
-def guess_attempt(scope: str, account: str) -> throttle.Attempt:
-    """Count an attempt against the account and the client's address before checking it, with the sign-in limits."""
-    config = current_app.config
-    return throttle.hit(scope, [("account", account, config["CAPITAL_LOGIN_LIMIT"]),
-                                ("address", throttle.client_address(), config["CAPITAL_LOGIN_ADDRESS_LIMIT"])])
+def _limits() -> throttle.SecretLimits:
+    return throttle.SecretLimits.from_config(current_app.config, "CAPITAL_LOGIN")
 
 
-def guess_accepted(attempt: throttle.Attempt) -> None:
-    # The owner's earlier failures are forgiven; the address keeps its count of others' failures.
-    attempt.clear("account")
-    attempt.refund("address")
+def password_checked(email: str, check):
+    """``check()``, for a password typed for ``email`` from the client's address, unless it is throttled.
+
+    Someone else's wrong guesses never refuse the owner's right password (capital/throttle.py).
+    """
+    return throttle.check_secret("login", email.strip().lower(), check, _limits())
 
 
-def password_attempt(email: str) -> throttle.Attempt:
-    return guess_attempt("login", email.strip().lower())
-
-
-def code_attempt(user) -> throttle.Attempt:
-    """Second-factor codes and passkey answers are throttled like passwords, under a scope of their own."""
-    return guess_attempt("second-factor", f"user-{user.id}")
+def code_checked(user, check):
+    """``check()``, for a second factor (a code, a passkey's answer) given for ``user``: throttled like
+    passwords, with the same limits, under a scope of its own."""
+    return throttle.check_secret("second-factor", f"user-{user.id}", check, _limits())

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from capital.auth import bp
 from capital.auth.access import pending_or_recent_login, recent_login_required
-from capital.auth.attempts import code_attempt, guess_accepted
+from capital.auth.attempts import code_checked
 from capital.auth.forms import PasskeyForm, RenamePasskeyForm, SecondFactorForm, SetUpAppForm
 from capital.domain.second_factor import RECOVERY_CODE_COUNT
 from capital.auth.sessions import pending_target, renew_session, start_session
@@ -87,12 +87,10 @@ def second_factor():
         return redirect(url_for("public.dashboard" if current_user.is_authenticated else "auth.login"))
     form = SecondFactorForm()
     if form.validate_on_submit():
-        attempt = code_attempt(user)
-        outcome = perform(lambda: factors.check_second_factor(
+        outcome = code_checked(user, lambda: perform(lambda: factors.check_second_factor(
             user, code=form.code.data, answer=form.credential.data, ceremony=take_ceremony(), now=utcnow()),
-                          form=form, fields=CODE_FIELDS)
+                                                     form=form, fields=CODE_FIELDS))
         if outcome:
-            guess_accepted(attempt)
             target = pending_target()
             start_session(user, second_factor=True)
             if outcome.value == "recovery":

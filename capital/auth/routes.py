@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from capital import throttle
 from capital.auth import bp
-from capital.auth.attempts import code_attempt, guess_accepted, password_attempt
+from capital.auth.attempts import code_checked, password_checked
 from capital.auth.factor_routes import CODE_FIELDS, sign_in_options, take_ceremony
 from capital.auth.forms import (
     AcceptInvitationForm, ConfirmPasswordForm, LoginForm, ResetRequestForm, SetPasswordForm, SettingsForm,
@@ -30,11 +30,10 @@ def login():
         return redirect(url_for("public.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        attempt = password_attempt(form.email.data)
-        user = accounts.authenticate(form.email.data, form.password.data, utcnow())
+        user = password_checked(form.email.data,
+                                lambda: accounts.authenticate(form.email.data, form.password.data, utcnow()))
         if user is not None:
             commit()
-            guess_accepted(attempt)
             return begin_sign_in(user, safe_next_url(request.args.get("next")) or url_for("public.dashboard"))
         form.password.errors.append(_("Wrong e-mail address or password."))
     status = 401 if form.is_submitted() else 200
@@ -114,21 +113,16 @@ def reauthenticate():
     target = safe_next_url(request.args.get("next")) or url_for("public.dashboard")
     with_factor = factors.has_second_factor(user)
     if form.validate_on_submit():
-        attempt = password_attempt(user.email)
-        if not accounts.check_password(user, form.password.data):
+        if not password_checked(user.email, lambda: accounts.check_password(user, form.password.data)):
             form.password.errors.append(_("This is not your password."))
-        else:
-            guess_accepted(attempt)
-            if not with_factor:
-                confirm_password()
-                return redirect(target)
-            attempt = code_attempt(user)
-            if perform(lambda: factors.check_second_factor(
-                    user, code=form.code.data, answer=form.credential.data, ceremony=take_ceremony(), now=utcnow()),
-                       form=form, fields=CODE_FIELDS):
-                guess_accepted(attempt)
-                confirm_password()
-                return redirect(target)
+        elif not with_factor:
+            confirm_password()
+            return redirect(target)
+        elif code_checked(user, lambda: perform(lambda: factors.check_second_factor(
+                user, code=form.code.data, answer=form.credential.data, ceremony=take_ceremony(), now=utcnow()),
+                                                 form=form, fields=CODE_FIELDS)):
+            confirm_password()
+            return redirect(target)
     status = 401 if form.is_submitted() else 200
     return render_template("auth/reauthenticate.html", form=form, with_factor=with_factor,
                            passkey_options=sign_in_options(user)), status
