@@ -324,3 +324,17 @@ def test_the_server_resets_a_factor_when_no_secretariat_member_can(app, make_use
     assert db.session.scalar(select(Mail.kind).where(Mail.recipient == user.email)) == "second_factor_reset"
     again = runner.invoke(args=["capital", "reset-second-factor", user.email])
     assert again.exit_code != 0 and "has no second factor to reset" in again.output
+
+
+def test_a_new_secretariat_member_sets_up_a_factor_on_accepting_the_invitation(app, client, make_user, db):
+    admin = make_user(Role.SECRETARIAT)
+    client.login(admin.email)
+    client.post("/secretariat/invitations", {"email": "new@capital.example", "role": int(Role.SECRETARIAT),
+                                             "city_id": 0, "locale": "en"})
+    body = db.session.scalar(select(Mail.body_text).where(Mail.kind == "invitation"))
+    link = re.search(r"http://127\.0\.0\.1:5000(/account/invitation/\S+)", body).group(1)
+    newcomer = WebClient(app.test_client())
+    accepted = newcomer.post(link, {"name": "Nora", "password": "a long enough password",
+                                    "confirm": "a long enough password"})
+    assert accepted.headers["Location"] == "/account/security/app"  # the account exists; the factor comes first
+    assert newcomer.get("/secretariat/").headers["Location"] == "/account/security/app"
