@@ -38,8 +38,9 @@ counting grows with the number of *distinct* ballots.
 
 The distinct lines then take a fast path when they are written plainly
 (``A > B > C`` or ``7: A > B``, names spelled exactly as the candidates'):
-they are split and looked up in bulk and assembled with numpy into the rank
-positions the methods count from (see :func:`_parse_fast` for why this
+they are read as one buffer of UTF-8 bytes by numpy, each name compared byte
+for byte with the candidates' and assembled into the rank positions the
+methods count from (see :func:`_parse_fast` for why this
 reads them exactly as the careful parser would).  Every other line is
 parsed carefully, and any malformed line sends the whole file to the
 careful parser, so errors are always reported the same way.
@@ -52,11 +53,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 __all__ = [
     "Ballot",
@@ -473,10 +473,8 @@ _KEY_PLACES = 63 // _KEY_BITS
 _MAX_FAST_CANDIDATES = (1 << _KEY_BITS) - 1
 # Candidate names are learnt from the careful parse of the first distinct lines.
 _LEARN_LINES = 256
-_WEIGHT_MARK = "\x01"
 # Distinct lines read in bulk at a time: the pieces of a batch are short-lived.
 _BATCH = 1 << 13
-_COMMENT = re.compile("#[^\n]*")
 _COMMENT_BYTES = re.compile(b"#[^\n]*")
 
 
@@ -486,9 +484,9 @@ def _parse_fast(
     """The :class:`Election` that :func:`_parse_carefully` builds, or ``None``.
 
     The distinct lines are read in bulk: stripped of comments and of the
-    whitespace around them, split at ``" > "`` and their pieces looked up
-    among the candidate names (spelled exactly, in canonical form, as UTF-8
-    bytes when ``raw``) by C-level loops, then assembled with numpy.  A
+    whitespace around them, split at ``" > "`` and their pieces compared
+    with the candidate names (spelled exactly, in canonical form, as UTF-8
+    bytes; text is encoded first), all with numpy (:func:`_read_plain`).  A
     line whose every piece is a known name, with no name repeated and at
     most :data:`_KEY_PLACES` preferences, optionally after a weight written
     ``7: `` (ASCII digits), is a strict ranking that the careful parser
@@ -507,7 +505,7 @@ def _parse_fast(
     if names is None or len(names) > _MAX_FAST_CANDIDATES:
         return None
     index = {name: i for i, name in enumerate(names)}
-    spelled: dict[str | bytes, int] = {(name.encode() if raw else name): i for name, i in index.items()}
+    spelled = {name.encode("utf-8"): i for name, i in index.items()}
     read = [_read_plain(lines[at : at + _BATCH], spelled, raw) for at in range(0, len(lines), _BATCH)]
     if any(part is None for part in read):
         return None
@@ -582,56 +580,121 @@ def _parse_fast(
 
 
 def _read_plain(
-    lines: list[str | bytes], spelled: dict[str | bytes, int], raw: bool
+    lines: list[str | bytes], spelled: dict[bytes, int], raw: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Read ``lines`` by the fast path of :func:`_parse_fast`.
 
     Returns, for each line, its ranking's key, its weight (0 if unread), whether
     it was read (a strict ranking of known names) and whether it is blank once
-    its comment and surrounding spaces are gone; ``None`` if a line holds the
-    character the fast path uses as a mark.
+    its comment and surrounding spaces are gone; ``None`` if bytes that are not
+    UTF-8 sit in a comment (the careful parser then says where).
+
+    The lines are read as one buffer of UTF-8 bytes (text is encoded first), by
+    numpy: no Python object is made per name, so the cost follows the bytes of
+    the distinct lines.  Every piece between the separators ``" > "`` is
+    compared, byte for byte, with the candidate of its length it may be.
     """
-    kind = bytes if raw else str
-    weight_mark, separator, colon, newline, comment = (
-        (_WEIGHT_MARK.encode(), b" > ", b": ", b"\n", b"#") if raw else (_WEIGHT_MARK, " > ", ": ", "\n", "#"))
+    newline = "\n" if not raw else b"\n"
     joined = newline.join(lines)
-    if weight_mark in joined:
-        return None
-    if comment in joined:
-        if raw and not _is_utf8(joined):  # bytes in a comment are checked too: let the careful parser say where
+    if not raw:
+        joined = joined.encode("utf-8", "surrogatepass")  # a lone surrogate matches no name
+    if b"#" in joined:
+        if raw and not _is_utf8(joined):  # bytes in a comment are checked too
             return None
-        joined = (_COMMENT_BYTES if raw else _COMMENT).sub(comment[:0], joined)
+        joined = _COMMENT_BYTES.sub(b"", joined)
     # Comments and the spaces around a line go (a "\r" before its "\n" too), as the
-    # careful parser drops them; then "7: A > B" becomes the pieces "7\x01", "A", "B".
-    stripped = map(kind.strip, joined.split(newline))
-    marked = map(kind.replace, stripped, repeat(colon), repeat(weight_mark + separator))
-    parts = list(map(kind.split, marked, repeat(separator)))
-    spans = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    ends = np.cumsum(spans)
-    segment = ends - spans  # where each line's pieces start
-    token = np.fromiter(map(spelled.get, chain.from_iterable(parts), repeat(-1)), dtype=np.int64,
-                        count=int(ends[-1]))  # -1: not a known name
-    starts = segment.copy()  # where each line's preferences start
-    weights = np.ones(len(parts), dtype=np.int64)
-    # A weight is read only at the start of a line, and only if written as ASCII digits;
-    # weights repeat, so each distinct one is read once.
-    weighted = np.flatnonzero(token[segment] == -1)
-    heads = list(map(itemgetter(0), map(parts.__getitem__, weighted.tolist())))
-    value = {head: _weight_value(head, weight_mark) for head in set(heads)}
-    weights[weighted] = np.fromiter(map(value.__getitem__, heads), dtype=np.int64, count=len(heads))
-    starts[weighted] += 1
-    counts = ends - starts
-    place = np.arange(len(token)) - np.repeat(starts, spans)
-    known_piece = (token >= 0) & (place >= 0)
+    # careful parser drops them.
+    data = b"\n".join(map(bytes.strip, joined.split(b"\n"))) if _has_space_to_strip(joined) else joined
+    buf = np.frombuffer(data, dtype=np.uint8)
+    size = buf.size
+    breaks = np.flatnonzero(buf == 10)
+    line_start = np.concatenate(([0], breaks + 1))
+    line_end = np.concatenate((breaks, [size]))
+    n_lines = line_start.size
+    weights, body_start, unread = _read_weights(buf, line_start, line_end)
+    if size >= 3:
+        separator = np.flatnonzero((buf[:-2] == 32) & (buf[1:-1] == 62) & (buf[2:] == 32))  # " > "
+    else:
+        separator = np.zeros(0, dtype=np.int64)
+    # Each line's pieces: from the start of its preferences to the first separator, between
+    # separators, and from the last one to the end of the line; every line has at least one.
+    before_line = np.searchsorted(separator, line_start)
+    spans = 1 + np.diff(before_line, append=separator.size)
+    unread |= np.searchsorted(separator, body_start) > before_line  # a separator inside "7: "
+    segment = np.cumsum(spans) - spans  # where each line's pieces start
+    starts = np.empty(segment[-1] + spans[-1], dtype=np.int64)
+    ends = np.empty_like(starts)
+    first_piece = np.zeros(starts.size, dtype=bool)
+    first_piece[segment] = True
+    starts[first_piece] = body_start
+    starts[~first_piece] = separator + 3
+    last_piece = np.zeros(starts.size, dtype=bool)
+    last_piece[segment + spans - 1] = True
+    ends[last_piece] = line_end
+    ends[~last_piece] = separator
+    lengths = ends - starts
+    token = np.full(starts.size, -1, dtype=np.int64)  # -1: not a known name
+    by_length: dict[int, list[tuple[bytes, int]]] = {}
+    for name, number in spelled.items():
+        by_length.setdefault(len(name), []).append((name, number))
+    for length, names in by_length.items():
+        pieces = np.flatnonzero(lengths == length)
+        if not pieces.size or length > size:
+            continue
+        # Every run of ``length`` bytes of the buffer as one value, without a copy: the
+        # pieces' bytes are then taken and compared whole.
+        runs = as_strided(buf, (size - length + 1, length), (1, 1)).view(f"V{length}")[:, 0]
+        spelled_here = runs[starts[pieces]]
+        for name, number in names:
+            token[pieces[spelled_here == np.void(name)]] = number
+    segment = np.cumsum(spans) - spans  # where each line's pieces start
+    place = np.arange(token.size) - np.repeat(segment, spans)
+    known_piece = token >= 0
     fits = known_piece & (place < _KEY_PLACES)
     key_part = np.where(fits, (token + 1) << (_KEY_BITS * np.clip(place, 0, _KEY_PLACES - 1)), 0)
     keys = np.add.reduceat(key_part, segment)
     bits = np.bitwise_or.reduceat(np.where(known_piece, np.left_shift(1, np.maximum(token, 0)), 0), segment)
-    ok = ((weights > 0) & (counts >= 1) & (np.add.reduceat(fits.astype(np.int64), segment) == counts)
-          & (np.bitwise_count(bits) == counts))
+    ok = ((weights > 0) & ~unread & (np.add.reduceat(fits.astype(np.int64), segment) == spans)
+          & (np.bitwise_count(bits) == spans))
     # Nothing left once comments and spaces are gone: no ballot, as the careful parser says.
-    blank = np.fromiter(map(list.__eq__, parts, repeat([comment[:0]])), dtype=bool, count=len(parts))
+    blank = line_end == line_start
     return keys, weights, ok, blank
+
+
+def _read_weights(
+    buf: np.ndarray, line_start: np.ndarray, line_end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each line's weight (1 without one, 0 if written otherwise than ``7: ``), where its
+    preferences start, and whether it holds a ``:`` the fast path does not read."""
+    n_lines = line_start.size
+    colon = np.flatnonzero(buf == 58)
+    on_line = np.searchsorted(line_start, colon, side="right") - 1
+    per_line = np.bincount(on_line, minlength=n_lines)
+    unread = per_line > 1
+    weights = np.ones(n_lines, dtype=np.int64)
+    body_start = line_start.copy()
+    single = per_line[on_line] == 1
+    colon, on_line = colon[single], on_line[single]
+    first = line_start[on_line]
+    digits = colon - first
+    followed = buf[np.minimum(colon + 1, buf.size - 1)] == 32
+    valid = (digits >= 1) & (digits <= 9) & followed & (colon + 1 < line_end[on_line])
+    value = np.zeros(colon.size, dtype=np.int64)
+    for offset in range(9):
+        more = valid & (offset < digits)
+        digit = buf[first[more] + offset].astype(np.int64) - 48
+        valid[more] &= (digit >= 0) & (digit <= 9)
+        value[more] = value[more] * 10 + digit
+    value[~valid] = 0
+    weights[on_line] = value  # 0 when not valid: the line is then read carefully
+    body_start[on_line] = np.minimum(colon + 2, line_end[on_line])
+    return weights, body_start, unread
+
+
+def _has_space_to_strip(data: bytes) -> bool:
+    """Whether a line of ``data`` starts or ends with what ``bytes.strip`` removes."""
+    return (data[:1].isspace() or data[-1:].isspace() or b" \n" in data or b"\n " in data
+            or any(space in data for space in (b"\t", b"\r", b"\x0b", b"\x0c")))
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -640,14 +703,6 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-def _weight_value(head: str | bytes, mark: str | bytes) -> int:
-    """The weight written ``head`` (digits, then ``mark``), or 0 if it is not one the fast path reads."""
-    digits = head[:-1]
-    if head.endswith(mark) and digits.isdigit() and digits.isascii() and len(digits) <= 9:
-        return int(digits)
-    return 0
 
 
 def _learn_names(lines: list[str | bytes], raw: bool, cache: dict[str, tuple[str]]) -> list[str] | None:
