@@ -40,6 +40,12 @@ def demo_command(through: str | None):
     click.echo("Sign in with (e-mail / password):")
     for role, email, password in summary["credentials"]:
         click.echo(f"  {role.name.lower():<15} {email:<34} {password}")
+    if summary["app_keys"]:
+        click.echo("The secretariat signs in with a second factor too: add its key to an authenticator app "
+                   "(time-based, 6 digits), or print the current code with the command below it.")
+        for email, key in summary["app_keys"]:
+            click.echo(f"  {email:<34} key {key}")
+            click.echo(f"    .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{key}').now())\"")
     click.echo(f"Mail is written to {current_app.config['MAIL_OUTBOX_DIR']}")
 
 
@@ -111,7 +117,28 @@ def create_admin_command(email: str, name: str):
     except AccountError as error:
         raise click.ClickException(error.reason.message % dict(error.reason.params)) from None
     commit()
-    click.echo(f"Secretariat account created for {user.email}. Sign in at {current_app.config['BASE_URL']}/account/login")
+    click.echo(f"Secretariat account created for {user.email}. Sign in at {current_app.config['BASE_URL']}/account/login "
+               "and set up its second factor (an authenticator app or a passkey) there.")
+
+
+@capital_cli.command("reset-second-factor")
+@click.argument("email")
+def reset_second_factor_command(email: str):
+    """Forget every second factor of EMAIL (for when no other member of the secretariat can): audited, mailed."""
+    from capital.models import User
+    from capital.models.types import utcnow
+    from capital.services.dispatch import commit
+    from capital.services.factors import FactorError, reset_second_factor
+
+    user = User.by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account has the address {email!r}.")
+    try:
+        reset_second_factor(user, actor="cli", now=utcnow())
+    except FactorError as error:
+        raise click.ClickException(error.reason.message % dict(error.reason.params)) from None
+    commit()
+    click.echo(f"The second factor of {user.email} is reset; they set up a new one at their next sign-in.")
 
 
 @capital_cli.command("export")

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from capital.domain.localisation import LOCALES
+from capital.domain.roles import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +69,21 @@ def _env_positive(name: str, default: int) -> int:
     if value < 1:
         raise ConfigError(f"{name}={value!r} must be at least 1.")
     return value
+
+
+def _env_roles(name: str, default: str) -> frozenset[Role]:
+    """A comma-separated list of role names (``secretariat,board``), which must name the secretariat."""
+    value = _env(name, default)
+    names = [part.strip().lower() for part in value.replace(";", ",").split(",") if part.strip()]
+    known = {role.name.lower(): role for role in Role}
+    unknown = [item for item in names if item not in known]
+    if unknown:
+        raise ConfigError(f"{name}={value!r} names no role {', '.join(unknown)}; use some of "
+                          f"{', '.join(sorted(known))}.")
+    roles = frozenset(known[item] for item in names)
+    if Role.SECRETARIAT not in roles:
+        raise ConfigError(f"{name}={value!r} must name secretariat: the secretariat always needs a second factor.")
+    return roles
 
 
 def database_url(raw: str) -> str:
@@ -167,8 +183,12 @@ class Config:
             },
         }
         # Attempts are counted before they are checked (capital/throttle.py), in redis when configured.
-        self.CAPITAL_LOGIN_LIMIT = _env_limit("CAPITAL_LOGIN_LIMIT", "5 per minute; 30 per hour")  # per account
+        # Passwords (throttle.check_secret): per account from one address; per address; wrong ones per
+        # account from every address, past which each address has a few attempts at that account.
+        self.CAPITAL_LOGIN_LIMIT = _env_limit("CAPITAL_LOGIN_LIMIT", "5 per minute; 30 per hour")
         self.CAPITAL_LOGIN_ADDRESS_LIMIT = _env_limit("CAPITAL_LOGIN_ADDRESS_LIMIT", "30 per minute; 300 per hour")
+        self.CAPITAL_LOGIN_ACCOUNT_LIMIT = _env_limit("CAPITAL_LOGIN_ACCOUNT_LIMIT", "20 per hour; 100 per day")
+        self.CAPITAL_LOGIN_GUARDED_LIMIT = _env_limit("CAPITAL_LOGIN_GUARDED_LIMIT", "3 per hour; 10 per day")
         self.CAPITAL_RESET_LIMIT = _env_limit("CAPITAL_RESET_LIMIT", "10 per hour")
         self.CAPITAL_INVITATION_LIMIT = _env_limit("CAPITAL_INVITATION_LIMIT", "10 per 10 minutes")
         self.CAPITAL_BALLOT_LIMIT = _env_limit("CAPITAL_BALLOT_LIMIT", "10 per minute; 60 per hour")  # per member
@@ -241,3 +261,5 @@ class Config:
         # Sensitive secretariat actions ask for the password again if it was typed longer ago.
         self.REAUTH_MINUTES = _env_positive("CAPITAL_REAUTH_MINUTES", 10)
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_MAX_HOURS)
+        # The roles that must sign in with a second factor (docs/roles.md): the secretariat always.
+        self.REQUIRE_SECOND_FACTOR = _env_roles("CAPITAL_REQUIRE_SECOND_FACTOR", "secretariat")

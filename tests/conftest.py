@@ -277,6 +277,53 @@ def db(app):
     return db
 
 
+# The key the set-up page shows for typing into an authenticator app by hand.
+APP_KEY = re.compile(r'id="key"[^>]*>([A-Z2-7 ]+)<')
+
+
+def add_authenticator_app(user) -> str:
+    """Give ``user`` (in the session, not yet flushed or committed) an authenticator app; its secret."""
+    from capital.models import TotpFactor
+    from capital.services import factors
+
+    secret = factors.new_totp_secret()
+    user.totp_factor = TotpFactor(secret_encrypted=factors.seal(secret))
+    return secret
+
+
+def second_factor_code(app, email: str) -> str | None:
+    """A code the app accepts now as ``email``'s second factor, or None if they have none.
+
+    A code of the authenticator app for the current time step, or the next if that one was used (never
+    the previous one: the step could end before the server checks it); when those are used up (several
+    sign-ins within seconds), a recovery code added for the purpose. Tests that sign in as someone who
+    needs a second factor go through this.
+    """
+    import pyotp
+
+    from capital.domain.second_factor import candidate_steps, new_recovery_codes, time_step
+    from capital.extensions import db
+    from capital.models import RecoveryCode, User
+    from capital.models.types import utcnow
+    from capital.services import factors
+    from capital.services.accounts import hash_password
+
+    with app.app_context():
+        user = User.by_email(email)
+        if user is None or not factors.has_second_factor(user):
+            return None
+        secret = factors.totp_secret(user)
+        now = utcnow()
+        steps = [step for step in candidate_steps(now, user.totp_factor.last_step)
+                 if step >= time_step(now)] if secret else []
+        if steps:
+            return pyotp.TOTP(secret).generate_otp(steps[0])
+        code = new_recovery_codes()[0]
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=hash_password(code)))
+        db.session.commit()
+        return code
+
+
 class WebClient:
     """A test client that signs in and adds the session's CSRF token to its forms.
 
@@ -309,16 +356,27 @@ class WebClient:
     def csrf_token(self) -> str:
         """The session's CSRF token (it stays valid for the whole session)."""
         if getattr(self, "_token", None) is None:
-            page = self.get("/about/help").get_data(as_text=True)  # never cached, never redirected
-            self._token = self.TOKEN.search(page).group(1)
+            page = self.get("/about/help")  # never cached; redirected only half signed in, to the second step
+            if page.status_code == 302:
+                page = self.get(page.headers["Location"])
+            self._token = self.TOKEN.search(page.get_data(as_text=True)).group(1)
         return self._token
+
+    # Posts that start or end a session, which comes with a new CSRF token.
+    NEW_SESSION = ("/account/login", "/account/logout", "/account/invitation/", "/account/two-factor",
+                   "/account/security/app", "/account/security/passkeys/new")
 
     def post(self, url, data=None, **kwargs):
         data = dict(data or {})
         data.setdefault("csrf_token", self.csrf_token())
+        if url.startswith("/account/confirm-password") and "code" not in data and "credential" not in data:
+            # Confirming it is you takes the second factor too, for someone who has one.
+            code = second_factor_code(self.app, getattr(self, "_email", ""))
+            if code:
+                data["code"] = code
         response = self._request("post", url, data=data, **kwargs)
-        if url.startswith(("/account/login", "/account/logout", "/account/invitation/")):
-            self._token = None  # signing in or out starts a new session, with a new CSRF token
+        if url.startswith(self.NEW_SESSION):
+            self._token = None
         return response
 
     def post_raw(self, url, **kwargs):
@@ -326,8 +384,22 @@ class WebClient:
         return self._request("post", url, **kwargs)
 
     def login(self, email, password=PASSWORD):
+        """Sign in; with a second factor, answer its challenge (or set up an app if the role needs one
+        and the person has none), so that "signed in as the secretariat" is one call."""
         response = self.post("/account/login", {"email": email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
+        self._email = email.strip().lower()
+        location = response.headers["Location"]
+        if location.startswith("/account/two-factor"):
+            response = self.post("/account/two-factor", {"code": second_factor_code(self.app, self._email)})
+            assert response.status_code == 302, response.get_data(as_text=True)
+        elif location.startswith("/account/security/app"):
+            import pyotp
+
+            key = APP_KEY.search(self.get(location).get_data(as_text=True)).group(1).replace(" ", "")
+            response = self.post(location, {"code": pyotp.TOTP(key).now()})
+            assert response.headers["Location"] == "/account/security/recovery-codes", response.get_data(as_text=True)
+            assert "Your recovery codes" in self.get(response.headers["Location"]).get_data(as_text=True)
         return response
 
 
@@ -361,17 +433,25 @@ def make_city(db):
 @pytest.fixture
 def make_user(db):
     from capital.domain.roles import Role
+    from flask import current_app
+
+    from capital.domain.second_factor import requires_second_factor
     from capital.models import BoardTerm, RoleGrant, User
     from capital.services.accounts import hash_password
 
     counter = iter(range(1, 100000))
 
-    def factory(*roles: Role, email=None, city=None, locale=None, password=PASSWORD, name=None, now=NOW):
+    def factory(*roles: Role, email=None, city=None, locale=None, password=PASSWORD, name=None, now=NOW,
+                second_factor=None):
+        """``second_factor``: give an authenticator app (by default, to the roles that require one)."""
         n = next(counter)
         user = User(email=email or f"person{n}@capital.example", name=name or f"Person {n}",
                     password_hash=hash_password(password), city_id=city.id if city else None, locale=locale)
         for role in roles:
             user.role_grants.append(RoleGrant(role=role))
+        if second_factor or (second_factor is None
+                             and requires_second_factor(roles, current_app.config["REQUIRE_SECOND_FACTOR"])):
+            add_authenticator_app(user)
         if Role.BOARD in roles:
             today = now.date()  # the UTC day, as the app counts board terms
             user.board_terms.append(BoardTerm(starts_on=today - timedelta(days=365), ends_on=today + timedelta(days=365)))

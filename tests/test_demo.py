@@ -1,5 +1,8 @@
 """The embedded default: SQLite, in-process tasks and a mail folder, with the demo data."""
 
+import re
+
+import pyotp
 from sqlalchemy import func, select
 
 from capital.domain.phase import Phase
@@ -15,8 +18,11 @@ def test_demo_on_sqlite_is_idempotent_and_usable(sqlite_app):
     first = runner.invoke(args=["capital", "demo"])
     assert first.exit_code == 0, first.output
     assert "secretariat@capital.example" in first.output and DEMO_PASSWORD in first.output
+    # The secretariat's second factor: the key for an authenticator app, the same at every run.
+    key = re.search(r"secretariat@capital\.example\s+key ([A-Z2-7]{32})", first.output).group(1)
     second = runner.invoke(args=["capital", "demo"])
     assert second.exit_code == 0, second.output
+    assert f"key {key}" in second.output
 
     with app.app_context():
         from capital.extensions import db
@@ -35,7 +41,9 @@ def test_demo_on_sqlite_is_idempotent_and_usable(sqlite_app):
     browser = WebClient(app.test_client())
     home = browser.get("/").get_data(as_text=True)
     assert "Córdoba" in home
-    browser.login("secretariat@capital.example", DEMO_PASSWORD)
+    response = browser.post("/account/login", {"email": "secretariat@capital.example", "password": DEMO_PASSWORD})
+    assert response.headers["Location"] == "/account/two-factor"  # as a person with the key in their app:
+    assert browser.post("/account/two-factor", {"code": pyotp.TOTP(key).now()}).status_code == 302
     assert "Düsseldorf" in browser.get("/secretariat/cities").get_data(as_text=True)
     # Mail is written to the outbox folder, in-process.
     browser.post("/secretariat/invitations", {"email": "new@city.example", "role": 2, "city_id": 0, "locale": "en"})

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from capital.auth import routes  # noqa: E402,F401
+from capital.auth import factor_routes, routes  # noqa: E402,F401

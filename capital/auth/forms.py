@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from capital.forms import strip
@@ -13,9 +13,51 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
+# A code field: what the phone shows or a recovery code; never corrected nor capitalised by the browser.
+_CODE_INPUT = {"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false",
+               "autocorrect": "off"}
+# The browser's answer to a passkey ceremony (capital/static/passkeys.js fills it in).
+_PASSKEY_ANSWER_LENGTH = 20_000
+
+
+class PasskeyAnswerField(HiddenField):
+    """The browser's answer to one ceremony: never written back into the page, so a refused answer
+    is not sent again with the code typed next."""
+
+    def _value(self):
+        return ""
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(_l("Code"), filters=[strip], validators=[Length(max=40)], render_kw=_CODE_INPUT)
+    credential = PasskeyAnswerField(validators=[Length(max=_PASSKEY_ANSWER_LENGTH)])
+    submit = SubmitField(_l("Continue"))
+
+
 class ConfirmPasswordForm(FlaskForm):
     password = PasswordField(_l("Your password"), validators=[DataRequired()])
+    code = StringField(_l("Code"), filters=[strip], validators=[Length(max=40)], render_kw=_CODE_INPUT)
+    credential = PasskeyAnswerField(validators=[Length(max=_PASSKEY_ANSWER_LENGTH)])
     submit = SubmitField(_l("Confirm and continue"))
+
+
+class SetUpAppForm(FlaskForm):
+    code = StringField(_l("Code the app shows"), filters=[strip], validators=[Length(max=40)],
+                       render_kw=_CODE_INPUT | {"inputmode": "numeric"})
+    submit = SubmitField(_l("Turn on the app"))
+
+
+class PasskeyForm(FlaskForm):
+    name = StringField(_l("Name of the passkey"), filters=[strip], validators=[Length(max=200)],
+                       render_kw={"autocomplete": "off"})
+    credential = PasskeyAnswerField(validators=[Length(max=_PASSKEY_ANSWER_LENGTH)])
+    submit = SubmitField(_l("Create the passkey"))
+
+
+class RenamePasskeyForm(FlaskForm):
+    name = StringField(_l("Name of the passkey"), filters=[strip], validators=[Length(max=200)],
+                       render_kw={"autocomplete": "off"})
+    submit = SubmitField(_l("Save the name"))
 
 
 class SetPasswordForm(FlaskForm):

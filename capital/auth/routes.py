@@ -4,15 +4,17 @@ from flask_login import current_user, login_required
 
 from capital import throttle
 from capital.auth import bp
+from capital.auth.attempts import code_checked, password_checked
+from capital.auth.factor_routes import CODE_FIELDS, sign_in_options, take_ceremony
 from capital.auth.forms import (
     AcceptInvitationForm, ConfirmPasswordForm, LoginForm, ResetRequestForm, SetPasswordForm, SettingsForm,
 )
-from capital.auth.sessions import confirm_password, end_session, start_session
+from capital.auth.sessions import PENDING, begin_sign_in, confirm_password, end_session
 from capital.extensions import db, login_manager
 from capital.domain.localisation import LOCALES, timezone_names
 from capital.i18n import LANGUAGE_NAMES, _, _l, translate, zone_name
 from capital.models.types import utcnow
-from capital.services import accounts
+from capital.services import accounts, factors
 from capital.services.dispatch import commit
 from capital.urls import safe_next_url
 from capital.views import perform
@@ -22,42 +24,30 @@ login_manager.login_message = _l("Please sign in to see this page.")
 login_manager.login_message_category = "info"
 
 
-def _password_attempt(email: str) -> throttle.Attempt:
-    """Count a password attempt against the account and the client's address before checking it."""
-    config = current_app.config
-    return throttle.hit("login", [("account", email.strip().lower(), config["CAPITAL_LOGIN_LIMIT"]),
-                                  ("address", throttle.client_address(), config["CAPITAL_LOGIN_ADDRESS_LIMIT"])])
-
-
-def _password_accepted(attempt: throttle.Attempt) -> None:
-    # The owner's earlier failures are forgiven; the address keeps its count of others' failures.
-    attempt.clear("account")
-    attempt.refund("address")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("public.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        attempt = _password_attempt(form.email.data)
-        user = accounts.authenticate(form.email.data, form.password.data, utcnow())
+        user = password_checked(form.email.data,
+                                lambda: accounts.authenticate(form.email.data, form.password.data, utcnow()))
         if user is not None:
             commit()
-            _password_accepted(attempt)
-            start_session(user)
-            return redirect(safe_next_url(request.args.get("next")) or url_for("public.dashboard"))
+            return begin_sign_in(user, safe_next_url(request.args.get("next")) or url_for("public.dashboard"))
         form.password.errors.append(_("Wrong e-mail address or password."))
     status = 401 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
 def logout():
-    accounts.sign_out(current_user._get_current_object())
-    commit()
+    """Sign out; half signed in, give up signing in."""
+    if current_user.is_authenticated:
+        accounts.sign_out(current_user._get_current_object())
+        commit()
+    elif PENDING not in session:
+        return redirect(url_for("auth.login"))
     end_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("public.home"))
@@ -83,9 +73,8 @@ def accept_invitation(token):
             db.session.rollback()
             return render_template("auth/invitation_invalid.html", errors=[translate(error.reason)]), 410
         commit()
-        start_session(user)
         flash(_("Welcome to Capital. Your account is ready."), "success")
-        return redirect(url_for("public.dashboard"))
+        return begin_sign_in(user, url_for("public.dashboard"))
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
 
 
@@ -117,18 +106,26 @@ def reset_password(token):
 @bp.route("/confirm-password", methods=["GET", "POST"])
 @login_required
 def reauthenticate():
-    """Type the password again before a sensitive action, then go back to it."""
+    """Type the password again before a sensitive action (and the second factor, for someone who has
+    one), then go back to it."""
+    user = current_user._get_current_object()
     form = ConfirmPasswordForm()
     target = safe_next_url(request.args.get("next")) or url_for("public.dashboard")
+    with_factor = factors.has_second_factor(user)
     if form.validate_on_submit():
-        attempt = _password_attempt(current_user.email)
-        if accounts.check_password(current_user, form.password.data):
-            _password_accepted(attempt)
+        if not password_checked(user.email, lambda: accounts.check_password(user, form.password.data)):
+            form.password.errors.append(_("This is not your password."))
+        elif not with_factor:
             confirm_password()
             return redirect(target)
-        form.password.errors.append(_("This is not your password."))
+        elif code_checked(user, lambda: perform(lambda: factors.check_second_factor(
+                user, code=form.code.data, answer=form.credential.data, ceremony=take_ceremony(), now=utcnow()),
+                                                 form=form, fields=CODE_FIELDS)):
+            confirm_password()
+            return redirect(target)
     status = 401 if form.is_submitted() else 200
-    return render_template("auth/reauthenticate.html", form=form), status
+    return render_template("auth/reauthenticate.html", form=form, with_factor=with_factor,
+                           passkey_options=sign_in_options(user)), status
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -3,6 +3,7 @@
 from capital.models.audit import AuditEntry, WorkerHeartbeat
 from capital.models.cities import City, DeclarationSignature
 from capital.models.cycles import TALLY_METHODS, Cycle, VotingRound
+from capital.models.factors import Passkey, RecoveryCode, TotpFactor
 from capital.models.mail import Mail, Mailing, MailingPart, MailState
 from capital.models.nominations import Attachment, EligibilityDecision, Endorsement, Nomination, NominationText
 from capital.models.subscribers import Subscriber
@@ -13,6 +14,6 @@ __all__ = [
     "TALLY_METHODS", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City", "Cycle",
     "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "Invitation", "Mail", "Mailing",
     "MailingPart", "MailState",
-    "Nomination", "NominationText", "Participation", "Recusal", "Result", "RoleGrant", "Subscriber",
-    "User", "VotingRound", "WorkerHeartbeat",
+    "Nomination", "NominationText", "Participation", "Passkey", "RecoveryCode", "Recusal", "Result", "RoleGrant",
+    "Subscriber", "TotpFactor", "User", "VotingRound", "WorkerHeartbeat",
 ]

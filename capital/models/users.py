@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capital.domain.roles import InvitationState, Role, invitation_state
@@ -31,8 +31,12 @@ class User(UserMixin, db.Model):
     last_login_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Signed into every session cookie; raising it ends all of this person's sessions at once.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The random handle passkeys know this person by (WebAuthn's user.id); made at the first passkey.
+    webauthn_handle: Mapped[bytes | None] = mapped_column(LargeBinary(64), unique=True)
 
     city = relationship("City")
+    totp_factor = relationship("TotpFactor", back_populates="user", uselist=False, cascade="all, delete-orphan")
+    passkeys = relationship("Passkey", back_populates="user", cascade="all, delete-orphan", order_by="Passkey.id")
 
     @property
     def mail_language(self) -> str:

@@ -20,7 +20,7 @@ from capital.secretariat.forms import (
     METHOD_TITLES, BoardTermForm, CityForm, CycleEditForm, CycleForm, DeclarationSignatureForm, InvitationForm,
     RoleForm, local_zone,
 )
-from capital.services import accounts, cities as city_service, cycles as cycle_service
+from capital.services import accounts, cities as city_service, cycles as cycle_service, factors
 from capital.services.audit import ACTION_TITLES
 from capital.services.health import outbox_status, tick_status
 from capital.views import perform
@@ -269,7 +269,8 @@ def person(user_id):
 
 def _person_page(person, term_form, role_form):
     return render_template("secretariat/person.html", person=person, term_form=term_form, role_form=role_form,
-                           today=utcnow().date())
+                           today=utcnow().date(), factors=factors.summary(person),
+                           can_reset_factor=factors.can_reset(person, actor=current_user))
 
 
 @bp.route("/people/<int:user_id>/board-terms", methods=["POST"])
@@ -318,6 +319,17 @@ def set_account_active(user_id, action):
     perform(lambda: accounts.set_account_active(person, is_active, actor=current_user, now=utcnow()),
             _("%(name)s can sign in again.", name=person.name) if is_active
             else _("%(name)s can no longer sign in.", name=person.name))
+    return redirect(url_for("secretariat.person", user_id=person.id))
+
+
+@bp.route("/people/<int:user_id>/second-factor/reset", methods=["POST"])
+@recent_login_required  # behind this member's own second factor, typed again
+def reset_second_factor(user_id):
+    """A person lost every factor: forget them, end their sessions and mail them (they set up a new one)."""
+    person = _get_person(user_id)
+    perform(lambda: factors.reset_second_factor(person, actor=current_user, now=utcnow()),
+            _("The second factor of %(name)s is reset: their sessions ended, they were mailed, and they set up "
+              "a new one when they next sign in.", name=person.name))
     return redirect(url_for("secretariat.person", user_id=person.id))
 
 

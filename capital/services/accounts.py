@@ -68,12 +68,17 @@ def sign_out(user: User) -> None:
     end_sessions(user)
 
 
-def check_password(user: User, password: str) -> bool:
-    """Whether ``password`` is ``user``'s (to confirm a sensitive action)."""
+def matches_hash(stored: str | None, secret: str) -> bool:
+    """Whether ``secret`` is the one whose Argon2 hash is ``stored`` (a password, a recovery code)."""
     try:
-        return bool(user.password_hash) and _hasher.verify(user.password_hash, password)
+        return bool(stored) and _hasher.verify(stored, secret)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s (to confirm a sensitive action)."""
+    return matches_hash(user.password_hash, password)
 
 
 def create_admin(email: str, password: str, *, name: str, now: datetime) -> User:

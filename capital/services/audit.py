@@ -60,6 +60,15 @@ ACTION_TITLES = {
     "voting.round_closed": N_("Voting round closed: ballots shuffled"),
     "voting.tallied": N_("Votes counted"),
     "subscriber.unsubscribed": N_("Unsubscribed from the announcements"),
+    "second_factor.app_added": N_("Authenticator app set up"),
+    "second_factor.app_replaced": N_("Authenticator app replaced"),
+    "second_factor.app_removed": N_("Authenticator app removed"),
+    "second_factor.passkey_added": N_("Passkey added"),
+    "second_factor.passkey_renamed": N_("Passkey renamed"),
+    "second_factor.passkey_removed": N_("Passkey removed"),
+    "second_factor.recovery_codes_made": N_("New recovery codes made"),
+    "second_factor.recovery_code_used": N_("Recovery code used to sign in"),
+    "second_factor.reset": N_("Second factor reset by the secretariat"),
 }
 
 

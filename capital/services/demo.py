@@ -15,7 +15,7 @@ from capital.domain.roles import Role
 from capital.domain.timeline import celebration_day, default_timeline, next_cycle_year
 from capital.extensions import db
 from capital.models import City, Cycle, DeclarationSignature, Nomination, User
-from capital.services import accounts
+from capital.services import accounts, factors
 from capital.services.audit import record
 
 DEMO_PASSWORD = "living-together-16-may"
@@ -87,7 +87,7 @@ def load_demo(now: datetime) -> dict:
             city.latitude, city.longitude = COORDINATES[latin]
         cities[latin] = city
 
-    credentials = []
+    credentials, app_keys = [], []
     for email, name, role, city_key, locale in USERS:
         user = User.by_email(email)
         if user is None:
@@ -98,7 +98,11 @@ def load_demo(now: datetime) -> dict:
             if role == Role.BOARD:
                 accounts.add_board_term(user, date(now.year - 1, 1, 1), date(now.year + 2, 12, 31), actor=actor, now=now)
             accounts.grant_role(user, role, actor=actor, now=now)
+        if factors.required_for(user) and not factors.has_second_factor(user):
+            factors.give_app(user, factors.new_totp_secret(), actor=actor, now=now)
         credentials.append((role, email, DEMO_PASSWORD))
+        if (key := factors.totp_secret(user)) is not None:
+            app_keys.append((email, key))
 
     if db.session.scalar(select(Cycle).where(Cycle.year == 2019)) is None:
         archive = Cycle(year=2019, celebration_date=celebration_day(2019), phase=Phase.ANNOUNCED,
@@ -119,7 +123,7 @@ def load_demo(now: datetime) -> dict:
         db.session.flush()
         record("cycle.nominations_opened", cycle, actor=actor, now=now, cycle_id=cycle.id)
     db.session.flush()
-    return {"credentials": credentials, "year": year}
+    return {"credentials": credentials, "year": year, "app_keys": app_keys}
 
 
 def _compressed(timeline, now: datetime):
@@ -229,7 +233,7 @@ def run_demo_vote(through: str, now: datetime) -> dict:
     if target >= THROUGH.index("announced") and cycle.phase == Phase.TALLIED:
         cycles.change_phase(cycle, Phase.ANNOUNCED, actor=secretariat, now=now, by_hand=True)
     db.session.flush()
-    return {"credentials": credentials, "year": cycle.year, "phase": cycle.phase}
+    return {"credentials": credentials, "year": cycle.year, "phase": cycle.phase, "app_keys": summary["app_keys"]}
 
 
 def _demo_user(email: str, name: str, role: Role, city: City, now: datetime) -> User:

@@ -30,7 +30,9 @@ def after_commit(task: Task, *args, after_response: bool = False) -> None:
     """Enqueue ``task(*args)`` once the current transaction commits.
 
     ``after_response``: when tasks run in-process (no broker) during a request, run it only
-    once the response is sent, so the response time does not depend on the task's work.
+    once the response is sent, so the response time does not depend on the task's work. Such a
+    task is also run in-process, after the response, when the broker cannot be reached: use it
+    for work the periodic tick cannot find in the database.
     """
     db.session.info.setdefault(_PENDING, []).append((task, args, after_response))
 
@@ -76,8 +78,15 @@ def commit() -> None:
             else:
                 task.delay(*args)
         except OperationalError:
-            log.warning("could not reach the broker for %s%r; the periodic tick will pick it up",
-                        work.name, args, exc_info=True)
+            if after_response and has_request_context():
+                # Work that is nowhere in the database yet (a password-reset request): the tick
+                # could not find it, so this process does it once the response is sent.
+                log.warning("could not reach the broker for %s; running it in this process after the response",
+                            work.name, exc_info=True)
+                _run_after_response(celery.tasks[work.name], args)
+            else:
+                log.warning("could not reach the broker for %s%r; the periodic tick will pick it up",
+                            work.name, args, exc_info=True)
 
 
 def _run_after_response(task, args) -> None:

@@ -1,7 +1,7 @@
 """group mail written in ranges: mailings to any audience, their parts, personal marks on mails
 
 Revision ID: a1c3e5f70b92
-Revises: 7d4a1e9c2b60
+Revises: b7c2f4e81d09
 Create Date: 2026-12-03 09:00:00
 
 A mailing names an audience (a recipients query) and keeps its context instead of bodies
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = 'a1c3e5f70b92'
-down_revision = '7d4a1e9c2b60'
+down_revision = 'b7c2f4e81d09'
 branch_labels = None
 depends_on = None
 

@@ -60,7 +60,7 @@ def world(db, make_city, make_user, make_cycle):
 
 def pages_of(role: str, world: dict) -> list[str]:
     cycle, draft, submitted = world["cycle"].id, world["draft"], world["submitted"]
-    common = ["/", "/nominees", "/account/settings"]
+    common = ["/", "/nominees", "/account/settings", "/account/security"]
     return {
         "public": ["/", "/nominees", "/account/login", "/account/password-reset", "/about/contact",
                    "/about/help", "/about/privacy", "/about/accessibility"],
@@ -74,7 +74,7 @@ def pages_of(role: str, world: dict) -> list[str]:
             f"/secretariat/cycles/{cycle}/phase/nominations_closed", "/secretariat/cities",
             f"/secretariat/cities/{world['city']}", "/secretariat/cities/new", "/secretariat/people",
             f"/secretariat/people/{world['person']}", "/secretariat/invitations", "/secretariat/mail",
-            "/review/", f"/review/{submitted}"],
+            "/review/", f"/review/{submitted}", "/account/security/app", "/account/security/passkeys/new"],
     }[role]
 
 
@@ -101,14 +101,19 @@ def check_page(page, url: str, problems: list[str]) -> None:
             problems.append(f"{url} at {width} px scrolls sideways by {extra} px")
 
 
+def axe_context(browser, locale: str):
+    """A browser context in ``locale`` whose pages accept the injected axe-core script; and its page."""
+    context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
+                                  viewport={"width": WIDTHS[0], "height": 900})
+    context.set_default_timeout(15_000)
+    return context, context.new_page()
+
+
 @pytest.mark.parametrize("locale", ["en", "ar"])
 @pytest.mark.parametrize("role", ["public", "representative", "board", "secretariat"])
 def test_every_page_passes_axe_and_reflows(role, locale, world, live_server, browser, db):
     assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
-    context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
-                                  viewport={"width": WIDTHS[0], "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    context, page = axe_context(browser, locale)
     try:
         if role != "public":
             person = world["people"][role]
@@ -260,10 +265,7 @@ def test_the_vote_and_the_public_record_pass_axe_and_reflow(locale, live_server,
     for person in (member, vote.secretariat):
         person.locale = locale
     db.session.commit()
-    context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
-                                  viewport={"width": WIDTHS[0], "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    context, page = axe_context(browser, locale)
     problems: list[str] = []
 
     def visit(*urls):
@@ -304,6 +306,74 @@ def test_the_vote_and_the_public_record_pass_axe_and_reflow(locale, live_server,
         sign_in(page, live_server, vote.secretariat.email)
         visit("/secretariat/", "/board/results", "/board/results/runner-up", "/board/vote/roll",
               "/account/confirm-password")
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_the_second_factor_pages_pass_axe_and_reflow(locale, live_server, browser, db, make_user, screenshot):
+    """Setting up an app before anything else (plain, refused), the recovery codes shown once, the second
+    step of signing in (plain, refused), the sign-in security with a passkey, renaming it, and confirming
+    it is you with a code (refused)."""
+    import pyotp
+    from flask import current_app
+
+    from capital.models import Passkey
+    from tests.conftest import PASSWORD, second_factor_code
+
+    assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
+    newcomer = make_user(Role.SECRETARIAT, second_factor=False, locale=locale)
+    member = make_user(Role.SECRETARIAT, locale=locale)
+    db.session.add(Passkey(user_id=member.id, credential_id=b"laptop", public_key=b"key", name="Laptop"))
+    db.session.commit()
+    context, page = axe_context(browser, locale)
+    problems: list[str] = []
+
+    def password(email):
+        page.goto(f"{live_server}/account/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("#submit")
+        page.wait_for_load_state()
+
+    def submit(name, code):
+        page.fill("#code", code)
+        page.click("#submit")
+        page.wait_for_load_state()
+        if name:
+            check_page(page, name, problems)
+
+    try:
+        password(newcomer.email)
+        assert "/account/security/app" in page.url
+        check_page(page, "set up an app (half signed in)", problems)
+        screenshot(page, f"set-up-an-app-{locale}")  # as check_page left it: a 390 px phone
+        key = page.inner_text("#key").replace(" ", "")
+        submit("set up an app (refused)", "000000" if pyotp.TOTP(key).now() != "000000" else "111111")
+        assert page.locator(".error-summary").count() == 1
+        submit("recovery codes", pyotp.TOTP(key).now())
+        assert page.locator(".recovery-codes li").count() == 10
+        screenshot(page, f"recovery-codes-{locale}")
+        page.click("a.button.primary")
+        page.click("button.link-button")  # sign out
+        page.wait_for_load_state()
+
+        password(member.email)
+        assert "/account/two-factor" in page.url
+        check_page(page, "second step", problems)
+        submit("second step (refused)", "abcde-fghjk")
+        assert page.locator(".error-summary").count() == 1
+        submit(None, second_factor_code(current_app._get_current_object(), member.email))
+        passkey = db.session.scalar(db.select(Passkey))
+        for url in ("/account/security", f"/account/security/passkeys/{passkey.id}"):
+            assert page.goto(f"{live_server}{url}").status == 200
+            check_page(page, url, problems)
+        page.goto(f"{live_server}/account/confirm-password")
+        page.fill("#password", PASSWORD)
+        submit("confirm it is you (refused)", "999999" if second_factor_code(current_app._get_current_object(), member.email) != "999999"
+               else "888888")
+        assert page.locator(".error-summary").count() == 1
         assert not problems, "\n".join(problems)
     finally:
         context.close()

@@ -29,7 +29,9 @@ from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import City, RoleGrant, User
 from capital.services.accounts import hash_password
-from tests.conftest import PASSWORD, WebClient, dispose, free_port, make_config, reset_postgres_schema
+from tests.conftest import (
+    PASSWORD, WebClient, add_authenticator_app, dispose, free_port, make_config, reset_postgres_schema,
+)
 
 pytestmark = pytest.mark.pg
 
@@ -164,20 +166,30 @@ class Load:
             self.failures.append(f"{route}: {error!r}")
 
 
-def _seed(app) -> None:
+def _seed(app) -> str:
+    """The secretariat account, with its authenticator app; the app's key."""
     with app.app_context():
         user = User(email="secretariat@capital.example", name="Secretariat", password_hash=hash_password(PASSWORD))
         user.role_grants.append(RoleGrant(role=Role.SECRETARIAT))
+        key = add_authenticator_app(user)
         db.session.add(user)
         db.session.commit()
+    return key
 
 
-def _sign_in(base: str) -> tuple[str, object]:
+def _sign_in(base: str, key: str) -> tuple[str, object]:
+    import pyotp
+
     with requests.Session() as browser:
         page = browser.get(f"{base}/account/login").text
         token = WebClient.TOKEN.search(page).group(1)
         response = browser.post(f"{base}/account/login", allow_redirects=False, data={
             "csrf_token": token, "email": "secretariat@capital.example", "password": PASSWORD})
+        assert response.status_code == 302, response.text
+        # The second step: a new session, with its own token.
+        token = WebClient.TOKEN.search(browser.get(f"{base}/account/two-factor").text).group(1)
+        response = browser.post(f"{base}/account/two-factor", allow_redirects=False, data={
+            "csrf_token": token, "code": pyotp.TOTP(key).now()})
         assert response.status_code == 302, response.text
         # The token is rotated at sign-in: take the signed-in session's own.
         page = browser.get(f"{base}/about/help").text
@@ -192,9 +204,9 @@ def test_postgres_restarted_under_load_requests_fail_cleanly_then_succeed_withou
         app = create_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=postgres.url))
         try:
             reset_postgres_schema(app)
-            _seed(app)
+            key = _seed(app)
             with served(app) as base:
-                token, cookies = _sign_in(base)
+                token, cookies = _sign_in(base, key)
                 load = Load(base)
                 workers = [threading.Thread(target=load.reader, args=(language,)) for language in ("en", "fr")]
                 workers += [threading.Thread(target=load.secretariat, args=(n, token, cookies)) for n in (1, 2)]

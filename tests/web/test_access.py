@@ -14,9 +14,11 @@ PAGES = {
     "/board/": Role.BOARD,
     "/city/": Role.REPRESENTATIVE,
 }
+# Every signed-in person's own pages, whatever their role: their settings and sign-in security.
+OWN_PAGES = ["/account/settings", "/account/security", "/account/security/app", "/account/security/passkeys/new"]
 
 
-@pytest.mark.parametrize("url", sorted(PAGES))
+@pytest.mark.parametrize("url", sorted(PAGES) + OWN_PAGES)
 def test_anonymous_visitors_are_sent_to_sign_in(client, url):
     response = client.get(url)
     assert response.status_code == 302
@@ -30,6 +32,29 @@ def test_each_page_admits_only_its_role(client, make_user, make_city, url, neede
     client.login(user.email)
     expected = 200 if role == needed else 403
     assert client.get(url).status_code == expected
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_person_reaches_their_own_pages_whatever_their_role(client, make_user, make_city, role):
+    user = make_user(role, city=make_city() if role == Role.REPRESENTATIVE else None)
+    client.login(user.email)
+    assert [client.get(url).status_code for url in OWN_PAGES] == [200] * len(OWN_PAGES)
+
+
+def test_a_second_factor_reset_is_refused_to_other_roles_and_a_passkey_to_other_people(client, make_user, db):
+    from capital.models import Passkey
+    from capital.services import factors
+
+    target = make_user(Role.SECRETARIAT)
+    other = make_user(Role.BOARD)
+    db.session.add(Passkey(user_id=target.id, credential_id=b"id", public_key=b"key", name="Key"))
+    db.session.commit()
+    passkey = db.session.scalar(db.select(Passkey))
+    client.login(other.email)
+    assert client.post(f"/secretariat/people/{target.id}/second-factor/reset").status_code == 403
+    assert client.get(f"/account/security/passkeys/{passkey.id}").status_code == 404
+    assert client.post(f"/account/security/passkeys/{passkey.id}/remove").status_code == 404
+    assert factors.summary(db.session.get(type(target), target.id)).passkeys == 1
 
 
 def test_a_secretariat_post_is_refused_to_other_roles(client, make_user, db):

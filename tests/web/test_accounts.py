@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from capital.domain.roles import Role
 from capital.models import AuditEntry, Invitation, Mail, User
 from capital.models.types import utcnow
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, second_factor_code
 
 LINK = re.compile(r"(http://[^\s\"<]+/account/(?:invitation|password-reset)/[^\s\"<]+)")
 
@@ -189,6 +189,8 @@ def test_password_reset_for_an_unknown_address_says_the_same_and_sends_nothing(c
 def test_sign_in_does_not_redirect_to_another_site(client, make_user):
     user = make_user(Role.SECRETARIAT)
     response = client.post("/account/login?next=https://evil.example/", {"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"] == "/account/two-factor"  # the secretariat's second step, then:
+    response = client.post("/account/two-factor", {"code": second_factor_code(client.app, user.email)})
     assert response.headers["Location"] == "/dashboard"
 
 

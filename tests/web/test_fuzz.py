@@ -1,5 +1,5 @@
 """Random input, as each role, to every route and every form, on PostgreSQL: never a 5xx, and a request
-that is refused (anything but a redirect after success) stores nothing.
+that is refused (anything but a redirect after success) stores nothing; the same with redis stopped.
 
 Routes come from ``app.url_map``; forms (their fields, options and CSRF token) from the GET pages
 each role can open, so a new page or form is fuzzed without touching this file.
@@ -19,7 +19,7 @@ from werkzeug.routing import IntegerConverter
 
 from capital.domain.phase import Phase
 from capital.domain.roles import Role
-from tests.conftest import WebClient
+from tests.conftest import WebClient, free_port
 
 ROLES = {"anonymous": None, "representative": Role.REPRESENTATIVE, "board": Role.BOARD,
          "secretariat": Role.SECRETARIAT}
@@ -151,6 +151,30 @@ def _ensure_signed_in(browser, person, role) -> bool:
 
 @pytest.mark.parametrize("role_name", ROLES)
 def test_random_input_never_breaks_the_server_nor_stores_refused_data(app, db, world, role_name):
+    _fuzz(app, db, world, role_name)
+
+
+@pytest.fixture
+def redis_stopped(app, monkeypatch):
+    """The attempt counters and the page cache in a redis that does not answer (nothing listens on its port)."""
+    from capital.public.cache import RedisStore
+    from capital.throttle import FallbackCounters, RedisCounters
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    monkeypatch.setitem(app.extensions, "capital_throttle", FallbackCounters(RedisCounters(url)))
+    monkeypatch.setitem(app.extensions, "capital_page_cache", RedisStore(url))
+
+
+# The roles whose forms are throttled (sign-in, reset, subscription, invitation; the board's own posts).
+@pytest.mark.redis
+@pytest.mark.parametrize("role_name", ["anonymous", "board"])
+def test_with_redis_stopped_random_input_still_never_breaks_the_server(app, db, world, redis_stopped, role_name):
+    _fuzz(app, db, world, role_name, plausible_first=True)
+
+
+def _fuzz(app, db, world, role_name, *, plausible_first=False):
+    """``plausible_first``: send each form once as a person would fill it, before any random field (random
+    values alone rarely get past a form's validation to what it then does, such as counting an attempt)."""
     role = ROLES[role_name]
     person = world.get(role)
     browser = WebClient(app.test_client())
@@ -177,6 +201,8 @@ def test_random_input_never_breaks_the_server_nor_stores_refused_data(app, db, w
     # Each field of each form on its own (the rest filled plausibly, so that field is the only fault).
     fields = [("form", (page, form, name), EXAMPLES) for page, form in forms
               for name in sorted(set(form["fields"]) - {"csrf_token"} | form["files"])]
+    if plausible_first:
+        fields = [("form", (page, form, None), 1) for page, form in forms] + fields
     targets = ([("get", rule, EXAMPLES) for rule in get_rules] + fields
                + [("post-url", rule, EXAMPLES) for rule in post_rules])
     state = {"fingerprint": None}  # the database's, after the last request: the next one's "before"
@@ -202,13 +228,14 @@ def _exercise(browser, person, role, db, kind, target, examples, pool, state):
             changed_ok = False
         elif kind == "form":
             page, form, name = target
-            # A plausible filling (what the page offers), with this one field replaced or left out.
+            # A plausible filling (what the page offers), with this one field replaced or left out (none:
+            # the plausible filling itself).
             fields = {key: offered[0] for key, offered in form["fields"].items() if offered}
             if name in form["files"]:
                 fields[name] = (io.BytesIO(data.draw(st.binary(max_size=300))), data.draw(pool))
-            elif data.draw(st.integers(0, 5)) == 5:  # hypothesis tries 0 first: keep that the usual case
+            elif name is not None and data.draw(st.integers(0, 5)) == 5:  # hypothesis tries 0 first: the usual case
                 fields.pop(name, None)
-            else:
+            elif name is not None:
                 fields[name] = data.draw(pool)
             # Now and then a forged token; otherwise the session's current one.
             fields["csrf_token"] = data.draw(printable) if data.draw(st.integers(0, 9)) == 9 else browser.csrf_token()

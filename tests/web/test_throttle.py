@@ -1,5 +1,7 @@
-"""Throttling that holds: attempts are counted before the password is checked, per account and per client
-address (behind trusted proxies), without locking out other people who type their own correct password."""
+"""Throttling that holds: attempts are counted before the password is checked, per account from each client
+address and per address (behind trusted proxies); wrong passwords for an account from many addresses guard
+it. Nobody's failures lock out anyone else who types their own correct password: not the owner's, not a
+colleague's (capital/throttle.py, check_secret)."""
 
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +40,81 @@ def test_thirty_wrong_passwords_sent_at_once_are_mostly_refused_unchecked(app, m
     statuses = _parallel_wrong_sign_ins(app, user.email)
     assert statuses.count(401) == 5  # CAPITAL_LOGIN_LIMIT: 5 per minute
     assert statuses.count(429) == 25
-    assert _sign_in(app, user.email, PASSWORD).status_code == 429  # the account waits, even with the password
+    assert _sign_in(app, user.email, PASSWORD).status_code == 429  # this address waits, even with the password
+
+
+ELSEWHERE = {"REMOTE_ADDR": "198.51.100.20"}
+
+
+@pytest.fixture(params=["in-process", pytest.param("redis", marks=pytest.mark.redis)])
+def counters(request, app, monkeypatch):
+    """The attempt counters of the embedded set-up, then those in redis (every web machine's)."""
+    if request.param == "in-process":
+        yield
+        return
+    from capital.throttle import FallbackCounters, RedisCounters
+
+    store = redis.Redis.from_url(TEST_REDIS_URL)
+    store.flushdb()
+    monkeypatch.setitem(app.extensions, "capital_throttle", FallbackCounters(RedisCounters(TEST_REDIS_URL)))
+    try:
+        yield
+        assert store.keys("capital:throttle:login:account-failures:*")
+    finally:
+        store.flushdb()
+        store.close()
+
+
+def test_thirty_one_wrong_passwords_do_not_lock_the_owner_out(app, make_user):
+    """The attack of issue 20: 31 wrong passwords, then the owner's own from where they are."""
+    user = make_user(Role.SECRETARIAT)
+    owner = WebClient(app.test_client())
+    owner.raw.environ_base.update(ELSEWHERE)
+    owner.login(user.email)  # signed in before the attack, about to confirm a phase change
+    attacker = {"REMOTE_ADDR": "203.0.113.66"}
+    statuses = [_sign_in(app, user.email, "guess", **attacker).status_code for _ in range(31)]
+    assert statuses == [401] * 5 + [429] * 26  # this address guesses five times a minute at most
+    assert _sign_in(app, user.email, PASSWORD, **ELSEWHERE).status_code == 302
+    assert owner.post("/account/confirm-password", {"password": PASSWORD}).status_code == 302
+
+
+def test_guessing_from_many_addresses_is_bounded_and_the_owner_still_signs_in(app, make_user, monkeypatch,
+                                                                              counters):
+    monkeypatch.setitem(app.config, "CAPITAL_LOGIN_ACCOUNT_LIMIT", "10 per hour")
+    monkeypatch.setitem(app.config, "CAPITAL_LOGIN_GUARDED_LIMIT", "2 per hour")
+    user = make_user(Role.BOARD)
+    addresses = [{"REMOTE_ADDR": f"203.0.113.{n}"} for n in range(1, 21)]
+    checked = 0
+    for address in addresses:  # five guesses each from twenty addresses
+        statuses = [_sign_in(app, user.email, "guess", **address).status_code for _ in range(5)]
+        assert set(statuses) <= {401, 429}
+        checked += statuses.count(401)
+    # Two addresses make the ten wrong guesses that guard the account; the eighteen others get two each,
+    # instead of the five per address (a hundred in all) that the per-address limit alone would allow.
+    assert checked == 10 + 18 * 2
+    assert _sign_in(app, user.email, PASSWORD, **addresses[5]).status_code == 429  # this address has been failing
+    assert _sign_in(app, user.email, PASSWORD, **ELSEWHERE).status_code == 302  # this one has not
+    # The owner may mistype while the account is guarded; the right password gives its attempt back.
+    typing = {"REMOTE_ADDR": "198.51.100.21"}
+    assert [_sign_in(app, user.email, password, **typing).status_code
+            for password in ("typo", PASSWORD, PASSWORD, PASSWORD)] == [401, 302, 302, 302]
+
+
+def test_the_owner_confirms_their_password_while_others_guess_it(app, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "CAPITAL_LOGIN_ACCOUNT_LIMIT", "10 per hour")
+    user = make_user(Role.SECRETARIAT)
+    owner = WebClient(app.test_client())
+    owner.raw.environ_base.update(ELSEWHERE)
+    owner.login(user.email)
+    for n in range(12):  # from twelve addresses: the account is guarded
+        _sign_in(app, user.email, "guess", REMOTE_ADDR=f"203.0.113.{n}")
+    assert owner.post("/account/confirm-password", {"password": PASSWORD}).status_code == 302
+    # The confirmation page bounds guessing with a stolen session as the sign-in page does.
+    thief = WebClient(app.test_client())
+    thief.raw.environ_base.update({"REMOTE_ADDR": "203.0.113.99"})
+    thief.login(user.email)
+    assert [thief.post("/account/confirm-password", {"password": "guess"}).status_code
+            for _ in range(4)] == [401, 401, 401, 429]  # the guarded limit: three an hour per address
 
 
 def test_another_person_at_the_same_address_still_signs_in(app, make_user):
