@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test install catalogs browser services scan
+.PHONY: demo test install catalogs browser services scan bench-tools
 
 # axe-core, from the npm registry, for the accessibility browser test (build/ is ignored by git).
 AXE := build/axe/node_modules/axe-core/axe.min.js
@@ -38,6 +38,10 @@ browser: $(AXE)
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; }
 
+## Debian's wrk, which the benches load pages with (tests/test_benches.py runs each at its tiniest size).
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
 ## Start PostgreSQL and redis if they have stopped (the test suite uses both). With several
 ## PostgreSQL versions installed, start the cluster that listens on 5432 (pg_lsclusters lists them).
 PG_CLUSTER = $$(pg_lsclusters --no-header | awk '$$3 == 5432 { print $$1, $$2; exit }')
@@ -54,5 +58,5 @@ scan: install
 	$(BIN)/python .ci/audit_dependencies.py
 
 ## Run the whole test suite (PostgreSQL, redis, a Celery worker, SMTP, Chromium, SQLite) after the scans.
-test: catalogs browser services scan
+test: catalogs browser bench-tools services scan
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""The framework's own limit: a bare Flask "hello world", served the same way as Capital by bench/public.py."""
+"""The framework's own limit: a bare Flask "hello world", served the same way as Capital by bench/year_page.py."""
 
 from flask import Flask
 

@@ -17,7 +17,9 @@ its own on a loopback port, and then, in the same run:
   outbox is empty.
 
 It prints mails per second for both, their ratio, and the duplicates the sink received (the
-same Message-ID twice). The target: at least half the limit, zero duplicates.
+same Message-ID twice). The target: at least half the limit, zero duplicates. If the sink or a
+worker dies, the run ends at once with an error naming it. ``--smoke``: 50 mails, one worker (a
+check that the bench runs, not a figure).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import queue
 import smtplib
 import sys
 import time
@@ -146,6 +149,34 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _ask(pipe, sink, command: str | None = None, timeout: float = 120):
+    """Send ``command`` to the sink (if any) and wait for its answer; a dead sink ends the run."""
+    if command is not None:
+        pipe.send(command)
+    deadline = time.monotonic() + timeout
+    while not pipe.poll(0.2):
+        if not sink.is_alive():
+            raise SystemExit(f"the SMTP sink died (exit code {sink.exitcode}): no figure")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the SMTP sink did not answer {command or 'its start'!r} in {timeout:.0f} s")
+    return pipe.recv()
+
+
+def _results(results, workers, timeout: float = 600) -> list[int]:
+    """What each worker sent; a worker that died ends the run."""
+    sent, deadline = [], time.monotonic() + timeout
+    while len(sent) < len(workers):
+        try:
+            sent.append(results.get(timeout=0.5))
+        except queue.Empty:
+            dead = [w for w in workers if not w.is_alive() and w.exitcode != 0]
+            if dead:
+                raise SystemExit(f"a worker died (exit code {dead[0].exitcode}): no figure") from None
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the workers did not finish in {timeout:.0f} s") from None
+    return sent
+
+
 def _plain_loop(messages, port: int) -> float:
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as smtp:
@@ -154,21 +185,24 @@ def _plain_loop(messages, port: int) -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_mail"))
+    parser.add_argument("--smoke", action="store_true", help="the tiniest run: does the bench still work?")
     args = parser.parse_args()
+    if args.smoke:
+        args.mails, args.workers = 50, 1
 
     context = multiprocessing.get_context("spawn")
     port = _free_port()
     ours, theirs = context.Pipe()
     sink = context.Process(target=_sink, args=(port, theirs), daemon=True)
     sink.start()
-    assert ours.recv() == "ready"
+    assert _ask(ours, sink, timeout=30) == "ready"
 
     app = _app(args.database_url, port, args.batch)
     started = time.perf_counter()
@@ -178,11 +212,9 @@ def main() -> None:
 
     messages = _messages(app)
     limit_seconds = _plain_loop(messages, port)
-    ours.send("stats")
-    total, unique, _ = ours.recv()
+    total, unique, _ = _ask(ours, sink, "stats")
     assert total == unique == args.mails, (total, unique)
-    ours.send("reset")
-    ours.recv()
+    _ask(ours, sink, "reset")
 
     start, results = context.Event(), context.Queue()
     workers = [context.Process(target=_worker, args=(args.database_url, port, args.batch, start, results))
@@ -192,14 +224,12 @@ def main() -> None:
     time.sleep(3)  # the workers build their app, then wait for the start
     started = time.perf_counter()
     start.set()
-    sent = [results.get(timeout=600) for _ in workers]
+    sent = _results(results, workers)
     outbox_seconds = time.perf_counter() - started
     for process in workers:
         process.join()
-    ours.send("stats")
-    total, unique, duplicates = ours.recv()
-    ours.send("stop")
-    ours.recv()
+    total, unique, duplicates = _ask(ours, sink, "stats")
+    _ask(ours, sink, "stop")
 
     from sqlalchemy import func, select
 
@@ -218,7 +248,12 @@ def main() -> None:
     print(f"outbox / limit: {outbox_rate / limit_rate:.2f} (target >= 0.5)")
     print(f"received by the sink: {total}, distinct Message-IDs: {unique}, duplicates: {duplicates} (target 0)")
     print(f"marked SENT in the outbox: {marked} of {args.mails}; sent per worker: {sent}")
+    missed = ([f"the outbox at {outbox_rate / limit_rate:.2f} of the limit"] * (outbox_rate / limit_rate < 0.5)
+              + [f"{duplicates} duplicates"] * (duplicates > 0) + [f"{marked} of {args.mails} marked sent"]
+              * (marked != args.mails))
+    print("targets met" if not missed else "targets NOT met: " + "; ".join(missed))
+    return 0 if not missed else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -33,7 +33,7 @@ def create_app(config: Config | None = None) -> "Flask":
     from capital.auth import sessions
     from capital.celery_app import celery_init_app
     from capital.config import ROOT, Config
-    from capital.extensions import csrf, db, end_session, login_manager, migrate
+    from capital.extensions import compress, csrf, db, end_session, login_manager, migrate
     from capital.models.types import render_item
 
     config = config if config is not None else Config()
@@ -61,6 +61,7 @@ def create_app(config: Config | None = None) -> "Flask":
     inputs.init_app(app)  # before the blueprints: their rules use its bounded int converter
     celery_init_app(app)
     _register_blueprints(app)
+    compress.init_app(app)  # compresses text answers after the view (the other hooks only add headers)
     cli.init_app(app)
 
     if app.config["CHECK_SERVICES_AT_START"]:

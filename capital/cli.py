@@ -242,10 +242,14 @@ def outbox_command(retry_id: int | None, retry_all: bool, limit: int):
         click.echo(f"{count} failed mail(s) queued again.")
         return
     status = outbox_status(now)
-    click.echo(f"pending: {status['queued']}  failed: {status['failed']}  sent: {status['sent']}  "
+    said = {"exact": "", "at_least": "more than ", "about": "about "}
+    counts = {name: f"{said[kind]}{status[name]}" for name, kind in status["counts"].items()}
+    click.echo(f"pending: {counts['queued']}  failed: {counts['failed']}  sent: {counts['sent']}  "
                f"oldest pending: {status['oldest_queued_age_seconds']} s")
     for title, states in (("Pending", (MailState.QUEUED, MailState.SENDING)), ("Failed", (MailState.FAILED,))):
-        rows = db.session.scalars(select(Mail).where(Mail.state.in_(states)).order_by(Mail.id).limit(limit)).all()
+        # Oldest first, along the partial index of those states (not a walk of the whole outbox).
+        rows = db.session.scalars(select(Mail).where(Mail.state.in_(states))
+                                  .order_by(Mail.created_dt, Mail.id).limit(limit)).all()
         click.echo(f"{title}:")
         for mail in rows:
             click.echo(f"  {mail.id:>8}  {mail.state.name:<7} {mail.attempts:>2} tries  "

@@ -215,8 +215,12 @@ class Config:
         self.MAIL_SENDERS = _env_int("CAPITAL_MAIL_SENDERS", 4)  # sender tasks a tick starts at most
         # true: wait for each "sent" mark to reach the disk (slower; safe even if PostgreSQL itself crashes).
         self.MAIL_DURABLE_MARKS = _env_bool("CAPITAL_MAIL_DURABLE_MARKS", False)
-        # Subscribers whose announcement is written per transaction.
-        self.MAILING_RANGE = _env_int("CAPITAL_MAILING_RANGE", 5000)
+        # Recipients of a group mail whose mails are written per transaction.
+        self.MAILING_RANGE = _env_positive("CAPITAL_MAILING_RANGE", 5000)
+        # Sent mail keeps its bodies this many days, then only who, what and when (0: for good).
+        self.MAIL_RETENTION_DAYS = _env_int("CAPITAL_MAIL_RETENTION_DAYS", 90)
+        if self.MAIL_RETENTION_DAYS < 0:
+            raise ConfigError(f"CAPITAL_MAIL_RETENTION_DAYS={self.MAIL_RETENTION_DAYS} must be 0 (keep) or more.")
         self.MAIL_OUTBOX_DIR = Path(_env("CAPITAL_MAIL_OUTBOX_DIR", str(self.INSTANCE_PATH / "outbox")))
         if self.MAIL_USE_TLS and self.MAIL_USE_SSL:
             raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: choose one.")
@@ -239,6 +243,14 @@ class Config:
         self.LANGUAGES = LOCALES
 
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        # Text answers are compressed (Flask-Compress): brotli when the client asks for it, else gzip.
+        # Cached public pages are stored compressed once per render (capital.public.cache).
+        self.COMPRESS_MIMETYPES = ["text/html", "text/plain", "text/css", "text/calendar", "text/javascript",
+                                   "application/javascript", "application/json", "application/atom+xml",
+                                   "image/svg+xml"]
+        self.COMPRESS_ALGORITHM = ["br", "gzip"]
+        # Not streamed files (the static ones, small): its stream wrapper would leave the file unclosed.
+        self.COMPRESS_STREAMS = False
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.PRODUCTION

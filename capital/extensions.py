@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised by ``create_app``."""
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,6 +28,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
+compress = Compress()
 login_manager = LoginManager()
 
 

@@ -561,3 +561,34 @@ def make_vote(db, make_city, make_user):
         return Vote(list(hosts), members, **settings)
 
     return factory
+
+
+def write_group_mail(now) -> int:
+    """Write every recorded group mail at ``now``, range by range, as the writer tasks would,
+    starting no task (the tests send by hand where it matters); the number of mails written.
+
+    The tasks a test's commit left pending (the writers and senders) are dropped."""
+    from capital.extensions import db
+    from capital.services.mailings import unwritten_mailing_ids, write_mailing
+
+    db.session.info.clear()
+    written, seen = 0, None
+    while (ids := unwritten_mailing_ids()) and ids != seen:  # a mailing that follows another comes next
+        seen = ids
+        written += sum(write_mailing(mailing_id, now, start_tasks=False) for mailing_id in ids)
+    db.session.expire_all()
+    return written
+
+
+def body_text(mail) -> str:
+    """The text of ``mail`` as its recipient receives it (a mailing's part, their name put in)."""
+    from capital.services.mail import mail_bodies
+
+    return mail_bodies(mail)[0]
+
+
+def body_html(mail) -> str:
+    """The HTML of ``mail`` as its recipient receives it."""
+    from capital.services.mail import mail_bodies
+
+    return mail_bodies(mail)[1]

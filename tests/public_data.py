@@ -34,10 +34,11 @@ RECEIPT = "TUN1-0000-0000-0004"
 
 
 def make_counted_cycle(db, make_city, *, year=2031, method="irv", phase=Phase.ANNOUNCED,
-                       announcement_dt=ANNOUNCEMENT, eligible_voters=7):
-    """A cycle for ``year`` whose board vote was counted by ``method``; Palermo wins."""
-    cities = {latin: make_city(name, country=country, timezone=zone) for name, latin, country, zone in HOSTS}
-    for (name, latin, _, _), city in zip(HOSTS, cities.values()):
+                       announcement_dt=ANNOUNCEMENT, eligible_voters=7, hosts=HOSTS, ballots=BALLOTS, winner=WINNER):
+    """A cycle for ``year`` whose board vote was counted by ``method``; Palermo wins (by default:
+    ``hosts``, ``ballots`` and the ``winner`` they give can be others)."""
+    cities = {latin: make_city(name, country=country, timezone=zone) for name, latin, country, zone in hosts}
+    for (name, latin, _, _), city in zip(hosts, cities.values()):
         city.name, city.name_latin = name, latin
     cycle = Cycle(year=year, celebration_date=celebration_day(year), phase=phase, method=method,
                   nominations_open_dt=datetime(year - 1, 10, 16, 12, tzinfo=UTC),
@@ -65,20 +66,20 @@ def make_counted_cycle(db, make_city, *, year=2031, method="irv", phase=Phase.AN
     db.session.add(voting_round)
     db.session.flush()
     lines = []
-    for code, ranking in BALLOTS:
+    for code, ranking in ballots:
         db.session.add(Ballot(round_id=voting_round.id, receipt_code=code,
                               ranking=[[nominations[name].id for name in group] for group in ranking]))
         lines.append(" > ".join(" = ".join(group) for group in ranking) + f" # {code}")
     text = "\n".join(lines) + "\n"
     outcome = tally(text, method=method, candidates=names, tie_break=names)
-    assert outcome.winner == WINNER, outcome.to_dict()
+    assert outcome.winner == winner, outcome.to_dict()
     data = outcome.to_dict()
     data["candidate_ids"] = [nominations[name].id for name in data["candidates"]]  # as the tally service keeps it
     db.session.add(Result(round_id=voting_round.id, method=method, tally=data,
-                          winner_nomination_id=nominations[WINNER].id, eligible_voters=eligible_voters,
-                          ballots_cast=len(BALLOTS), is_quorum_met=True,
+                          winner_nomination_id=nominations[winner].id, eligible_voters=eligible_voters,
+                          ballots_cast=len(ballots), is_quorum_met=True, ballot_file=text,
                           checksum=hashlib.sha256(text.encode()).hexdigest(), tallied_dt=cycle.voting_close_dt))
     # The designation happens when the cycle is announced, even by hand before the announcement time.
-    cycle.capital_city_id = cities[WINNER].id
+    cycle.capital_city_id = cities[winner].id
     db.session.commit()
     return cycle

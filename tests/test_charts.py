@@ -45,10 +45,25 @@ def test_instant_runoff_draws_one_group_per_round_with_the_eliminated_marked():
     assert any(t.endswith("(eliminated)") for t in texts)
 
 
-def test_the_matrix_shows_every_pairwise_count():
+def test_a_pairwise_count_draws_the_winner_against_each_other_city():
     data, svg = draw("schulze")
     texts = [t.text for t in svg.iter(f"{SVG}text")]
-    for i, row in enumerate(data["matrix"]):
-        for j, value in enumerate(row):
-            if i != j:
-                assert str(value) in texts
+    names, matrix, winner = data["candidates"], data["matrix"], data["winner"]
+    i = names.index(winner)
+    for j, other in enumerate(names):
+        if j != i:
+            assert f"{winner} / {other}" in texts
+            assert str(matrix[i][j]) in texts and str(matrix[j][i]) in texts
+
+
+def test_a_chart_stays_the_same_size_whatever_the_number_of_cities():
+    names = [f"City {n:03}" for n in range(200)]
+    ballots = "".join(f"{' > '.join(names[n:] + names[:n])}\n" for n in range(0, 200, 7))
+    sizes = {}
+    for method in ("schulze", "irv", "borda"):
+        data = tally(ballots, method=method, tie_break=names).to_dict()
+        svg = ET.fromstring(chart_svg(data, ChartWords("t", "d"), chart_id="c"))
+        texts = [t.text for t in svg.iter(f"{SVG}text")]
+        sizes[method] = len(list(svg.iter(f"{SVG}rect")))
+        assert any(t and t.startswith("and ") and t.endswith(" more") for t in texts), method
+    assert sizes["schulze"] <= 2 * 12 and sizes["borda"] <= 12 and sizes["irv"] <= 4 * 12

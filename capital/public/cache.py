@@ -13,6 +13,12 @@ in process memory otherwise) under its locale and path, and served again until:
   by another process takes to show when pages are cached in process memory: the in-process
   store suits the embedded single-process set-up, several workers want ``REDIS_URL``).
 
+Each entry is stored as rendered and compressed once, with brotli and with gzip, as a first-time
+reader gets it (without a CSRF token): :class:`FrontCache` answers such a reader in the encoding
+their ``Accept-Encoding`` prefers, with an ETag of its own (``"<etag>:br"``, ``"<etag>:gzip"``, the
+way Flask-Compress names them) and ``Vary: Accept-Encoding``; a reader served through Flask gets
+their own token put in, compressed on the way out by Flask-Compress.
+
 Signed-in readers, readers with a message pending and requests with a query string get a
 freshly rendered page (still with an ETag). A cached page is rendered with a placeholder
 where a form's CSRF token goes: a reader served through Flask gets their own token put in
@@ -22,6 +28,7 @@ reader ever receives another's token.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -31,13 +38,14 @@ from collections import OrderedDict
 from datetime import datetime
 from functools import wraps
 
+import brotli
 from flask import current_app, g, has_app_context, make_response, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import LanguageAccept
+from werkzeug.datastructures import Accept, LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from capital.config import LOCALES
@@ -132,23 +140,54 @@ def _cacheable() -> bool:
 KEPT_HEADERS = ("Content-Type", "Content-Disposition")
 
 
+# The encodings a cached page is also stored in, the preferred first when a client takes both.
+ENCODINGS = ("br", "gzip")
+
+
+def _compressed(body: bytes) -> dict[str, bytes]:
+    """``body`` in each of ENCODINGS (once per render: a high level costs nothing per request)."""
+    return {"br": brotli.compress(body, quality=9), "gzip": gzip.compress(body, compresslevel=9, mtime=0)}
+
+
+def preferred_encoding(accept_encoding: str | None) -> str | None:
+    """The one of ENCODINGS the client's ``Accept-Encoding`` ranks highest (None: identity)."""
+    accepted = parse_accept_header(accept_encoding, Accept)
+    best = max(ENCODINGS, key=lambda name: accepted.quality(name))
+    return best if accepted.quality(best) > 0 else None
+
+
 def _pack(version: int, rendered: datetime, valid_until: datetime | None, etag: str, response) -> bytes:
+    body = response.get_data()
+    shared = _compressed(body.replace(TOKEN_PLACEHOLDER.encode(), b""))  # as a first-time reader gets it
     header = {"v": version, "from": rendered.isoformat(), "until": valid_until.isoformat() if valid_until else None,
-              "etag": etag,
+              "etag": etag, "sizes": [len(body), *(len(shared[name]) for name in ENCODINGS)],
               "headers": {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}}
-    return json.dumps(header).encode() + b"\n" + response.get_data()
+    return b"".join([json.dumps(header).encode(), b"\n", body, *(shared[name] for name in ENCODINGS)])
 
 
 def _unpack(entry: bytes) -> tuple[dict, bytes]:
-    header, _, body = entry.partition(b"\n")
-    return json.loads(header), body
+    """The entry's header and the page as rendered (its compressed forms: :func:`_encoded`)."""
+    header, _, rest = entry.partition(b"\n")
+    header = json.loads(header)
+    if "sizes" not in header:  # stored by an earlier version: read as stale
+        header["v"] = None
+        return header, b""
+    return header, rest[:header["sizes"][0]]
+
+
+def _encoded(entry: bytes, encoding: str) -> bytes:
+    """The cached page of ``entry`` as a first-time reader gets it, compressed with ``encoding``."""
+    header, _, rest = entry.partition(b"\n")
+    sizes = json.loads(header)["sizes"]
+    start = sizes[0] + sum(sizes[1:1 + ENCODINGS.index(encoding)])
+    return rest[start:start + sizes[1 + ENCODINGS.index(encoding)]]
 
 
 def _respond(response, etag: str, max_age: int | None, state: str):
     """``response`` with its validators and caching headers, answered conditionally (304)."""
     response.set_etag(etag)
     response.headers["Content-Language"] = str(get_locale())
-    response.vary.update(("Accept-Language", "Cookie"))
+    response.vary.update(("Accept-Language", "Cookie", "Accept-Encoding"))
     if max_age is None:  # personal or one-off: the browser may keep it but must revalidate
         response.cache_control.private = True
         response.cache_control.no_cache = True
@@ -204,7 +243,7 @@ def cached_page(next_change):
             key = PAGE_KEY.format(locale=get_locale(), path=request.path)
             version, fresh = _lookup(store, key, now)
             if fresh is not None:
-                header, body = fresh
+                header, body, _ = fresh
                 response = _from_entry(header, body)
                 until = _until(header)
                 return _respond(response, _personal(response, header["etag"]), _max_age(now, until), "hit")
@@ -230,8 +269,9 @@ def _until(header: dict) -> datetime | None:
     return datetime.fromisoformat(header["until"]) if header["until"] else None
 
 
-def _lookup(store, key: str, now: datetime) -> tuple[int | None, tuple[dict, bytes] | None]:
-    """The store's version (None when the store is out of reach) and the entry, if still fresh."""
+def _lookup(store, key: str, now: datetime) -> tuple[int | None, tuple[dict, bytes, bytes] | None]:
+    """The store's version (None when the store is out of reach) and, if still fresh, the entry's
+    header, its page as rendered and the entry itself."""
     try:
         version, entry = store.get(key)
     except Exception:  # a cache outage slows pages down, it never breaks them
@@ -244,7 +284,7 @@ def _lookup(store, key: str, now: datetime) -> tuple[int | None, tuple[dict, byt
     # Valid from its rendering to the next embargo's end (a clock set back makes it stale too).
     if header["v"] != version or now < datetime.fromisoformat(header["from"]) or (until and now >= until):
         return version, None
-    return version, (header, body)
+    return version, (header, body, entry)
 
 
 def _etag(body: bytes) -> str:
@@ -309,17 +349,23 @@ class FrontCache:
         _, fresh = _lookup(app.extensions["capital_page_cache"], key, now)
         if fresh is None:
             return None
-        header, body = fresh
+        header, body, entry = fresh
+        encoding = preferred_encoding(environ.get("HTTP_ACCEPT_ENCODING"))
         headers = security_headers(app.config.get("PRODUCTION", False))
         headers.update(header["headers"])
         headers.update({"Cache-Control": f"public, max-age={_max_age(now, _until(header))}",
-                        "Vary": "Accept-Language, Cookie", "Content-Language": locale, "X-Page-Cache": "hit",
-                        "ETag": f'"{header["etag"]}"'})
+                        "Vary": "Accept-Language, Cookie, Accept-Encoding", "Content-Language": locale,
+                        "X-Page-Cache": "hit",
+                        "ETag": f'"{header["etag"]}:{encoding}"' if encoding else f'"{header["etag"]}"'})
         if environ.get("HTTP_IF_NONE_MATCH", "").strip() in (headers["ETag"], "W/" + headers["ETag"]):
             del headers["Content-Type"]
             start_response("304 Not Modified", list(headers.items()))
             return [b""]
-        body = body.replace(TOKEN_PLACEHOLDER.encode(), b"")
+        if encoding:
+            body = _encoded(entry, encoding)
+            headers["Content-Encoding"] = encoding
+        else:
+            body = body.replace(TOKEN_PLACEHOLDER.encode(), b"")
         headers["Content-Length"] = str(len(body))
         start_response("200 OK", list(headers.items()))
         return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import format_decimal, format_percent, get_locale
 
-from capital.charts import ChartWords, chart_kind, chart_svg
+from capital.charts import ChartWords, chart_kind, chart_svg, head_to_head, shown_rounds
 from capital.i18n import _
 from capital.models import Cycle, Result
 from capital.secretariat.forms import METHOD_TITLES
@@ -28,6 +28,13 @@ class RoundView:
     is_quorum_met: bool
     tie_break_order: list[str]
     checksum: str
+    # What the year page's table shows, whatever the number of nominations: for a pairwise count
+    # the first city against each other one (no whole matrix), for instant-runoff the first and
+    # the last counts; the whole count is in tally.json and, table by table, on /vote/<year>.
+    top: str | None
+    pairs: list[tuple[str, Any, Any]]
+    shown_rounds: list[dict]
+    is_whole: bool
 
 
 def number(value) -> str:
@@ -42,14 +49,21 @@ def round_view(result: Result, year: int) -> RoundView:
     sentences = explain(tally)
     svg = chart_svg(tally, ChartWords(title=title, description=" ".join(sentences),
                                       round_label=lambda n: _("Count %(number)s", number=n),
-                                      eliminated=_("eliminated")),
+                                      eliminated=_("eliminated"),
+                                      more=lambda n: _("and %(count)s more", count=number(n)),
+                                      versus=lambda first, other: _("%(first)s against %(other)s", first=first,
+                                                                    other=other)),
                     number=number, chart_id=f"chart-{year}-{result.round.number}")
+    top, pairs = head_to_head(tally) if kind == "matrix" else (None, [])
+    rounds = shown_rounds(tally.get("rounds", []))
     turnout = format_percent(result.ballots_cast / result.eligible_voters) if result.eligible_voters else "—"
     return RoundView(
         number=result.round.number, method_title=str(METHOD_TITLES.get(result.method, result.method)),
         kind=kind, svg=svg, sentences=sentences, tally=tally, eligible_voters=result.eligible_voters,
         ballots_cast=result.ballots_cast, turnout=turnout, is_quorum_met=result.is_quorum_met,
         tie_break_order=list(tally.get("tie_break") or []), checksum=result.checksum,
+        top=top, pairs=pairs, shown_rounds=rounds,
+        is_whole=kind == "scores" or (kind == "rounds" and len(rounds) == len(tally.get("rounds", []))),
     )
 
 
@@ -68,8 +82,8 @@ def explain(tally: dict[str, Any]) -> list[str]:
             if r.get("eliminated"):
                 sentences.append(_("%(cities)s eliminated.", cities=", ".join(r["eliminated"])))
     elif method in ("schulze", "ranked_pairs"):
-        sentences.append(_("Every city is compared with every other: the table shows, for each pair, how many "
-                           "ballots preferred the city of the row to the city of the column."))
+        sentences.append(_("Every city is compared with every other, pair by pair: how many ballots preferred "
+                           "one to the other."))
         # The winner's comparisons tell the story; the table holds every other pair.
         names, matrix = tally.get("candidates", []), tally.get("matrix", [])
         top = tally.get("winner") or (tally.get("ranking") or [[None]])[0][0]
@@ -121,3 +135,63 @@ def year_context(cycle: Cycle, year: int, now) -> dict:
         number=number, share_title=_("Capital of Living Together %(year)s", year=year),
         share_description=description,
     )
+
+
+# The whole count on /vote/<year> is shown a block of rows and columns at a time.
+BLOCK = 20
+
+
+@dataclass(frozen=True)
+class CountBlock:
+    """One block of the whole count's table: row labels with their cells, and where it stands."""
+
+    caption: str
+    columns: list[str]
+    rows: list[tuple[str, list[str]]]
+    row_page: int
+    row_pages: int
+    column_page: int
+    column_pages: int
+    row_span: tuple[int, int, int]  # first, last, total
+    column_span: tuple[int, int, int]
+
+
+def count_block(tally: dict[str, Any], row_page: int, column_page: int, size: int = BLOCK) -> CountBlock:
+    """Block (``row_page``, ``column_page``) of the whole count: the pairwise matrix, the votes in
+    every round, or the scores; pages out of range are brought back into it."""
+    names = list(tally.get("candidates", []))
+    kind = chart_kind(tally)
+    if kind == "matrix":
+        matrix = tally.get("matrix", [])
+        caption = _("Ballots preferring the city of the row to the city of the column")
+        columns = [f"{j + 1}. {name}" for j, name in enumerate(names)]
+        labels = columns
+
+        def cell(i, j):
+            return "—" if i == j else number(matrix[i][j])
+    elif kind == "rounds":
+        rounds = tally.get("rounds", [])
+        caption = _("Votes in each count")
+        columns = [_("Count %(number)s", number=r["round"]) for r in rounds]
+        labels = names
+
+        def cell(i, j):
+            votes, name = rounds[j].get("votes", {}), names[i]
+            shown = number(votes[name]) if name in votes else "—"
+            return f"{shown} ({_('eliminated')})" if name in rounds[j].get("eliminated", []) else shown
+    else:
+        scores = tally.get("scores", {})
+        caption, columns, labels = _("Score of each city"), [_("Score")], names
+
+        def cell(i, j):
+            return number(scores.get(names[i], 0))
+    row_pages, column_pages = max(1, -(-len(labels) // size)), max(1, -(-len(columns) // size))
+    row_page, column_page = min(max(row_page, 1), row_pages), min(max(column_page, 1), column_pages)
+    row_range = range((row_page - 1) * size, min(row_page * size, len(labels)))
+    column_range = range((column_page - 1) * size, min(column_page * size, len(columns)))
+    return CountBlock(
+        caption=caption, columns=[columns[j] for j in column_range],
+        rows=[(labels[i], [cell(i, j) for j in column_range]) for i in row_range],
+        row_page=row_page, row_pages=row_pages, column_page=column_page, column_pages=column_pages,
+        row_span=(row_range.start + 1, row_range.stop, len(labels)),
+        column_span=(column_range.start + 1, column_range.stop, len(columns)))

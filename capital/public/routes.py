@@ -21,7 +21,7 @@ from capital.public import bp, clock
 from capital.public.forms import SubscribeForm
 from capital.public.cache import cached_page
 from capital.public.feeds import atom_feed, icalendar_file
-from capital.public.results import capital_context, year_context
+from capital.public.results import capital_context, count_block, year_context
 from capital.secretariat.forms import METHOD_TITLES
 from capital.services import accounts, public, voting
 from capital.services.dispatch import commit
@@ -95,7 +95,8 @@ def year_page(year):
     context = year_context(cycle, year, now)
     # The audit bundle once the result is public (the bundle itself waits for the announcement too).
     files = list(voting.audit_files(cycle, clock.now())) if context["rounds"] else []
-    return render_template("public/year.html", receipt=receipt, ballot=ballot, audit_files=files, **context)
+    return render_template("public/year.html", receipt=receipt, ballot=ballot, audit_files=files,
+                           vote_url=url_for("public.vote", year=year), **context)
 
 
 @bp.route("/archive")
@@ -205,7 +206,10 @@ def vote(year):
     names = {}
     if voting_round is not None:
         names = voting.nomination_names(voting.ballot_nominations(voting_round))
-    return render_template("public/vote.html", cycle=cycle, voting_round=voting_round, result=result,
+    block = None
+    if result is not None and announced:
+        block = count_block(result.tally, request.args.get("rows", 1, type=int), request.args.get("columns", 1, type=int))
+    return render_template("public/vote.html", cycle=cycle, voting_round=voting_round, result=result, block=block,
                            announced=announced, tie_break=[names[n] for n in voting_round.tie_break_order]
                            if voting_round else [], designations=voting.designations(cycle) if announced else [],
                            files=list(voting.audit_files(cycle, clock.now())),

@@ -11,10 +11,10 @@ from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline, labelled_deadlines, next_cycle_year
 from capital.extensions import db
 from capital.domain.messages import RuleViolation
-from capital.i18n import _
+from capital.i18n import _, format_decimal
 from capital.models import AuditEntry, City, Cycle, Invitation, Mail, MailState, RoleGrant, User
 from capital.models.types import utcnow
-from capital.pagination import paged
+from capital.pagination import keyset_paged, paged
 from capital.secretariat import bp
 from capital.secretariat.forms import (
     METHOD_TITLES, BoardTermForm, CityForm, CycleEditForm, CycleForm, DeclarationSignatureForm, InvitationForm,
@@ -59,8 +59,15 @@ def dashboard():
     }
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.year.desc()).limit(5)).all()
     now = utcnow()
-    return render_template("secretariat/dashboard.html", counts=counts, cycles=cycles,
-                           outbox=outbox_status(now), tick=tick_status(now), deadline_for=deadline_for)
+    outbox = outbox_status(now)
+    return render_template("secretariat/dashboard.html", counts=counts, cycles=cycles, outbox=outbox,
+                           outbox_counts=_said_counts(outbox), tick=tick_status(now), deadline_for=deadline_for)
+
+
+def _said_counts(outbox: dict) -> dict[str, str]:
+    """Each count of the outbox as the secretariat reads it: the number, "more than …" or "about …"."""
+    said = {"exact": "%(number)s", "at_least": _("more than %(number)s"), "about": _("about %(number)s")}
+    return {name: said[kind] % {"number": format_decimal(outbox[name])} for name, kind in outbox["counts"].items()}
 
 
 def _search(statement, query: str, *columns):
@@ -354,9 +361,10 @@ def revoke_invitation(invitation_id):
 
 @bp.route("/mail")
 def mail():
+    """The outbox, newest first, a page at a time by keyset (any page is one indexed read)."""
     statement = select(Mail)
     state = request.args.get("state", type=int)
     if state in {int(s) for s in MailState}:
         statement = statement.where(Mail.state == state)
-    listing = paged(statement, {"created": Mail.created_dt, "state": Mail.state}, "created")
-    return render_template("secretariat/mail.html", listing=listing, failed=int(MailState.FAILED))
+    page = keyset_paged(statement, Mail.created_dt, Mail.id)
+    return render_template("secretariat/mail.html", page=page, failed=int(MailState.FAILED))

@@ -38,6 +38,7 @@ ACTION_TITLES = {
     "cycle.runner_up_designated": N_("Runner-up designated"),
     "invitation.sent": N_("Invitation sent"),
     "mail.retried": N_("Failed mail queued again"),
+    "mail.bodies_dropped": N_("Texts of old sent mail dropped (retention)"),
     "invitation.accepted": N_("Invitation accepted"),
     "invitation.revoked": N_("Invitation withdrawn"),
     "nomination.started": N_("Nomination started"),

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from capital.config import ConfigError
 from capital.extensions import db
-from capital.models import Mail, MailState, WorkerHeartbeat
+from capital.models import Mail, Mailing, MailState, WorkerHeartbeat
 
 BROKER_TIMEOUT_SECONDS = 2
 
@@ -49,17 +49,52 @@ def check_broker(url: str | None) -> tuple[bool, str]:
     return True, ""
 
 
+# The outbox is counted exactly up to here (a bounded read of a small index); past it, a count
+# is "more than" this, or "about" the planner's estimate. /healthz stays cheap at millions of mails.
+COUNT_LIMIT = 10_000
+
+
+def _bounded_count(*conditions) -> tuple[int, bool]:
+    """The number of mails meeting ``conditions``, up to COUNT_LIMIT, and whether there are more."""
+    rows = select(Mail.id).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
+    found = db.session.scalar(select(func.count()).select_from(rows))
+    return min(found, COUNT_LIMIT), found > COUNT_LIMIT
+
+
+def _estimated_mails() -> int | None:
+    """PostgreSQL's own estimate of the outbox's rows (kept by autovacuum), None where there is none."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    estimate = db.session.scalar(text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'mails'::regclass"))
+    return estimate if estimate and estimate > 0 else None
+
+
 def outbox_status(now: datetime) -> dict:
-    """The outbox's backlog, the age of its oldest waiting mail, its failures (for /healthz and the secretariat)."""
-    counts = dict(db.session.execute(select(Mail.state, func.count()).group_by(Mail.state)).all())
+    """The outbox's backlog, the age of its oldest waiting mail, its failures (for /healthz and the secretariat).
+
+    Every figure is a bounded read: ``counts`` says of each whether it is ``exact``, ``at_least``
+    (more than COUNT_LIMIT) or ``about`` (the database's estimate).
+    """
+    queued, more_queued = _bounded_count(Mail.state.in_([MailState.QUEUED, MailState.SENDING]))
+    failed, more_failed = _bounded_count(Mail.state == MailState.FAILED)
+    sent, more_sent = _bounded_count(Mail.state == MailState.SENT)
+    counts = {"queued": "at_least" if more_queued else "exact", "failed": "at_least" if more_failed else "exact",
+              "sent": "exact"}
+    if more_sent:
+        estimate = _estimated_mails()
+        sent_estimate = estimate - queued - failed if estimate is not None else 0
+        sent, counts["sent"] = (sent_estimate, "about") if sent_estimate > COUNT_LIMIT else (COUNT_LIMIT, "at_least")
     oldest = db.session.scalar(
         select(func.min(Mail.created_dt)).where(Mail.state.in_([MailState.QUEUED, MailState.SENDING])))
     return {
-        "queued": counts.get(MailState.QUEUED, 0) + counts.get(MailState.SENDING, 0),
-        "sent": counts.get(MailState.SENT, 0),
-        "failed": counts.get(MailState.FAILED, 0),
+        "queued": queued,
+        "sent": sent,
+        "failed": failed,
+        "counts": counts,
         "oldest_queued_dt": oldest,
         "oldest_queued_age_seconds": max(int((now - oldest).total_seconds()), 0) if oldest else 0,
+        "mailings_being_written": db.session.scalar(
+            select(func.count(Mailing.id)).where(Mailing.written_dt.is_(None))),
     }
 
 

@@ -12,6 +12,7 @@ An SMTP or broker outage delays mail and loses none.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import smtplib
@@ -33,9 +34,10 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from capital.domain.localisation import RTL_LOCALES
 from capital.extensions import db
 from capital.i18n import force_timezone
-from capital.models import Mail, Mailing, MailState, Subscriber
+from capital.models import Mail, Mailing, MailingPart, MailState, Subscriber
 from capital.services.audit import Actor, record
 from capital.services.dispatch import after_commit
 
@@ -46,8 +48,11 @@ SENDING_LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=6)
 # Header lines up to SMTP's limit: a long List-Unsubscribe link stays on its line, unfolded.
 _POLICY = compat32.clone(max_line_length=998)
-# Stands for a subscriber's own unsubscribe link in a mailing's bodies until the mail is sent.
+# Stand in a mailing's bodies for what is each recipient's own, until the mail is sent: a
+# subscriber's unsubscribe link, the recipient's name, the city the mail is about.
 UNSUBSCRIBE_MARK = "__CAPITAL_UNSUBSCRIBE_URL__"
+NAME_MARK = "__CAPITAL_RECIPIENT_NAME__"
+CITY_MARK = "__CAPITAL_CITY_NAME__"
 _ACTIVE = (MailState.QUEUED, MailState.SENDING)
 
 
@@ -119,9 +124,10 @@ def due_mail_ids(now: datetime, limit: int = 500) -> list[int]:
     ))
 
 
-def count_due_mail(now: datetime) -> int:
-    return db.session.scalar(
-        select(func.count(Mail.id)).where(Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now))
+def count_due_mail(now: datetime, limit: int) -> int:
+    """How many mails are due, counted up to ``limit`` (a bounded read of the due index)."""
+    due = select(Mail.id).where(Mail.state.in_(_ACTIVE), Mail.next_attempt_dt <= now).limit(limit).subquery()
+    return db.session.scalar(select(func.count()).select_from(due))
 
 
 def claim_due_mail(now: datetime, limit: int, mail_ids: list[int] | None = None) -> list[int]:
@@ -189,7 +195,7 @@ def send_due_mail(now: datetime, *, batch_size: int | None = None, max_batches: 
 def send_claimed_mail(mail_ids: list[int], now: datetime) -> int:
     """Send mails this sender has claimed over one connection, committing each outcome; the count sent."""
     mails = db.session.scalars(select(Mail).where(Mail.id.in_(mail_ids)).order_by(Mail.id)).all()
-    mailings = _mailings_of(mails)
+    parts = _parts_of(mails)
     gone = _unsubscribed_of(mails)
     try:
         transport = _open_transport()
@@ -208,7 +214,7 @@ def send_claimed_mail(mail_ids: list[int], now: datetime) -> int:
             # PostgreSQL itself could lose the last fraction of a second of marks (docs/mail.md).
             marks.execute(text("SET synchronous_commit TO off"))
         try:
-            sent = _send_each(transport, marks, mails, mailings, gone, now)
+            sent = _send_each(transport, marks, mails, parts, gone, now)
         finally:
             session.expire_on_commit = expire_on_commit
             for mail in mails:  # marked behind the session's back: read again when next used
@@ -217,7 +223,7 @@ def send_claimed_mail(mail_ids: list[int], now: datetime) -> int:
     return sent
 
 
-def _send_each(transport, marks, mails: list[Mail], mailings: dict, gone: set[int], now: datetime) -> int:
+def _send_each(transport, marks, mails: list[Mail], parts: dict, gone: set[int], now: datetime) -> int:
     lease_renewal = time.monotonic() + SENDING_LEASE.total_seconds() / 2
     sent = 0
     mark_sent = _sent_marker(marks, now)
@@ -230,7 +236,7 @@ def _send_each(transport, marks, mails: list[Mail], mailings: dict, gone: set[in
             _renew_lease([m.id for m in mails[position:]], now)
             lease_renewal = time.monotonic() + SENDING_LEASE.total_seconds() / 2
         try:
-            transport.send(mail, build_message(mail, mailings.get(mail.mailing_id)))
+            transport.send(mail, build_message(mail, parts.get(mail.part_id)))
         except OSError as exc:  # smtplib's errors are OSErrors too
             if isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException):
                 _retry_later(mails[position:], exc, now)  # the connection is lost: the rest waits
@@ -288,9 +294,9 @@ def _renew_lease(mail_ids: list[int], now: datetime) -> None:
     db.session.commit()
 
 
-def _mailings_of(mails: list[Mail]) -> dict[int, Mailing]:
-    ids = {mail.mailing_id for mail in mails if mail.mailing_id}
-    return {m.id: m for m in db.session.scalars(select(Mailing).where(Mailing.id.in_(ids)))} if ids else {}
+def _parts_of(mails: list[Mail]) -> dict[int, MailingPart]:
+    ids = {mail.part_id for mail in mails if mail.part_id}
+    return {p.id: p for p in db.session.scalars(select(MailingPart).where(MailingPart.id.in_(ids)))} if ids else {}
 
 
 def _unsubscribed_of(mails: list[Mail]) -> set[int]:
@@ -330,6 +336,45 @@ def retry_failed_mail(mail_id: int | None, *, actor: Actor, now: datetime) -> in
     return count
 
 
+# --- retention --------------------------------------------------------------------------------------
+
+# How much one tick's retention step drops at most: a backlog is worked off over several ticks.
+RETENTION_BATCH = 1000
+RETENTION_MAILINGS = 20
+
+
+def drop_old_bodies(now: datetime) -> int:
+    """Tick step: sent mail older than CAPITAL_MAIL_RETENTION_DAYS keeps who, what and when, not its text.
+
+    A mail sent before the cut-off loses its bodies; a mailing recorded before it, all of whose
+    mail is sent, loses its parts' bodies (kept once for all its recipients). Mail that is waiting,
+    being sent or refused (it may be queued again) is never touched; the recipient, kind, subject,
+    state and dates of every mail stay. One batch per tick, with an audit entry saying how much;
+    the number of mails and parts whose bodies were dropped.
+    """
+    days = current_app.config["MAIL_RETENTION_DAYS"]
+    if not days:
+        return 0
+    cutoff = now - timedelta(days=days)
+    kept = or_(Mail.body_text != "", Mail.body_html != "")
+    old = select(Mail.id).where(Mail.state == MailState.SENT, Mail.sent_dt < cutoff, kept).limit(RETENTION_BATCH)
+    mails = db.session.execute(update(Mail).where(Mail.id.in_(old.scalar_subquery())).values(body_text="", body_html="")
+                               .execution_options(synchronize_session=False)).rowcount
+    unsent = select(Mail.id).where(Mail.mailing_id == Mailing.id,
+                                   Mail.state.in_([MailState.QUEUED, MailState.SENDING, MailState.FAILED]))
+    bodies = select(MailingPart.id).where(MailingPart.mailing_id == Mailing.id,
+                                          or_(MailingPart.body_text != "", MailingPart.body_html != ""))
+    mailings = (select(Mailing.id).where(Mailing.written_dt.is_not(None), Mailing.created_dt < cutoff,
+                                         ~unsent.exists(), bodies.exists()).limit(RETENTION_MAILINGS))
+    parts = db.session.execute(update(MailingPart).where(MailingPart.mailing_id.in_(mailings.scalar_subquery()))
+                               .values(body_text="", body_html="").execution_options(synchronize_session=False)
+                               ).rowcount
+    if mails or parts:
+        record("mail.bodies_dropped", "outbox", actor="system", now=now,
+               data={"mails": mails, "mailing_parts": parts, "sent_before": cutoff.isoformat()})
+    return mails + parts
+
+
 # --- subscribers ------------------------------------------------------------------------------
 
 def _unsubscribe_serializer() -> URLSafeSerializer:
@@ -361,34 +406,72 @@ def unsubscribe(subscriber: Subscriber, *, now: datetime) -> None:
 
 # --- building and handing over messages -----------------------------------------------------------
 
-def build_message(mail: Mail, mailing: Mailing | None = None) -> Message:
-    """The message for ``mail``; a subscriber's copy of ``mailing`` gets its own unsubscribe link.
+def mail_bodies(mail: Mail, part: MailingPart | None = None) -> tuple[str, str]:
+    """The text and HTML bodies as ``mail``'s recipient receives them.
+
+    A mail of a mailing takes its part's bodies (``part``, else read) with the recipient's own
+    name, city and, for a subscriber, unsubscribe link put in; any other mail keeps its own.
+    Empty once the retention rule has dropped them.
+    """
+    unsubscribe = unsubscribe_url(mail.subscriber_id) if mail.subscriber_id is not None else None
+    return _bodies(mail, part, unsubscribe)
+
+
+def _bodies(mail: Mail, part: MailingPart | None, unsubscribe: str | None) -> tuple[str, str]:
+    if mail.part_id is None:
+        return mail.body_text, mail.body_html
+    part = part if part is not None and part.id == mail.part_id else db.session.get(MailingPart, mail.part_id)
+    if part is None:
+        return "", ""
+    values = {NAME_MARK: mail.recipient_name, CITY_MARK: mail.city_name}
+    if mail.locale in RTL_LOCALES:  # a Latin name stays whole inside right-to-left text
+        values = {mark: f"\u2068{value}\u2069" if value else value for mark, value in values.items()}
+    if unsubscribe is not None:
+        values[UNSUBSCRIBE_MARK] = unsubscribe
+    return _fill(part.body_text, values, escape=str), _fill(part.body_html, values, escape=html.escape)
+
+
+def _fill(body: str, values: dict[str, str], *, escape) -> str:
+    for mark, value in values.items():
+        if mark in body:
+            body = body.replace(mark, escape(value))
+    return body
+
+
+def unsubscribe_url(subscriber_id: int) -> str:
+    """A subscriber's one-click unsubscribe link."""
+    return absolute_url("public.unsubscribe", token=unsubscribe_token(subscriber_id))
+
+
+def message_id_of(mail: Mail) -> str:
+    """``mail``'s Message-ID, the same on every attempt (a mailing's mails are named by their id)."""
+    return mail.message_id or f"<mail-{mail.id}@{_sender_domain()}>"
+
+
+def build_message(mail: Mail, part: MailingPart | None = None) -> Message:
+    """The message for ``mail`` (``part``: its mailing part, if already read); a subscriber's copy
+    gets its own unsubscribe link, in its text and in its headers.
 
     Built with the ``email.mime`` classes: for a text and an HTML part already rendered they
     give the same message as ``Message.set_content`` at a fraction of its cost, which
     counts when a sender hands over a million of them.
     """
-    text, html = mail.body_text, mail.body_html
-    unsubscribe_url = None
-    if mailing is not None:
-        contents = mailing.contents.get(mail.locale) or mailing.contents["en"]
-        unsubscribe_url = absolute_url("public.unsubscribe", token=unsubscribe_token(mail.subscriber_id))
-        text = contents["text"].replace(UNSUBSCRIBE_MARK, unsubscribe_url)
-        html = contents["html"].replace(UNSUBSCRIBE_MARK, unsubscribe_url)
+    unsubscribe = unsubscribe_url(mail.subscriber_id) if mail.subscriber_id is not None else None
+    text, html_body = _bodies(mail, part, unsubscribe)
     message = MIMEMultipart("alternative", policy=_POLICY)
     message["Subject"] = _header("Subject", mail.subject)
     message["From"] = formataddr(parseaddr(current_app.config["MAIL_DEFAULT_SENDER"]), charset="utf-8")
     message["To"] = mail.recipient
     message["Date"] = format_rfc2822(mail.created_dt)
-    message["Message-ID"] = mail.message_id  # the same on every attempt: receivers can spot repeats
+    message["Message-ID"] = message_id_of(mail)  # the same on every attempt: receivers can spot repeats
     message["Auto-Submitted"] = "auto-generated"
     message["Content-Language"] = mail.locale
-    if unsubscribe_url:  # bulk mail: one-click unsubscribe (RFC 2369, RFC 8058)
-        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    if unsubscribe:  # bulk mail: one-click unsubscribe (RFC 2369, RFC 8058)
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message["Precedence"] = "bulk"
     message.attach(MIMEText(text, "plain", "utf-8"))
-    message.attach(MIMEText(html, "html", "utf-8"))
+    message.attach(MIMEText(html_body, "html", "utf-8"))
     return message
 
 

@@ -25,7 +25,7 @@ from capital.extensions import db
 from capital.models import WorkerHeartbeat
 from capital.services.cycles import advance_due_cycles
 from capital.services.dispatch import after_commit
-from capital.services.mail import count_due_mail
+from capital.services.mail import count_due_mail, drop_old_bodies
 from capital.services.mailings import unwritten_mailing_ids
 from capital.services.notices import queue_due_nomination_reminders, queue_due_vote_reminders
 from capital.tasks.mail import send_due, write
@@ -58,8 +58,9 @@ def hand_out_mailings(now: datetime) -> int:
 
 def hand_out_mail(now: datetime) -> int:
     """Start enough senders for the due mail, at most MAIL_SENDERS; each sends batches until none is due."""
-    due = count_due_mail(now)
     config = current_app.config
+    # Counted only as far as the senders it decides: a backlog of a million costs no more.
+    due = count_due_mail(now, config["MAIL_BATCH_SIZE"] * config["MAIL_SENDERS"])
     senders = min(math.ceil(due / config["MAIL_BATCH_SIZE"]), config["MAIL_SENDERS"])
     for _ in range(senders):
         after_commit(send_due, now.isoformat())
@@ -73,6 +74,7 @@ TICK_STEPS = (
     ("vote_reminders", queue_due_vote_reminders),
     ("mailings", hand_out_mailings),
     ("mail_due", hand_out_mail),
+    ("mail_retention", drop_old_bodies),
 )
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from capital.domain.ballots import (
@@ -265,15 +265,16 @@ def close_round(cycle: Cycle, *, now: datetime) -> VotingRound | None:
     if voting_round.closed_dt is not None:
         return voting_round
     voting_round.closed_dt = now
-    rows = [(b.receipt_code, b.ranking, b.voter_id) for b in
-            db.session.scalars(select(Ballot).where(Ballot.round_id == voting_round.id))]
-    db.session.execute(delete(Ballot).where(Ballot.round_id == voting_round.id))
+    rows = [dict(row._mapping) for row in db.session.execute(
+        select(Ballot.receipt_code, Ballot.ranking, Ballot.voter_id).where(Ballot.round_id == voting_round.id))]
+    db.session.execute(delete(Ballot).where(Ballot.round_id == voting_round.id)
+                       .execution_options(synchronize_session=False))
     _shuffler.shuffle(rows)
-    # Fresh rows with fresh ids; the replacement hashes go too: nobody may replace any more.
-    for receipt_code, ranking, voter_id in rows:
-        db.session.add(Ballot(id=_ballot_id(), round_id=voting_round.id, receipt_code=receipt_code,
-                              ranking=ranking, voter_id=voter_id))
-        db.session.flush()
+    # Fresh rows with fresh ids, inserted in the shuffled order in a few multi-row statements of
+    # this one transaction; the replacement hashes go too: nobody may replace any more.
+    if rows:
+        db.session.execute(insert(Ballot.__table__), [
+            {**row, "id": _ballot_id(), "round_id": voting_round.id, "replacement_hash": None} for row in rows])
     record("voting.round_closed", voting_round, actor="system", now=now, cycle_id=cycle.id,
            data={"round": voting_round.number, "ballots": len(rows)})
     return voting_round

@@ -1,9 +1,9 @@
 """Redis flushed before a deadline: the vote reminders and the tally still happen, each once.
 
-Everything queued in redis is lost by a FLUSHALL: a tick waiting for a worker, the senders a
-tick handed out. The database is the source of truth: the next tick finds every due thing
-there (the reminder round, the mail in the outbox, the deadline of the vote) and does it,
-and nothing twice. The test starts its own redis-server, SMTP server (aiosmtpd) and Celery
+Everything queued in redis is lost by a FLUSHALL: a tick waiting for a worker, the writers of
+the group mail a tick recorded, the senders. The database is the source of truth: the next tick
+finds every due thing there (the reminder round, a group mail not all written, the mail in the
+outbox, the deadline of the vote) and does it, and nothing twice. The test starts its own redis-server, SMTP server (aiosmtpd) and Celery
 worker on spare loopback ports, so flushing that redis harms nothing else on the machine.
 """
 
@@ -79,25 +79,26 @@ def test_redis_flushed_before_each_deadline_the_reminders_and_the_tally_still_ha
                 assert client.dbsize() == 0
 
             vote = make_vote(members=5)
-            vote.open()  # the voting-open mail is in the outbox; its senders go to redis at the next commit()
+            vote.open()  # the voting-open mail is recorded; its writer goes to redis at the next commit()
             cycle = _db.session.get(Cycle, vote.cycle_id)
             venlo = vote.ids()["Venlo"]
             for member in vote.members[:2]:
                 cast_ballot(cycle, member, [[venlo]], now=vote.OPENS + DAY)
-            commit()  # the senders of the voting-open mail go to redis
+            commit()  # the writer of the voting-open mail goes to redis
             roll = [member.email for member in vote.members]
             three_days, one_day = vote.CLOSES - 3 * DAY, vote.CLOSES - DAY
 
             # 1. The tick of the first reminder day is flushed away before any worker takes it,
-            #    with the senders of the voting-open mail.
-            assert _queued(client) == ["capital.tasks.mail.send_due"]
+            #    with the writer of the voting-open mail.
+            assert _queued(client) == ["capital.tasks.mail.write"]
             enqueue_then_flush(three_days)
             with own_worker(other, tmp_path / "first", broker, smtp_port) as (node, _):
                 wait_until_idle(other, node)
                 assert _runs() == 0  # the lost tick never ran: nothing written, nothing sent
-                assert _mails("vote_reminder") == {} and inbox.messages == []
-                run_tick(other, node, three_days + MINUTE)  # the next beat
-                wait_for(_all_sent, 30, "the voting-open mail and the reminders")
+                assert _mails("voting_open") == _mails("vote_reminder") == {} and inbox.messages == []
+                run_tick(other, node, three_days + MINUTE)  # the next beat: both written, then sent
+                wait_for(lambda: len(_mails("voting_open")) == 5 and len(_mails("vote_reminder")) == 3
+                         and _all_sent(), 30, "the voting-open mail and the reminders")
                 run_tick(other, node, three_days + 2 * MINUTE)  # and one more: nothing twice
                 wait_until_idle(other, node)
             assert _all_sent()
@@ -105,22 +106,21 @@ def test_redis_flushed_before_each_deadline_the_reminders_and_the_tally_still_ha
             assert _delivered(inbox, reminder) == Counter(roll[2:])  # those who have not voted
             assert len(inbox.messages) == 5 + 3
 
-            # 2. The tick of the last reminder day ran and wrote its mails, but the senders it
-            #    handed to redis are flushed away before a worker takes them.
+            # 2. The tick of the last reminder day ran and recorded its reminders, but the writer it
+            #    handed to redis is flushed away before a worker takes it.
             cast_ballot(cycle, vote.members[2], [[venlo]], now=three_days + DAY - timedelta(hours=1))
             _db.session.commit()
             inbox.messages.clear()
             tick_here(one_day)  # run here, as the worker would have run it
-            commit()  # the reminders are committed; their senders go to redis
-            assert _mails("vote_reminder") == {**{f"{email}:r1:3d": MailState.SENT for email in roll[2:]},
-                                               **{f"{email}:r1:1d": MailState.QUEUED for email in roll[3:]}}
-            assert set(_queued(client)) == {"capital.tasks.mail.send_due"}
+            commit()  # the reminders are recorded; their writer goes to redis
+            assert _mails("vote_reminder") == {f"{email}:r1:3d": MailState.SENT for email in roll[2:]}
+            assert set(_queued(client)) == {"capital.tasks.mail.write"}
             client.flushall()
             with own_worker(other, tmp_path / "second", broker, smtp_port) as (node, _):
                 wait_until_idle(other, node)
-                assert inbox.messages == []  # the lost senders sent nothing
-                run_tick(other, node, one_day + MINUTE)
-                wait_for(_all_sent, 30, "the last reminders")
+                assert inbox.messages == [] and len(_mails("vote_reminder")) == 3  # the lost writer wrote nothing
+                run_tick(other, node, one_day + MINUTE)  # the next beat gives the mailing a writer again
+                wait_for(lambda: len(_mails("vote_reminder")) == 5 and _all_sent(), 30, "the last reminders")
                 wait_until_idle(other, node)
             assert _delivered(inbox, reminder) == Counter(roll[3:])
             assert len(inbox.messages) == 2
@@ -138,7 +138,7 @@ def test_redis_flushed_before_each_deadline_the_reminders_and_the_tally_still_ha
                 assert _db.session.scalar(select(func.count(Result.id))) == 0
                 run_tick(other, node, vote.CLOSES + MINUTE)  # closes the round and counts it
                 run_tick(other, node, vote.CLOSES + 2 * MINUTE)  # the count is there: tallied
-                wait_for(_all_sent, 30, "the result mail")
+                wait_for(lambda: len(_mails("vote_result")) == 6 and _all_sent(), 30, "the result mail")
                 wait_until_idle(other, node)
             _db.session.rollback()
             assert _db.session.get(Cycle, vote.cycle_id).phase == Phase.TALLIED

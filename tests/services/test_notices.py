@@ -18,7 +18,7 @@ from capital.services.mail import build_message, send_due_mail
 from capital.services.mailings import write_mailing_range
 from capital.services.notices import due_reminder_day, queue_announcement_mail
 from capital.services.ticks import run_tick
-from tests.conftest import at_once
+from tests.conftest import at_once, body_html, body_text, write_group_mail
 
 YEAR = 2031
 TIMELINE = default_timeline(YEAR)
@@ -65,8 +65,10 @@ def mails(db, kind: str) -> dict[str, Mail]:
 
 
 def tick(db, now: datetime) -> dict:
+    """A tick, then the group mail it recorded written (as the writer tasks it starts would)."""
     summary = run_tick(now)
     db.session.commit()
+    write_group_mail(now)
     return summary
 
 
@@ -82,17 +84,17 @@ def test_opening_nominations_calls_every_member_city_in_its_language_and_time_zo
     assert german.locale == "de"
     assert german.subject == catalog("de", "Call for nominations: Capital of Living Together %(year)s", year=YEAR)
     # 16 January 2031, 12:00 UTC is 13:00 in Berlin (UTC+01:00) and 14:00 in Cairo (UTC+02:00).
-    assert "16. Januar 2031, 13:00 Uhr Ortszeit Berlin (CET, UTC+01:00)" in german.body_text
-    assert "16. Januar 2031, 13:00 Uhr Ortszeit Berlin (CET, UTC+01:00)" in german.body_html
-    assert catalog("de", "Nomination deadline") in german.body_text
+    assert "16. Januar 2031, 13:00 Uhr Ortszeit Berlin (CET, UTC+01:00)" in body_text(german)
+    assert "16. Januar 2031, 13:00 Uhr Ortszeit Berlin (CET, UTC+01:00)" in body_html(german)
+    assert catalog("de", "Nomination deadline") in body_text(german)
     arabic = calls["omar@cairo.example"]
-    assert arabic.locale == "ar" and '<html lang="ar" dir="rtl">' in arabic.body_html
-    assert "(\u2068EET, UTC+02:00\u2069)" in arabic.body_text
-    assert catalog("ar", "File the nomination here:") in arabic.body_text
+    assert arabic.locale == "ar" and '<html lang="ar" dir="rtl">' in body_html(arabic)
+    assert "(\u2068EET, UTC+02:00\u2069)" in body_text(arabic)
+    assert catalog("ar", "File the nomination here:") in body_text(arabic)
     # Lyon's contact: no representative, so English and the city's own zone.
     lyon = calls["contact3@city.example"]
-    assert lyon.locale == "en" and "16 January 2031, 13:00 Paris time (CET, UTC+01:00)" in lyon.body_text
-    assert "Lyon may nominate a host city" in lyon.body_text
+    assert lyon.locale == "en" and "16 January 2031, 13:00 Paris time (CET, UTC+01:00)" in body_text(lyon)
+    assert "Lyon may nominate a host city" in body_text(lyon)
 
     tick(db, OPENS + timedelta(minutes=1))  # a later tick writes nothing again
     assert len(mails(db, "call_for_nominations")) == 5
@@ -155,6 +157,7 @@ def test_two_ticks_at_once_write_each_mail_once(app, db, world):
         _db.session.commit()
 
     at_once(app, one_tick)
+    write_group_mail(CLOSES - 14 * DAY)
     assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "nomination_reminder")) == 5
     assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "call_for_nominations")) == 5
 
@@ -182,18 +185,23 @@ def test_the_announcement_goes_to_member_cities_and_confirmed_subscribers_once(a
     cycle = world["cycle"]
     cycle.phase, cycle.capital_city = Phase.ANNOUNCED, world["cairo"]
     now = TIMELINE.announcement_dt
-    assert queue_announcement_mail(cycle, now) == 5
+    assert [m.audience for m in queue_announcement_mail(cycle, now)] == ["member_cities", "subscribers"]
     db.session.commit()
-    assert queue_announcement_mail(cycle, now) == 0  # announced twice: mailed once
+    assert queue_announcement_mail(cycle, now) == []  # announced twice: mailed once
     db.session.commit()
-    db.session.info.clear()  # the writer task the commit would start is run by hand below, range by range
+    db.session.info.clear()  # the writer tasks the commit would start are run by hand below, range by range
 
-    [mailing] = db.session.scalars(select(Mailing)).all()
-    assert mailing.written_dt is None  # written in ranges afterwards, not in the announcing transaction
-    assert mailing.last_subscriber_id == 13
-    assert [write_mailing_range(mailing.id, now, wake_sender=False) for _ in range(5)] == [4, 4, 2, 0, None]
+    cities, readers = db.session.scalars(select(Mailing).order_by(Mailing.id)).all()
+    # Written in ranges afterwards, not in the announcing transaction.
+    assert cities.written_dt is None and readers.written_dt is None and mails(db, "announcement") == {}
+    assert readers.last_key == 13
+    assert write_mailing_range(readers.id, now, wake_sender=False) is None  # the cities' copies come first
+    # Ranges of four mails: Berlin's and Cairo's representative and contact, then Lyon's contact.
+    assert [write_mailing_range(cities.id, now, wake_sender=False, start_followers=False) for _ in range(3)] == [4, 1, None]
+    # Subscribers 1–4, 5–8, then 9, 10 and 13 (who already has the copy of Berlin's contact).
+    assert [write_mailing_range(readers.id, now, wake_sender=False) for _ in range(4)] == [4, 4, 2, None]
     db.session.expire_all()
-    assert db.session.get(Mailing, mailing.id).written_dt == now
+    assert db.session.get(Mailing, readers.id).written_dt == now
 
     announced = mails(db, "announcement")
     assert len(announced) == 15
@@ -202,7 +210,7 @@ def test_the_announcement_goes_to_member_cities_and_confirmed_subscribers_once(a
     french = announced["reader1@public.example"]
     assert french.subject == catalog("fr", "The Capital of Living Together %(year)s is %(capital)s",
                                      year=YEAR, capital="القاهرة")
-    message = received(build_message(french, db.session.get(Mailing, mailing.id)))
+    message = received(build_message(french))
     link = message["List-Unsubscribe"].strip("<>")
     assert link.startswith("http://127.0.0.1:5000/unsubscribe/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -219,8 +227,7 @@ def _announced_by_hand(db, world, subscribers: int) -> datetime:
     now = TIMELINE.announcement_dt
     queue_announcement_mail(cycle, now)
     db.session.commit()
-    db.session.info.clear()
-    write_mailing_range(db.session.scalar(select(Mailing.id)), now, wake_sender=False)
+    write_group_mail(now)
     return now
 
 
@@ -228,7 +235,7 @@ def test_unsubscribing_in_one_click_stops_the_mail_already_written(app, db, clie
     _announced_by_hand(db, world, 2)
     mail = mails(db, "announcement")["reader0@public.example"]
     subscriber_id = mail.subscriber_id
-    link = build_message(mail, db.session.get(Mailing, mail.mailing_id))["List-Unsubscribe"].strip("<>")
+    link = build_message(mail)["List-Unsubscribe"].strip("<>")
     path = link.removeprefix("http://127.0.0.1:5000")
 
     page = client.get(path)

@@ -15,6 +15,8 @@ from capital.domain.phase import Phase
 from capital.models import AuditEntry, Ballot, Cycle, Mail, Participation, Recusal, Result, User
 from capital.services import voting
 from capital.services.cycles import change_phase
+from capital.services.mail import mail_bodies
+from tests.conftest import write_group_mail
 
 SECOND = timedelta(seconds=1)
 
@@ -194,6 +196,7 @@ def test_in_secret_mode_nothing_stored_joins_a_voter_to_a_ballot(db, make_vote, 
     # (each ballot was written by its voter's transaction, the participation by a savepoint in it)
     assert len(ballot_xmins) == len(participation_xmins) == 5
     vote.close()
+    assert write_group_mail(vote.CLOSES) == 7 + 8  # voting open to the roll; the result to it and the secretariat
     # ...after it, every ballot was rewritten at once, in a random order.
     [rewritten] = {int(x) for x in db.session.execute(text("SELECT xmin::text FROM ballots")).scalars()}
     assert rewritten not in participation_xmins | ballot_xmins
@@ -206,7 +209,7 @@ def test_in_secret_mode_nothing_stored_joins_a_voter_to_a_ballot(db, make_vote, 
     # Nothing else the app wrote holds a receipt code, a ballot id or a ranking beside a person.
     ballot_ids = {b.id for b in db.session.scalars(select(Ballot))}
     written = [repr((e.action, e.object_id, e.data)) for e in db.session.scalars(select(AuditEntry))]
-    written += [repr((m.recipient, m.subject, m.body_text)) for m in db.session.scalars(select(Mail))]
+    written += [repr((m.recipient, m.subject, *mail_bodies(m))) for m in db.session.scalars(select(Mail))]
     written += [record.getMessage() for record in caplog.records]
     for secret in codes | ballot_ids:
         assert not any(secret in line for line in written)

@@ -127,10 +127,11 @@ def own_smtp(port: int, inbox: Inbox):
 
 
 @contextmanager
-def own_worker(app, folder: Path, broker: str, smtp_port: int):
+def own_worker(app, folder: Path, broker: str, smtp_port: int, **settings: str):
+    """A worker process on ``broker`` (``settings``: more of its environment); yields its name and process."""
     name = f"capital-outage-{free_port()}@localhost"
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**service_env(folder, smtp_port), "REDIS_URL": broker}
+    env = {**service_env(folder, smtp_port, **settings), "REDIS_URL": broker}
     with (folder / "worker.log").open("wb") as log:
         process = subprocess.Popen(
             [CELERY, "-A", "celery_worker", "worker", "--pool=solo", "--concurrency=1", "--without-gossip",

@@ -137,3 +137,24 @@ def test_the_secretariat_sees_the_outbox_backlog_failures_and_the_last_tick(clie
     listing = client.get("/secretariat/mail?state=4").get_data(as_text=True)
     assert "r3@city.example" in listing and "550 No such user" in listing
     assert "r0@city.example" not in listing
+
+
+def test_past_the_counting_limit_the_outbox_says_more_than_or_about(client, db, make_user, monkeypatch):
+    """Each count is a bounded read: past COUNT_LIMIT it is a floor, or the database's own estimate."""
+    from sqlalchemy import text
+
+    from capital.domain.roles import Role
+    from capital.services import health
+
+    monkeypatch.setattr(health, "COUNT_LIMIT", 3)
+    states = [MailState.QUEUED] * 5 + [MailState.SENT] * 6 + [MailState.FAILED]
+    db.session.add_all(_mail(n, state) for n, state in enumerate(states))
+    db.session.commit()
+    db.session.execute(text("ANALYZE mails"))  # the estimate PostgreSQL would keep after autovacuum
+    db.session.commit()
+    outbox = client.get("/healthz").get_json()["outbox"]
+    assert outbox["counts"] == {"queued": "at_least", "sent": "about", "failed": "exact"}
+    assert (outbox["queued"], outbox["failed"]) == (3, 1) and outbox["sent"] == 12 - 3 - 1
+    client.login(make_user(Role.SECRETARIAT).email)
+    page = client.get("/secretariat/").get_data(as_text=True)
+    assert "Waiting to be sent</dt><dd>more than 3</dd>" in page and "Sent</dt><dd>about 8</dd>" in page

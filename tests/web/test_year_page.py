@@ -51,12 +51,17 @@ def test_instant_runoff_is_told_count_by_count(client, db, make_city, at):
     assert re.search(r'<th scope="row">Venlo</th><td>1 \(eliminated\)</td><td>—</td>', html)
 
 
-def test_a_pairwise_count_shows_the_matrix(client, db, make_city, at):
+def test_a_pairwise_count_shows_the_winner_against_each_city_and_the_whole_matrix_on_the_vote_page(
+        client, db, make_city, at):
     make_counted_cycle(db, make_city, method="schulze")
     at(AFTER)
     html = page(client, "/2031")
     assert "Palermo was preferred to Tunis on 3 ballots, the reverse on 2." in html
-    assert re.search(r'<th scope="row">1\. Palermo</th><td>—</td><td>3</td><td>3</td>', html)
+    assert re.search(r'<th scope="row">Tunis</th><td>3</td><td>2</td>', html)
+    assert '<th scope="row">1. Palermo' not in html  # no whole matrix on the year page
+    assert 'href="/vote/2031#count"' in html
+    vote = page(client, "/vote/2031")
+    assert re.search(r'<th scope="row">1\. Palermo</th><td>—</td><td>3</td><td>3</td>', vote)
 
 
 def test_the_programme_comes_in_the_reader_language_when_the_city_wrote_it(client, db, make_city, at):

@@ -2,7 +2,8 @@
 
 Run from the repository root (``wrk`` from Debian: ``apt-get install wrk``)::
 
-    .venv/bin/python bench/public.py [--database-url URL] [--redis-url URL] [--seconds 10] [--connections 8]
+    .venv/bin/python bench/year_page.py [--database-url URL] [--redis-url URL] [--seconds 10] [--connections 8]
+        [--smoke]
 
 It builds a fresh database (a temporary SQLite file unless ``--database-url`` names an empty
 PostgreSQL database, whose tables it replaces) with the demo data and an announced year
@@ -12,6 +13,7 @@ loads the year page (``/2030``, as an anonymous reader in English, no cookies ke
 request is a new visitor) and the hello world in turn, each ``--rounds`` times, a bounded
 number of connections each, and prints requests/s, p50/p99 latency and errors, the best round
 of each, and the ratio. Target: the year page at 0.8 or more of the hello-world rate, no error.
+``--smoke``: one second, one round, two connections (a check that the bench runs, not a figure).
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def gunicorn(module: str, env: dict, port: int, path: str):
                "--log-level", "warning", module]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts gunicorn slowly
         while True:
             try:
                 request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Accept-Language": "en"})
@@ -154,7 +156,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--smoke", action="store_true", help="the tiniest run: does the bench still work?")
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.rounds, args.connections = 1, 1, 2
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
 
@@ -188,10 +193,10 @@ def main() -> int:
         best[name] = max(rounds, key=lambda r: r["rps"])
     ratio = best["year page"]["rps"] / best["hello world"]["rps"]
     errors = sum(r["errors"] for rounds in results.values() for r in rounds)
-    met = ratio >= TARGET and errors == 0
-    print(f"ratio (best rounds): {ratio:.2f} of hello world; errors: {errors}; "
-          f"target {TARGET} and no error: {'met' if met else 'NOT met'}")
-    return 0 if met else 1
+    print(f"ratio (best rounds): {ratio:.2f} of hello world (target >= {TARGET}); errors: {errors} (target 0)")
+    missed = [f"the year page at {ratio:.2f} of hello world"] * (ratio < TARGET) + [f"{errors} errors"] * (errors > 0)
+    print("targets met" if not missed else "targets NOT met: " + "; ".join(missed))
+    return 0 if not missed else 1
 
 
 _DROP = """
