@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/tally.py [--sizes 1000,10000,100000,1000000] [--diverse 1000000] [--peer-limit 120]
+    .venv/bin/python bench/tally.py [--sizes 1000,10000,100000,1000000] [--diverse 1000000] [--peer-limit 120] [--smoke]
 
 Two ballot files are generated, deterministically, with 10 candidates: four
 factions with their own preference orders, each voter's order a noisy copy
@@ -426,6 +426,8 @@ def main() -> None:
                         help="seconds beyond which a peer of the sweep is timed on a prefix and extrapolated")
     parser.add_argument("--repeat", type=int, default=REPEAT,
                         help=f"runs of each measurement, the best one kept (default: {REPEAT})")
+    parser.add_argument("--smoke", action="store_true",
+                        help="the tiniest run (1 000 ballots, one run each): a check that it works, not a figure")
     parser.add_argument("--child", nargs=4, metavar=("WHO", "FILE", "METHOD", "GROUPED"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -433,6 +435,8 @@ def main() -> None:
         who, path, method, grouped = args.child
         _child(who, path, method, grouped == "1")
         return
+    if args.smoke:
+        args.sizes, args.diverse, args.repeat = "1000", 1000, 1
     REPEAT = args.repeat
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs; "

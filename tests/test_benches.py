@@ -19,8 +19,6 @@ from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 pytestmark = pytest.mark.redis  # and PostgreSQL: each bench gets a database of its own
 
 BENCHES = sorted(path.name for path in (ROOT / "bench").glob("*.py") if "__main__" in path.read_text("utf-8"))
-# bench/tally.py is issue 18 item 7's (another hand's): its own smallest run until it takes --smoke.
-OWN_SMALLEST = {"tally.py": ["--sizes", "1000", "--diverse", "1000", "--repeat", "1"]}
 
 
 def _clean_copy(folder: Path) -> Path:
@@ -50,7 +48,8 @@ def _database(name: str) -> str:
 def _arguments(copy: Path, bench: str, redis_url: str) -> list[str]:
     usage = subprocess.run([sys.executable, f"bench/{bench}", "--help"], cwd=copy, capture_output=True, text=True,
                            timeout=60).stdout
-    arguments = ["--smoke"] if "--smoke" in usage else OWN_SMALLEST[bench]
+    assert "--smoke" in usage, f"bench/{bench} takes no --smoke (bench/README.md)"
+    arguments = ["--smoke"]
     if "--database-url" in usage:
         arguments += ["--database-url", _database(bench.removesuffix(".py"))]
     if "--redis-url" in usage and bench == "scale.py":  # its worker's broker, emptied by the run
