@@ -21,7 +21,7 @@ from capital.secretariat.forms import (
     METHOD_TITLES, AuditFilterForm, BoardTermForm, CityForm, CycleEditForm, CycleForm, DeclarationSignatureForm, InvitationForm,
     RoleForm, local_zone,
 )
-from capital.services import accounts, cities as city_service, cycles as cycle_service, factors
+from capital.services import accounts, cities as city_service, cycles as cycle_service, factors, personal_data
 from capital.services.audit import (
     ACTION_TITLES, AuditFilter, export_csv, export_json_lines, filtered_entries, verify_chain,
 )
@@ -283,7 +283,8 @@ def person(user_id):
 def _person_page(person, term_form, role_form):
     return render_template("secretariat/person.html", person=person, term_form=term_form, role_form=role_form,
                            today=utcnow().date(), factors=factors.summary(person),
-                           can_reset_factor=factors.can_reset(person, actor=current_user))
+                           can_reset_factor=factors.can_reset(person, actor=current_user),
+                           erasure_refusal=personal_data.erasure_refusal(person, actor=current_user))
 
 
 @bp.route("/people/<int:user_id>/board-terms", methods=["POST"])
@@ -343,6 +344,16 @@ def reset_second_factor(user_id):
     perform(lambda: factors.reset_second_factor(person, actor=current_user, now=utcnow()),
             _("The second factor of %(name)s is reset: their sessions ended, they were mailed, and they set up "
               "a new one when they next sign in.", name=person.name))
+    return redirect(url_for("secretariat.person", user_id=person.id))
+
+
+@bp.route("/people/<int:user_id>/erase", methods=["POST"])
+@recent_login_required  # it cannot be undone
+def erase_person(user_id):
+    """Replace a person's name and addresses by a pseudonym everywhere (docs/personal-data.md)."""
+    person = _get_person(user_id)
+    perform(lambda: personal_data.erase_person(person, actor=current_user, now=utcnow()),
+            lambda pseudonym: _("The personal data is erased: this person is now “%(pseudonym)s”.", pseudonym=pseudonym))
     return redirect(url_for("secretariat.person", user_id=person.id))
 
 

@@ -73,6 +73,7 @@ ACTION_TITLES = {
     "second_factor.recovery_codes_made": N_("New recovery codes made"),
     "second_factor.recovery_code_used": N_("Recovery code used to sign in"),
     "second_factor.reset": N_("Second factor reset by the secretariat"),
+    "person.erased": N_("Personal data erased (name and addresses replaced by a pseudonym)"),
 }
 
 
