@@ -40,7 +40,8 @@ def require_secretariat():
     """Every page of this blueprint is for the secretariat; an observer reads a few of them, and changes nothing."""
     if current_user.has_role(Role.SECRETARIAT):
         return None
-    if current_user.has_role(Role.OBSERVER) and request.endpoint in OBSERVER_PAGES and request.method == "GET":
+    reading = request.method in ("GET", "HEAD")
+    if reading and current_user.has_role(Role.OBSERVER) and request.endpoint in OBSERVER_PAGES:
         return None
     abort(403)
 
