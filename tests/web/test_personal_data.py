@@ -129,3 +129,30 @@ def test_nobody_erases_themselves(client, db, make_user):
     db.session.commit()
     client.post(f"/secretariat/people/{secretariat.id}/erase")
     assert db.session.get(User, secretariat.id).erased_dt is None
+
+
+def test_a_group_mail_to_an_erased_person_greets_the_pseudonym(client, db, make_user):
+    from capital.models import Mailing, MailingPart
+    from capital.services.mail import NAME_MARK, mail_bodies
+    from capital.services.personal_data import erase_person, personal_data
+
+    person = make_user(Role.BOARD, name=NAME, email=EMAIL)
+    mailing = Mailing(dedupe_key="2031:vote_opened:roll", kind="vote_opened", audience="roll")
+    db.session.add(mailing)
+    db.session.flush()
+    part = MailingPart(mailing_id=mailing.id, locale="en", timezone="UTC", is_named=True, subject="Voting is open",
+                       body_text=f"Dear {NAME_MARK}, vote now.", body_html=f"<p>Dear {NAME_MARK}</p>")
+    db.session.add(part)
+    db.session.flush()
+    mail = Mail(dedupe_key=f"2031:vote_opened:{EMAIL}", kind="vote_opened", recipient=EMAIL, locale="en",
+                subject="Voting is open", body_text="", body_html="", message_id="<g@c>", mailing_id=mailing.id,
+                part_id=part.id, recipient_name=NAME, state=MailState.SENT, next_attempt_dt=utcnow())
+    db.session.add(mail)
+    db.session.commit()
+    assert [m["text"] for m in personal_data(person)["mail"]] == [f"Dear {NAME}, vote now."]
+    person.role_grants.clear()
+    secretariat = make_user(Role.SECRETARIAT)
+    pseudonym = erase_person(person, actor=secretariat, now=utcnow())
+    db.session.commit()
+    assert mail_bodies(db.session.get(Mail, mail.id)) == (f"Dear {pseudonym}, vote now.", f"<p>Dear {pseudonym}</p>")
+    assert NAME not in _everything(db) and EMAIL not in _everything(db)
