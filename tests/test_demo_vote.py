@@ -33,6 +33,12 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
         [result] = db.session.scalars(select(Result)).all()
         assert result.ballots_cast == 7 == db.session.query(Ballot).count() == db.session.query(Participation).count()
         assert result.eligible_voters == 8  # the seven and the demo's own board member, who did not vote
+        from capital.services import reports
+
+        texts = reports.current_texts(reports.report_of(cycle))
+        assert sorted(texts) == ["en", "fr"] and all(capital in text.citation for text in texts.values())
+    page = sqlite_app.test_client().get(f"/{year}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "a fait du vivre-ensemble une pratique quotidienne" in page and "Ce rapport existe en : anglais, français." in page
     bundle = tmp_path / "bundle"
     written = runner.invoke(args=["capital", "audit-bundle", str(year), str(bundle)])
     assert written.exit_code == 0, written.output

@@ -218,3 +218,14 @@ class RoleForm(FlaskForm):
 def local_zone() -> ZoneInfo:
     """The reader's time zone (their own, then their city's, then UTC)."""
     return ZoneInfo(str(get_timezone()))
+
+
+class RapporteurForm(FlaskForm):
+    """Which board member writes the cycle's jury report (0: nobody but the secretariat)."""
+
+    rapporteur = SelectField(_l("Rapporteur of the jury report"), coerce=bounded_int)
+    submit = SubmitField(_l("Give the report to this member"))
+
+    def set_members(self, members) -> None:
+        self.rapporteur.choices = [SelectChoice(0, _("Nobody: the secretariat writes it"))] + [
+            SelectChoice(member.id, member.name) for member in members]

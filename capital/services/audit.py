@@ -52,6 +52,8 @@ ACTION_TITLES = {
     "nomination.ineligible": N_("Nomination found not eligible"),
     "password.reset": N_("Password changed"),
     "password_reset.requested": N_("Password reset requested"),
+    "report.rapporteur_assigned": N_("Rapporteur of the jury report chosen"),
+    "report.saved": N_("Draft of the jury report saved"),
     "role.granted": N_("Role granted"),
     "role.revoked": N_("Role taken away"),
     "voting.round_opened": N_("Voting round opened: roll frozen, tie-break drawn"),

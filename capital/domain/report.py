@@ -1,0 +1,60 @@
+"""The jury report: what a draft must hold and which language a reader is shown (docs/public.md).
+
+The report has a citation (a few paragraphs on the designated capital), optional reasons
+against each of the cycle's criteria (kept by criterion key, empty when the cycle has none),
+and optional short paragraphs on the other finalists. It may be written in any of the seven
+languages; a reader sees their own language where it exists, otherwise the language it was
+first written in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from capital.domain.localisation import LOCALES
+from capital.domain.messages import Message, N_
+from capital.domain.phase import Phase
+
+CITATION_LIMIT = 6000
+PARAGRAPH_LIMIT = 1500
+# The report is written once the board's vote has been counted.
+WRITING_PHASES = frozenset({Phase.VOTING_CLOSED, Phase.TALLIED, Phase.ANNOUNCED})
+
+
+def report_problems(locale: str, citation: str, paragraphs: Mapping[object, str]) -> list[Message]:
+    """What stops a draft in ``locale`` from being saved (an empty list when it can be)."""
+    problems = []
+    if locale not in LOCALES:
+        problems.append(Message(N_("This language is not available."), {}, "report.locale"))
+    if not citation.strip():
+        problems.append(Message(N_("Write the citation: a few paragraphs on the designated capital."), {},
+                                "report.citation_missing"))
+    elif len(citation) > CITATION_LIMIT:
+        problems.append(Message(N_("The citation is too long: at most %(limit)s characters."),
+                                {"limit": CITATION_LIMIT}, "report.citation_long"))
+    for key, text in paragraphs.items():
+        if len(text) > PARAGRAPH_LIMIT:
+            problems.append(Message(N_("A paragraph is too long: at most %(limit)s characters."),
+                                    {"limit": PARAGRAPH_LIMIT, "key": key}, "report.paragraph_long"))
+    return problems
+
+
+def reader_language(available: Collection[str], reader: str, first: str | None) -> str | None:
+    """The language of the report a reader of ``reader`` sees: theirs where it exists, else the
+    one it was first written in (else any, in the order of LOCALES); None without a text."""
+    if reader in available:
+        return reader
+    if first in available:
+        return first
+    return next((locale for locale in LOCALES if locale in available), None)
+
+
+def paragraphs(text: str) -> list[str]:
+    """A text as its paragraphs: blocks separated by blank lines, each stripped."""
+    blocks = [" ".join(block.split()) for block in text.replace("\r\n", "\n").split("\n\n")]
+    return [block for block in blocks if block]
+
+
+def ordered_languages(available: Collection[str]) -> list[str]:
+    """The languages a report exists in, in the order of LOCALES."""
+    return [locale for locale in LOCALES if locale in available]
