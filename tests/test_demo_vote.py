@@ -43,7 +43,8 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
     written = runner.invoke(args=["capital", "audit-bundle", str(year), str(bundle)])
     assert written.exit_code == 0, written.output
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=bundle, capture_output=True, text=True)
-    assert check.returncode == 0 and check.stdout.count(": OK") == 2, check.stdout + check.stderr
+    assert check.returncode == 0 and check.stdout.count(": OK") == 9, check.stdout + check.stderr
+    assert "record-ar.pdf: OK" in check.stdout and (bundle / "record-zh.pdf").read_bytes().startswith(b"%PDF-")
     tally = json.loads((bundle / "tally.json").read_text())
     assert tally["roll"] == 8 and tally["turnout"] == 7 and tally["quorum"]["met"] and tally["tie_break_seed"]
     ballots = (bundle / "ballots.txt").read_text().splitlines()

@@ -20,6 +20,7 @@ from capital.forms import add_reasons
 from capital.i18n import _, language_name, translate
 from capital.models import Cycle, Recusal, User
 from capital.models.types import utcnow
+from capital.public.record import record_pdf
 from capital.secretariat.forms import METHOD_TITLES
 from capital.services import public, reports, voting
 from capital.services.dispatch import commit
@@ -269,3 +270,17 @@ def report(year):
                            is_writable=cycle.phase in WRITING_PHASES,
                            is_public=public.is_result_public(cycle, utcnow()),
                            finalist_field_name=finalist_field_name)
+
+
+@bp.route(f"/record/<int:year>/record-<any({', '.join(LOCALES)}):lang>.pdf")
+@role_required(Role.BOARD, Role.SECRETARIAT)
+def internal_record(year, lang):
+    """The board's version of the record, with the voter roll and the recusals by name: never public."""
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
+    content = record_pdf(cycle, lang, utcnow(), internal=True) if cycle is not None else None
+    if content is None:
+        abort(404)
+    response = make_response(content)
+    response.headers.update({"Content-Type": "application/pdf", "Cache-Control": "no-store",
+                             "Content-Disposition": f"attachment; filename={year}-record-{lang}-internal.pdf"})
+    return response

@@ -21,6 +21,7 @@ from capital.public import bp, clock
 from capital.public.forms import SubscribeForm
 from capital.public.cache import cached_page
 from capital.public.feeds import atom_feed, icalendar_file
+from capital.public.record import record_pdf
 from capital.public.results import SHARE_MAX_AGE, capital_context, count_block, share_text, year_context
 from capital.secretariat.forms import METHOD_TITLES
 from capital.share_image import share_png
@@ -234,6 +235,17 @@ def vote(year):
                            if voting_round else [], designations=voting.designations(cycle) if announced else [],
                            files=list(voting.audit_files(cycle, clock.now())),
                            no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES)
+
+
+@bp.route(f"/vote/<int:year>/record-<{_LOCALE_RULE}:lang>.pdf")
+def record(year, lang):
+    """The record of the designation in ``lang``, as a PDF, once the result is public."""
+    content = record_pdf(_cycle_of(year), lang, clock.now())
+    if content is None:
+        abort(404)
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename={year}-record-{lang}.pdf", "X-Content-Type-Options": "nosniff",
+        "Cache-Control": f"public, max-age={SHARE_MAX_AGE}"})
 
 
 @bp.route("/vote/<int:year>/<name>")

@@ -123,6 +123,12 @@ def chain_pending(session: Session) -> int:
     return len(pending)
 
 
+def chain_head_at(moment: datetime) -> str | None:
+    """The hash of the audit chain's last entry recorded at or before ``moment`` (None: none yet)."""
+    return db.session.scalar(select(AuditEntry.entry_hash).where(AuditEntry.seq.is_not(None), AuditEntry.dt <= moment)
+                             .order_by(AuditEntry.seq.desc()).limit(1))
+
+
 def verify_chain() -> Break | Summary:
     """Check the whole audit log: the first :class:`Break` in its hash chain, or a :class:`Summary`."""
     columns = [getattr(AuditEntry, name) for name in (*FIELDS, "prev_hash", "entry_hash")]

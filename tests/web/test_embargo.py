@@ -82,4 +82,5 @@ def test_no_public_route_reveals_the_result_before_the_announcement_time(app, cl
     monkeypatch.setattr(clock, "now", lambda: AFTER)
     seen = {marker for body in walk(client, app, binaries).values() for marker in markers if marker in body}
     assert {BALLOTS[0][0], f"{WINNER} won the count", 'class="capital-name"', REPORT_MARKER} <= seen
-    assert {url.split("?")[0] for url in binaries} >= {f"/2031/share-{locale}.png" for locale in LOCALES}
+    assert {url.split("?")[0] for url in binaries} >= {
+        *(f"/2031/share-{locale}.png" for locale in LOCALES), *(f"/vote/2031/record-{locale}.pdf" for locale in LOCALES)}
