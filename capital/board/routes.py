@@ -259,7 +259,8 @@ def report(year):
     if form.validate_on_submit():
         paragraphs = {n.id: form[finalist_field_name(n.id)].data or "" for n in finalists}
         fields = {"report.citation_missing": "citation", "report.citation_long": "citation",
-                  "report.paragraph_long": "finalist_{key}"}
+                  "report.citation_receipt": "citation", "report.paragraph_long": "finalist_{key}",
+                  "report.paragraph_receipt": "finalist_{key}"}
         if perform(lambda: reports.save_report(cycle, locale, form.citation.data, paragraphs, actor=current_user,
                                                now=utcnow()),
                    _("The draft in %(language)s is saved.", language=language_name(locale)),

@@ -9,6 +9,7 @@ first written in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 
 from capital.domain.localisation import LOCALES
@@ -17,12 +18,20 @@ from capital.domain.phase import Phase
 
 CITATION_LIMIT = 6000
 PARAGRAPH_LIMIT = 1500
+# Anything shaped like a printed receipt code (four dash-joined groups of four letters or digits with a
+# digit among them, capital.domain.ballots): the report is public, and a receipt beside words would tie a
+# ballot to its voter. Words joined by dashes ("well-kept-open-door") carry no digit.
+_RECEIPT_LIKE = re.compile(r"(?<![0-9A-Za-z-])(?=[A-Za-z-]*[0-9])[0-9A-Za-z]{4}(?:-[0-9A-Za-z]{4}){3}(?![0-9A-Za-z-])")
+_RECEIPT_MESSAGE = N_("Leave receipt codes out of the report: the report is public, and a receipt code would tie "
+                      "a ballot to its voter.")
 # The report is written once the board's vote has been counted.
 WRITING_PHASES = frozenset({Phase.VOTING_CLOSED, Phase.TALLIED, Phase.ANNOUNCED})
 
 
-def report_problems(locale: str, citation: str, paragraphs: Mapping[object, str]) -> list[Message]:
-    """What stops a draft in ``locale`` from being saved (an empty list when it can be)."""
+def report_problems(locale: str, citation: str, paragraphs: Mapping[object, str],
+                    receipt_codes: Collection[str] = ()) -> list[Message]:
+    """What stops a draft in ``locale`` from being saved (an empty list when it can be); ``receipt_codes``
+    are the cycle's, which no text may hold in any spelling."""
     problems = []
     if locale not in LOCALES:
         problems.append(Message(N_("This language is not available."), {}, "report.locale"))
@@ -32,11 +41,24 @@ def report_problems(locale: str, citation: str, paragraphs: Mapping[object, str]
     elif len(citation) > CITATION_LIMIT:
         problems.append(Message(N_("The citation is too long: at most %(limit)s characters."),
                                 {"limit": CITATION_LIMIT}, "report.citation_long"))
+    if has_receipt_code(citation, receipt_codes):
+        problems.append(Message(_RECEIPT_MESSAGE, {}, "report.citation_receipt"))
     for key, text in paragraphs.items():
         if len(text) > PARAGRAPH_LIMIT:
             problems.append(Message(N_("A paragraph is too long: at most %(limit)s characters."),
                                     {"limit": PARAGRAPH_LIMIT, "key": key}, "report.paragraph_long"))
+        if has_receipt_code(text, receipt_codes):
+            problems.append(Message(_RECEIPT_MESSAGE, {"key": key}, "report.paragraph_receipt"))
     return problems
+
+
+def has_receipt_code(text: str, codes: Collection[str] = ()) -> bool:
+    """Whether ``text`` holds something shaped like a ballot's receipt code, or one of ``codes``
+    (printed form) written in any case, spacing or dashes."""
+    if _RECEIPT_LIKE.search(text):
+        return True
+    plain = "".join(c for c in text.upper() if c.isalnum())
+    return any(code.replace("-", "") in plain for code in codes)
 
 
 def reader_language(available: Collection[str], reader: str, first: str | None) -> str | None:

@@ -19,7 +19,7 @@ from capital.domain.nominations import NominationState
 from capital.domain.report import WRITING_PHASES, ordered_languages, paragraphs, reader_language, report_problems
 from capital.domain.roles import Role
 from capital.extensions import db
-from capital.models import Cycle, JuryReport, JuryReportText, Nomination, User
+from capital.models import Ballot, Cycle, JuryReport, JuryReportText, Nomination, User, VotingRound
 from capital.services import public
 from capital.services.audit import Actor, record
 
@@ -100,7 +100,7 @@ def save_report(cycle: Cycle, locale: str, citation: str, finalists: dict[int, s
         raise _refuse(N_("The jury report is written once the vote has been counted."), "report.too_early")
     known = {n.id for n in other_finalists(cycle)}
     kept = {str(n): text.strip() for n, text in finalists.items() if n in known and text.strip()}
-    problems = report_problems(locale, citation, kept)
+    problems = report_problems(locale, citation, kept, _receipt_codes(cycle))
     if problems:
         raise RuleViolation(*problems)
     report = _report_for_update(cycle)
@@ -116,6 +116,12 @@ def save_report(cycle: Cycle, locale: str, citation: str, finalists: dict[int, s
     record("report.saved", text, actor=actor, now=now, cycle_id=cycle.id,
            data={"locale": locale, "version": version})
     return text
+
+
+def _receipt_codes(cycle: Cycle) -> list[str]:
+    """The receipt codes of the cycle's ballots (read to keep them out of the report, never shown)."""
+    return list(db.session.scalars(select(Ballot.receipt_code).join(VotingRound, Ballot.round_id == VotingRound.id)
+                                   .where(VotingRound.cycle_id == cycle.id)))
 
 
 def current_texts(report: JuryReport | None) -> dict[str, JuryReportText]:

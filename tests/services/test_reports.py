@@ -27,6 +27,12 @@ def test_a_draft_needs_a_citation_of_bounded_length():
     assert [m.code for m in report_problems("xx", "x" * 6001, {"7": "y" * 1501})] == [
         "report.locale", "report.citation_long", "report.paragraph_long"]
     assert report_problems("ar", "نص", {"7": "قصير"}) == []
+    # Nothing shaped like a receipt code, in any case or spacing: the report is public.
+    assert [m.code for m in report_problems("en", "Thanks to TUN1-0000-0000-0004.", {"7": "k7qm 3xpa 9rtw hv4n"},
+                                            ["K7QM-3XPA-9RTW-HV4N"])] == [
+        "report.citation_receipt", "report.paragraph_receipt"]
+    assert report_problems("en", "In 2031, this city will host 1200 people on 16 May at 12:00; call 0612-3456. "
+                                 "A well-kept-open-door city.", {}, ["K7QM-3XPA-9RTW-HV4N"]) == []
     assert paragraphs("One\nline.\r\n\r\n\n Two. ") == ["One line.", "Two."]
 
 

@@ -135,6 +135,14 @@ def test_the_secretariat_gives_the_report_to_a_board_member_who_writes_it(client
     assert 'aria-invalid="true"' in text and '<p class="error" id="citation-error">' in text
     assert db.session.query(JuryReportText).count() == 0
 
+    pasted = client.post("/board/report/2031?lang=fr", {"citation": "Voir TUN1-0000-0000-0004.",
+                                                         f"finalist_{tunis.id}": ""}).get_data(as_text=True)
+    assert '<a href="#citation">Leave receipt codes out of the report' in pasted
+    spaced = client.post("/board/report/2031?lang=fr", {"citation": "Palerme.", f"finalist_{tunis.id}":
+                                                        "Merci à tun1 0000 0000 0004."}).get_data(as_text=True)
+    assert f'<a href="#finalist_{tunis.id}">Leave receipt codes out of the report' in spaced  # a real one, spaced
+    assert db.session.query(JuryReportText).count() == 0
+
     saved = client.post("/board/report/2031?lang=fr", {"citation": "Palerme.", f"finalist_{tunis.id}": "Tunis."})
     assert saved.status_code == 302 and saved.headers["Location"].endswith("/board/report/2031?lang=fr")
     again = client.post("/board/report/2031?lang=fr", {"citation": "Palerme, encore.", f"finalist_{tunis.id}": ""})
