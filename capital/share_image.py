@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, features
@@ -85,8 +85,9 @@ def _line(draw: ImageDraw.ImageDraw, text: str, top: int, font: ImageFont.FreeTy
     return top + (lower - upper)
 
 
+@lru_cache(maxsize=64)
 def share_png(text: ShareText) -> bytes:
-    """The share image of an announcement, as PNG bytes."""
+    """The share image of an announcement, as PNG bytes (drawn once per worker for each text)."""
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
     start = WIDTH - MARGIN - 160 if text.is_rtl else MARGIN

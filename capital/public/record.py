@@ -12,6 +12,7 @@ the secretariat only. Neither holds a receipt code or anything that ties a voter
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -47,7 +48,15 @@ def record_pdf(cycle: Cycle, locale: str, now: datetime, *, internal: bool = Fal
         html = render_template("record/record.html", **context, rounds=rounds, report=report,
                                deadlines=labelled_deadlines(cycle), internal=internal, number=_number,
                                vote_url=None, phases_by_name={phase.name: phase for phase in Phase})
-    return HTML(string=html, base_url=current_app.root_path).write_pdf()
+    return _layout(html, current_app.root_path)
+
+
+# Laying out is the dear part (about a second a record); the HTML is cheap and says everything the
+# PDF will, so each worker lays out each distinct HTML once: a day of announcement readers costs
+# seven layouts per worker, and a changed report or designation gives a new HTML.
+@lru_cache(maxsize=32)
+def _layout(html: str, base_url: str) -> bytes:
+    return HTML(string=html, base_url=base_url).write_pdf()
 
 
 def record_files(cycle: Cycle, now: datetime) -> dict[str, bytes]:

@@ -89,3 +89,17 @@ def test_the_board_version_names_the_roll_and_is_never_public(client, db, counte
     text = pdf_text(response.data, tmp_path)
     assert "Amina Board" in text and "Never publish it." in text
     assert not [code for code, _ in BALLOTS if code in text]
+
+
+def test_a_record_is_laid_out_once_per_worker_and_follows_a_changed_report(app, db, counted):
+    from capital.models import JuryReportText
+    from capital.public.record import _layout
+
+    with app.app_context():
+        _layout.cache_clear()
+        first = record_pdf(counted, "en", AFTER)
+        assert record_pdf(counted, "en", AFTER) == first and _layout.cache_info().hits == 1
+        text = db.session.query(JuryReportText).filter_by(locale="en").one()
+        text.citation = "Palermo, a new citation."
+        db.session.commit()
+        assert record_pdf(counted, "en", AFTER) != first  # a new HTML, a new layout
