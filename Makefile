@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test install catalogs browser services scan bench-tools
+.PHONY: demo test install catalogs browser pdf services scan bench-tools
 
 # axe-core, from the npm registry, for the accessibility browser test (build/ is ignored by git).
 AXE := build/axe/node_modules/axe-core/axe.min.js
@@ -23,7 +23,7 @@ catalogs: install
 	$(FLASK) capital translations compile
 
 ## Start the app on the embedded default (SQLite, in-process tasks, mail to instance/outbox).
-demo: catalogs
+demo: catalogs pdf
 	$(FLASK) db upgrade
 	$(FLASK) capital demo
 	$(FLASK) capital serve --host $(HOST) --port $(PORT)
@@ -37,6 +37,13 @@ $(AXE):
 browser: $(AXE)
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; }
+
+## What the record of the designation (WeasyPrint) and the share picture (Pillow) draw with, from Debian:
+## Pango and HarfBuzz for text layout, FriBiDi for right to left (Pillow's libraqm loads it), DejaVu and
+## Noto CJK fonts; and poppler-utils (pdftotext, pdftoppm), with which the tests read the PDFs.
+PDF_PACKAGES = libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfribidi0 fonts-dejavu-core fonts-noto-cjk poppler-utils
+pdf:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES); }
 
 ## Debian's wrk, which the benches load pages with (tests/test_benches.py runs each at its tiniest size).
 bench-tools:
@@ -58,5 +65,5 @@ scan: install
 	$(BIN)/python .ci/audit_dependencies.py
 
 ## Run the whole test suite (PostgreSQL, redis, a Celery worker, SMTP, Chromium, SQLite) after the scans.
-test: catalogs browser bench-tools services scan
+test: catalogs browser pdf bench-tools services scan
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -53,20 +53,26 @@ def demo_command(through: str | None):
 @click.argument("year", type=int)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def audit_bundle_command(year: int, directory: Path):
-    """Write the announced vote of YEAR to DIRECTORY: ballots.txt, tally.json and SHA256SUMS."""
+    """Write the announced vote of YEAR to DIRECTORY: ballots.txt, tally.json, the record of the
+    designation in every language (record-LANG.pdf) and SHA256SUMS of them all."""
     from sqlalchemy import select
 
     from capital.extensions import db
     from capital.models import Cycle
     from capital.models.types import utcnow
-    from capital.services.voting import audit_files
+    from capital.public.record import record_files
+    from capital.services.voting import audit_files, checksums
 
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
     if cycle is None:
         raise click.ClickException(f"there is no cycle for {year}")
-    files = audit_files(cycle, utcnow())
+    now = utcnow()
+    files = audit_files(cycle, now)
     if not files:
         raise click.ClickException(f"the {year} vote is not announced: its audit bundle is not public yet")
+    files.pop("SHA256SUMS")
+    files.update(record_files(cycle, now))
+    files["SHA256SUMS"] = checksums(files)
     directory.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
         (directory / name).write_bytes(content)

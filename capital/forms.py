@@ -96,5 +96,6 @@ def error_links(*forms, messages=()) -> list[tuple[str | None, str]]:
                 target = None
             else:
                 target = f"#{field.id}-0" if field.type in _GROUP_TYPES else f"#{field.id}"
-            links.extend((target, message) for message in field.errors if isinstance(message, str))
+            # A validator's message may be a lazy string (``_l``); a nested form's errors are not messages.
+            links.extend((target, str(message)) for message in field.errors if not isinstance(message, dict | list))
     return links

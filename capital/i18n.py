@@ -17,6 +17,7 @@ from flask_babel import format_date, format_decimal, format_time, get_locale, ge
 from flask_login import current_user
 
 from capital.domain.localisation import LOCALES, RTL_LOCALES, is_timezone
+from capital.domain.report import reader_language
 from capital.extensions import babel
 from capital.forms import error_links
 
@@ -193,6 +194,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["percent"] = percent
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.globals["error_links"] = error_links
+    app.jinja_env.globals["report_language"] = reader_language
 
     @app.context_processor
     def inject_i18n():

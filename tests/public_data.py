@@ -83,3 +83,28 @@ def make_counted_cycle(db, make_city, *, year=2031, method="irv", phase=Phase.AN
     cycle.capital_city_id = cities[winner].id
     db.session.commit()
     return cycle
+
+
+CITATION = {
+    "en": "Palermo opened its squares to every faith and every language.\n\nThe jury salutes its schools.",
+    "fr": "Palerme a ouvert ses places à toutes les croyances et toutes les langues.\n\nLe jury salue ses écoles.",
+}
+FINALIST_NOTE = {"en": "Tunis brought its neighbourhoods together.", "fr": "Tunis a réuni ses quartiers."}
+
+
+def add_report(db, cycle, texts=None, *, first="en", notes=FINALIST_NOTE, saved_dt=None):
+    """The jury report of ``cycle``, saved as rows (one version per language): ``texts`` maps a
+    language to its citation; each language gets the note on Tunis of ``notes`` where it has one."""
+    from capital.models import JuryReport, JuryReportText
+
+    texts = CITATION if texts is None else texts
+    tunis = db.session.query(Nomination).filter(Nomination.title.startswith("Tunis")).one()
+    report = JuryReport(cycle_id=cycle.id, first_locale=first)
+    db.session.add(report)
+    db.session.flush()
+    for locale, citation in texts.items():
+        db.session.add(JuryReportText(report_id=report.id, locale=locale, version=1, citation=citation,
+                                      finalists={str(tunis.id): notes[locale]} if locale in notes else {},
+                                      saved_dt=saved_dt or cycle.voting_close_dt))
+    db.session.commit()
+    return report

@@ -33,11 +33,18 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
         [result] = db.session.scalars(select(Result)).all()
         assert result.ballots_cast == 7 == db.session.query(Ballot).count() == db.session.query(Participation).count()
         assert result.eligible_voters == 8  # the seven and the demo's own board member, who did not vote
+        from capital.services import reports
+
+        texts = reports.current_texts(reports.report_of(cycle))
+        assert sorted(texts) == ["en", "fr"] and all(capital in text.citation for text in texts.values())
+    page = sqlite_app.test_client().get(f"/{year}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "a fait du vivre-ensemble une pratique quotidienne" in page and "Ce rapport existe en : anglais, français." in page
     bundle = tmp_path / "bundle"
     written = runner.invoke(args=["capital", "audit-bundle", str(year), str(bundle)])
     assert written.exit_code == 0, written.output
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=bundle, capture_output=True, text=True)
-    assert check.returncode == 0 and check.stdout.count(": OK") == 2, check.stdout + check.stderr
+    assert check.returncode == 0 and check.stdout.count(": OK") == 9, check.stdout + check.stderr
+    assert "record-ar.pdf: OK" in check.stdout and (bundle / "record-zh.pdf").read_bytes().startswith(b"%PDF-")
     tally = json.loads((bundle / "tally.json").read_text())
     assert tally["roll"] == 8 and tally["turnout"] == 7 and tally["quorum"]["met"] and tally["tie_break_seed"]
     ballots = (bundle / "ballots.txt").read_text().splitlines()

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from capital.api import PREFIX, bp
 from capital.api.openapi import MAX_PER_PAGE, PER_PAGE, build_spec, documented
 from capital.api.schemas import (
-    CapitalPageSchema, CyclePageSchema, CycleSchema, NomineePageSchema, ResultSchema,
+    CapitalPageSchema, CyclePageSchema, CycleSchema, NomineePageSchema, ReportSchema, ResultSchema,
 )
 from capital.domain.publication import nominees_are_public, years_of
 from capital.domain.timeline import DEADLINE_FIELDS
@@ -14,7 +14,7 @@ from capital.models import Cycle
 from capital.pagination import MAX_PAGE
 from capital.public import clock
 from capital.public.cache import cached_page
-from capital.services import public
+from capital.services import public, reports
 
 
 def _page(statement, serialise, schema):
@@ -119,6 +119,32 @@ def result(year):
                "checksum": r.checksum, "tally": r.tally} for r in public.public_results(cycle, now)]
     return jsonify(ResultSchema().dump({"year": cycle.year, "capital": _city(capital) if capital else None,
                                         "rounds": rounds}))
+
+
+@bp.route("/cycles/<int:year>/report")
+@cached_page(public.next_embargo_end)
+@documented("The jury report, in every language it is written in, once the result is announced.", ReportSchema,
+            errors=(404,))
+def report(year):
+    """The citation, the reasons against each criterion and the notes on the other finalists; 404 before
+    the announcement time, and for a cycle without a report."""
+    cycle = _cycle_or_404(year)
+    now = clock.now()
+    view = reports.public_report(cycle, now, "en")
+    if view is None:
+        if not public.is_result_public(cycle, now):
+            return _not_public(_("The result is published at the announcement."))
+        abort(404)
+    texts = []
+    for locale in view.languages:
+        shown = reports.report_view(cycle, locale, texts=view.texts)
+        texts.append({"language": locale, "citation": view.texts[locale].citation,
+                      "reasons": dict(view.texts[locale].reasons),
+                      "finalists": [{"city": _city(note.city), "text": "\n\n".join(note.paragraphs)}
+                                    for note in shown.finalists]})
+    return jsonify(ReportSchema().dump({"year": cycle.year, "capital": _city(cycle.capital_city),
+                                        "first_language": reports.report_of(cycle).first_locale,
+                                        "languages": view.languages, "texts": texts}))
 
 
 @bp.route("/openapi.json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from capital.domain.localisation import LOCALES
 from capital.domain.phase import Phase
 from capital.models import TALLY_METHODS
 
@@ -77,6 +78,30 @@ class ResultSchema(Schema):
     year = fields.Integer(required=True)
     capital = fields.Nested(CitySchema, required=True, allow_none=True)
     rounds = fields.List(fields.Nested(RoundResultSchema), required=True)
+
+
+class FinalistNoteSchema(Schema):
+    city = fields.Nested(CitySchema, required=True)
+    text = fields.String(required=True)
+
+
+class ReportTextSchema(Schema):
+    language = fields.String(required=True, metadata={"enum": list(LOCALES)})
+    citation = fields.String(required=True, metadata={"description": "Paragraphs separated by blank lines."})
+    reasons = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                          metadata={"description": "The reasons against each of the cycle's criteria, by "
+                                                   "criterion; empty when the cycle has none."})
+    finalists = fields.List(fields.Nested(FinalistNoteSchema), required=True,
+                            metadata={"description": "A short paragraph on other finalists (optional)."})
+
+
+class ReportSchema(Schema):
+    year = fields.Integer(required=True)
+    capital = fields.Nested(CitySchema, required=True)
+    first_language = fields.String(required=True, metadata={
+        "enum": list(LOCALES), "description": "The language the report was first written in."})
+    languages = fields.List(fields.String(), required=True, metadata={"description": "Every language it exists in."})
+    texts = fields.List(fields.Nested(ReportTextSchema), required=True)
 
 
 def page_schema(item: type[Schema], name: str) -> type[Schema]:

@@ -42,3 +42,27 @@ def ballot_form(nominations, *, replacing: bool, formdata=None):
             _l("Your replacement code (shown with your receipt)"), filters=[strip],
             validators=[DataRequired(message=_l("Enter the replacement code you were given with your receipt."))])
     return BallotForm(formdata=formdata) if formdata is not None else BallotForm()
+
+
+def finalist_field_name(nomination_id: int) -> str:
+    return f"finalist_{nomination_id}"
+
+
+def report_form(finalists, *, data=None):
+    """The jury report in one language: the citation, and a short paragraph on each other finalist."""
+    from capital.domain.report import CITATION_LIMIT, PARAGRAPH_LIMIT
+
+    class ReportForm(FlaskForm):
+        """The finalists' fields are added below: they are known only now."""
+
+        citation = TextAreaField(_l("Citation: a few paragraphs on the designated capital"), filters=[strip],
+                                 validators=[DataRequired(message=_l("Write the citation: a few paragraphs on "
+                                                                     "the designated capital.")),
+                                             Length(max=CITATION_LIMIT)])
+        submit = SubmitField(_l("Save this draft"))
+
+    for nomination in finalists:
+        setattr(ReportForm, finalist_field_name(nomination.id), TextAreaField(
+            _("On %(city)s (optional)", city=nomination.host_city.name), filters=[strip],
+            validators=[Length(max=PARAGRAPH_LIMIT)]))
+    return ReportForm(data=data)

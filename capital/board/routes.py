@@ -1,22 +1,28 @@
 from flask import abort, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
 from capital import throttle
 from capital.auth.access import role_required
 from capital.board import bp
-from capital.board.forms import ConflictForm, RunnerUpForm, ballot_form, rank_field_name
+from capital.board.forms import (
+    ConflictForm, RunnerUpForm, ballot_form, finalist_field_name, rank_field_name, report_form,
+)
 from capital.domain.ballots import BallotFormError, ranking_in_words, ranks_of, read_ballot, unranked
 from capital.domain.messages import RuleViolation
+from capital.domain.localisation import LOCALES
 from capital.domain.phase import Phase
+from capital.domain.report import WRITING_PHASES
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.forms import add_reasons
-from capital.i18n import _, translate
-from capital.models import Recusal, User
+from capital.i18n import _, language_name, translate
+from capital.models import Cycle, Recusal, User
 from capital.models.types import utcnow
+from capital.public.record import record_pdf
 from capital.secretariat.forms import METHOD_TITLES
-from capital.services import voting
+from capital.services import public, reports, voting
 from capital.services.dispatch import commit
 from capital.services.nominations import current_cycle
 from capital.views import perform
@@ -35,7 +41,8 @@ def dashboard():
                            terms=current_user.board_terms, cycle=cycle, voting_round=voting_round,
                            current=current, timeline=cycle_timeline(current) if current else None,
                            has_voted=cycle is not None and voting.has_voted(cycle, current_user),
-                           conflict_cycle=upcoming, recusal=_recusal(upcoming))
+                           conflict_cycle=upcoming, recusal=_recusal(upcoming),
+                           report_cycles=reports.rapporteur_cycles(current_user))
 
 
 def _recusal(cycle) -> Recusal | None:
@@ -218,3 +225,63 @@ def runner_up():
     ):
         return redirect(url_for("board.results"))
     return render_template("board/runner_up.html", cycle=cycle, form=form, nominee=nominee)
+
+
+# --- the jury report ------------------------------------------------------------------------------
+
+
+def _report_cycle(year: int):
+    """The cycle of ``year`` if the signed-in person writes its report (404 / 403 otherwise)."""
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
+    if cycle is None:
+        abort(404)
+    if not reports.may_write(cycle, current_user):
+        abort(403)
+    return cycle
+
+
+@bp.route("/report/<int:year>", methods=["GET", "POST"])
+@role_required(Role.BOARD, Role.SECRETARIAT)
+def report(year):
+    """Write the jury report of ``year`` in one language (``?lang=``); each save is a new draft."""
+    cycle = _report_cycle(year)
+    locale = request.args.get("lang", "")
+    if locale not in LOCALES:
+        locale = str(get_locale())
+    finalists = reports.other_finalists(cycle)
+    texts = reports.current_texts(reports.report_of(cycle))
+    current = texts.get(locale)
+    data = None
+    if current is not None:
+        data = {"citation": current.citation, **{finalist_field_name(int(key)): value
+                                                 for key, value in current.finalists.items()}}
+    form = report_form(finalists, data=data)
+    if form.validate_on_submit():
+        paragraphs = {n.id: form[finalist_field_name(n.id)].data or "" for n in finalists}
+        fields = {"report.citation_missing": "citation", "report.citation_long": "citation",
+                  "report.citation_receipt": "citation", "report.paragraph_long": "finalist_{key}",
+                  "report.paragraph_receipt": "finalist_{key}"}
+        if perform(lambda: reports.save_report(cycle, locale, form.citation.data, paragraphs, actor=current_user,
+                                               now=utcnow()),
+                   _("The draft in %(language)s is saved.", language=language_name(locale)),
+                   form=form, fields=fields):
+            return redirect(url_for("board.report", year=year, lang=locale))
+    return render_template("board/report.html", cycle=cycle, form=form, locale=locale, finalists=finalists,
+                           texts=texts, history=reports.history(cycle), locales=LOCALES,
+                           is_writable=cycle.phase in WRITING_PHASES,
+                           is_public=public.is_result_public(cycle, utcnow()),
+                           finalist_field_name=finalist_field_name)
+
+
+@bp.route(f"/record/<int:year>/record-<any({', '.join(LOCALES)}):lang>.pdf")
+@role_required(Role.BOARD, Role.SECRETARIAT)
+def internal_record(year, lang):
+    """The board's version of the record, with the voter roll and the recusals by name: never public."""
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
+    content = record_pdf(cycle, lang, utcnow(), internal=True) if cycle is not None else None
+    if content is None:
+        abort(404)
+    response = make_response(content)
+    response.headers.update({"Content-Type": "application/pdf", "Cache-Control": "no-store",
+                             "Content-Disposition": f"attachment; filename={year}-record-{lang}-internal.pdf"})
+    return response

@@ -5,6 +5,7 @@ from capital.models.cities import City, DeclarationSignature
 from capital.models.cycles import TALLY_METHODS, Cycle, VotingRound
 from capital.models.factors import Passkey, RecoveryCode, TotpFactor
 from capital.models.mail import Mail, Mailing, MailingPart, MailState
+from capital.models.reports import JuryReport, JuryReportText
 from capital.models.nominations import Attachment, EligibilityDecision, Endorsement, Nomination, NominationText
 from capital.models.subscribers import Subscriber
 from capital.models.users import BoardTerm, Invitation, RoleGrant, User
@@ -12,7 +13,7 @@ from capital.models.voting import Ballot, Designation, Participation, Recusal, R
 
 __all__ = [
     "TALLY_METHODS", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City", "Cycle",
-    "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "Invitation", "Mail", "Mailing",
+    "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "Invitation", "JuryReport", "JuryReportText", "Mail", "Mailing",
     "MailingPart", "MailState",
     "Nomination", "NominationText", "Participation", "Passkey", "RecoveryCode", "Recusal", "Result", "RoleGrant",
     "Subscriber", "TotpFactor", "User", "VotingRound", "WorkerHeartbeat",

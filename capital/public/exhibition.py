@@ -2,7 +2,7 @@
 
 ``DIR/index.html`` lists the languages; ``DIR/<locale>/index.html`` is the year page in that
 language; ``DIR/static/`` holds the style sheets and ``DIR/images/`` the host's images from
-its dossier. Every link is relative and nothing refers to another site, so the bundle opens
+its dossier and ``DIR/records/`` the record of the designation in every language (PDF). Every link is relative and nothing refers to another site, so the bundle opens
 from ``file://`` or any static host, and no request leaves it.
 """
 
@@ -17,6 +17,7 @@ from flask_babel import force_locale
 
 from capital.config import LOCALES
 from capital.i18n import _
+from capital.public.record import record_files
 from capital.public.results import year_context
 from capital.services import public
 from capital.uploads import FileStore
@@ -50,12 +51,15 @@ def export_exhibition(year: int, target: Path, *, now: datetime) -> list[Path]:
         path = f"images/{number + 1}{Path(attachment.filename).suffix.lower()}"
         written.append(_copy(store.path(attachment.storage_key), target / path))
         images.append({"path": path, "attachment": attachment})
+    records = record_files(cycle, now)
+    for name, content in records.items():
+        written.append(_write_bytes(target / "records" / name, content))
     titles = {}
     for locale in LOCALES:
         with current_app.test_request_context(f"/{year}"), force_locale(locale):
             context = year_context(cycle, year, now)
             titles[locale] = context["share_title"]
-            html = render_template("exhibition/year.html", **context, images=[
+            html = render_template("exhibition/year.html", **context, has_records=bool(records), images=[
                 {"path": image["path"], "alt": _("Image %(number)s from the dossier of %(city)s", number=i + 1,
                                                  city=context["capital"].name)} for i, image in enumerate(images)])
         written.append(_write(target / locale / "index.html", html))
@@ -68,6 +72,12 @@ def _copy(source: Path, destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, destination)
     return destination
+
+
+def _write_bytes(path: Path, content: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
 
 
 def _write(path: Path, text: str) -> Path:

@@ -26,8 +26,10 @@ def _tag(parent, name: str, text: str | None = None, **attributes) -> ET.Element
     return element
 
 
-def atom_feed(capitals: list[Capital], locale: str) -> bytes:
-    """One entry per public announcement, latest first."""
+def atom_feed(capitals: list[Capital], locale: str, citations: dict | None = None) -> bytes:
+    """One entry per public announcement, latest first; an entry whose cycle has a jury report
+    carries its citation (``citations``: cycle id -> the report as the reader sees it)."""
+    citations = citations or {}
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": locale})
     _tag(feed, "id", _absolute("public.feed"))
@@ -49,6 +51,11 @@ def atom_feed(capitals: list[Capital], locale: str) -> bytes:
         _tag(entry, "published", when.isoformat())
         _tag(entry, "summary", _("%(city)s hosts the main celebration of the International Day of Living Together "
                                  "in Peace on 16 May %(year)s.", city=capital.city.name, year=year))
+        report = citations.get(capital.cycle.id)
+        if report is not None:
+            # The citation in its own language (the reader's, or the one it was first written in).
+            content = _tag(entry, "content", "\n\n".join(report.citation), type="text")
+            content.set("xml:lang", report.locale)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 

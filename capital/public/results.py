@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import url_for
 from flask_babel import format_decimal, format_percent, get_locale
 
 from capital.charts import ChartWords, chart_kind, chart_svg, head_to_head, shown_rounds
-from capital.i18n import _
+from capital.i18n import _, text_direction
+from capital.maps import Marker, world_map_svg
 from capital.models import Cycle, Result
 from capital.secretariat.forms import METHOD_TITLES
-from capital.services import public
+from capital.services import public, reports
+from capital.share_image import ShareText
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,27 @@ def capital_context(cycle: Cycle, now) -> dict:
                 programme_language=locale.languages.get(programme.locale, programme.locale) if programme else "")
 
 
+# A published share picture changes only with a runner-up's designation.
+SHARE_MAX_AGE = 300
+
+
+def share_text(cycle: Cycle, year: int, now) -> ShareText | None:
+    """What the share picture of ``year`` says in the reader's language; None before the result is public."""
+    capital = public.public_capital(cycle, now)
+    if capital is None:
+        return None
+    return ShareText(title=_("Capital of Living Together %(year)s", year=year), city=capital.name,
+                     day=_("16 May %(year)s", year=year), is_rtl=text_direction() == "rtl")
+
+
+def capital_map(capital) -> str | None:
+    """The world map with the capital's place on it, when its coordinates are known."""
+    if capital is None or capital.latitude is None or capital.longitude is None:
+        return None
+    return world_map_svg([Marker(capital.latitude, capital.longitude, capital.name, "#capital")],
+                         title=_("Where %(city)s is", city=capital.name), map_id="capital-map")
+
+
 def year_context(cycle: Cycle, year: int, now) -> dict:
     """What the year page shows of ``cycle`` at ``now``, in the reader's language (the web page
     and the exhibition export render the same)."""
@@ -129,11 +153,12 @@ def year_context(cycle: Cycle, year: int, now) -> dict:
     else:
         description = _("The celebration of 16 May %(year)s: the nominees and the designation.", year=year)
     return dict(
-        year=year, cycle=cycle, **shown,
+        year=year, cycle=cycle, **shown, report=reports.public_report(cycle, now, str(get_locale())),
         rounds=[round_view(result, year) for result in public.public_results(cycle, now)],
         nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
         number=number, share_title=_("Capital of Living Together %(year)s", year=year),
-        share_description=description,
+        share_description=description, capital_map=capital_map(capital),
+        share_image=url_for("public.share_image", year=year, lang=str(get_locale())) if capital else None,
     )
 
 

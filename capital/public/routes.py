@@ -1,5 +1,5 @@
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -21,9 +21,11 @@ from capital.public import bp, clock
 from capital.public.forms import SubscribeForm
 from capital.public.cache import cached_page
 from capital.public.feeds import atom_feed, icalendar_file
-from capital.public.results import capital_context, count_block, year_context
+from capital.public.record import record_pdf
+from capital.public.results import SHARE_MAX_AGE, capital_context, count_block, share_text, year_context
 from capital.secretariat.forms import METHOD_TITLES
-from capital.services import accounts, public, voting
+from capital.share_image import share_png
+from capital.services import accounts, public, reports, voting
 from capital.services.dispatch import commit
 from capital.services.health import health_report
 from capital.services.mail import subscriber_for_token, unsubscribe as unsubscribe_subscriber, unsubscribe_token
@@ -103,6 +105,23 @@ def year_page(year):
                            vote_url=url_for("public.vote", year=year), **context)
 
 
+_LOCALE_RULE = f"any({', '.join(LOCALES)})"
+
+
+@bp.route(f"/<int:year>/share-<{_LOCALE_RULE}:lang>.png")
+def share_image(year, lang):
+    """The announcement's share picture in ``lang`` (for og:image), once the result is public."""
+    cycle = public.cycle_for_year(year)
+    if cycle is None:
+        abort(404)
+    with force_locale(lang):
+        text = share_text(cycle, year, clock.now())
+    if text is None:
+        abort(404)
+    return Response(share_png(text), mimetype="image/png",
+                    headers={"Cache-Control": f"public, max-age={SHARE_MAX_AGE}", "X-Content-Type-Options": "nosniff"})
+
+
 @bp.route("/archive")
 @cached_page(public.next_embargo_end)
 def archive():
@@ -123,7 +142,9 @@ def archive():
 @cached_page(public.next_embargo_end)
 def feed():
     """The announcements, once each is public."""
-    body = atom_feed(public.public_capitals(clock.now()), str(get_locale()))
+    now, locale = clock.now(), str(get_locale())
+    capitals = public.public_capitals(now)
+    body = atom_feed(capitals, locale, {c.cycle.id: reports.public_report(c.cycle, now, locale) for c in capitals})
     return Response(body, mimetype="application/atom+xml")
 
 
@@ -219,6 +240,17 @@ def vote(year):
                            if voting_round else [], designations=voting.designations(cycle) if announced else [],
                            files=list(voting.audit_files(cycle, clock.now())),
                            no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES)
+
+
+@bp.route(f"/vote/<int:year>/record-<{_LOCALE_RULE}:lang>.pdf")
+def record(year, lang):
+    """The record of the designation in ``lang``, as a PDF, once the result is public."""
+    content = record_pdf(_cycle_of(year), lang, clock.now())
+    if content is None:
+        abort(404)
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename={year}-record-{lang}.pdf", "X-Content-Type-Options": "nosniff",
+        "Cache-Control": f"public, max-age={SHARE_MAX_AGE}"})
 
 
 @bp.route("/vote/<int:year>/<name>")

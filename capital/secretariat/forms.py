@@ -265,3 +265,14 @@ class AuditFilterForm(FlaskForm):
         return AuditFilter(actor=self.actor.data or "", action=self.action.data or "", cycle_id=self.cycle.data,
                            since=start_of(self.since.data) if self.since.data else None,
                            until=start_of(self.until.data + timedelta(days=1)) if self.until.data else None)
+
+
+class RapporteurForm(FlaskForm):
+    """Which board member writes the cycle's jury report (0: nobody but the secretariat)."""
+
+    rapporteur = SelectField(_l("Rapporteur of the jury report"), coerce=bounded_int)
+    submit = SubmitField(_l("Give the report to this member"))
+
+    def set_members(self, members) -> None:
+        self.rapporteur.choices = [SelectChoice(0, _("Nobody: the secretariat writes it"))] + [
+            SelectChoice(member.id, member.name) for member in members]

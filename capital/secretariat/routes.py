@@ -18,10 +18,10 @@ from capital.models.types import utcnow
 from capital.pagination import keyset_paged, paged
 from capital.secretariat import bp
 from capital.secretariat.forms import (
-    METHOD_TITLES, AuditFilterForm, BoardTermForm, CityForm, CycleEditForm, CycleForm, DeclarationSignatureForm, InvitationForm,
-    RoleForm, local_zone,
+    METHOD_TITLES, AuditFilterForm, BoardTermForm, CityForm, CycleEditForm, CycleForm, DeclarationSignatureForm,
+    InvitationForm, RapporteurForm, RoleForm, local_zone,
 )
-from capital.services import accounts, cities as city_service, cycles as cycle_service, factors, personal_data
+from capital.services import accounts, cities as city_service, cycles as cycle_service, factors, personal_data, reports
 from capital.services.audit import (
     ACTION_TITLES, AuditFilter, export_csv, export_json_lines, filtered_entries, verify_chain,
 )
@@ -134,11 +134,39 @@ def cycle(cycle_id):
     cycle = _get_cycle(cycle_id)
     trail = paged(select(AuditEntry).options(selectinload(AuditEntry.actor)).where(AuditEntry.cycle_id == cycle.id),
                   {"dt": AuditEntry.dt}, "dt")
+    return _cycle_page(cycle, trail, _rapporteur_form(cycle))
+
+
+def _cycle_page(cycle: Cycle, trail, form: RapporteurForm):
     phase_moves = [(target, _refusal(cycle, target)) for target in sorted(ALLOWED_TRANSITIONS[cycle.phase])]
     return render_template("secretariat/cycle.html", cycle=cycle, deadlines=labelled_deadlines(cycle), trail=trail,
                            settings=cycle_service.CycleSettings.of(cycle),
-                           phase_moves=phase_moves, phases=Phase,
+                           phase_moves=phase_moves, phases=Phase, form=form, report=reports.report_of(cycle),
                            method_titles=METHOD_TITLES, action_titles=ACTION_TITLES)
+
+
+def _rapporteur_form(cycle: Cycle) -> RapporteurForm:
+    report = reports.report_of(cycle)
+    form = RapporteurForm(data={"rapporteur": report.rapporteur_id or 0} if report else None)
+    form.set_members(db.session.scalars(select(User).join(RoleGrant).where(
+        RoleGrant.role == Role.BOARD, User.is_active_account.is_(True)).order_by(User.name, User.id)).unique())
+    return form
+
+
+@bp.route("/cycles/<int:cycle_id>/rapporteur", methods=["POST"])
+def assign_rapporteur(cycle_id):
+    """Give the cycle's jury report to a board member (or back to the secretariat alone)."""
+    cycle = _get_cycle(cycle_id)
+    form = _rapporteur_form(cycle)
+    if form.validate_on_submit():
+        member = db.session.get(User, form.rapporteur.data) if form.rapporteur.data else None
+        if perform(lambda: reports.assign_rapporteur(cycle, member, actor=current_user, now=utcnow()),
+                   _("The rapporteur of the jury report is saved."), form=form,
+                   fields={"report.rapporteur_not_board": "rapporteur"}):
+            return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
+    trail = paged(select(AuditEntry).options(selectinload(AuditEntry.actor)).where(AuditEntry.cycle_id == cycle.id),
+                  {"dt": AuditEntry.dt}, "dt")
+    return _cycle_page(cycle, trail, form), 400
 
 
 def _refusal(cycle: Cycle, target: Phase) -> tuple:

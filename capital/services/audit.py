@@ -56,6 +56,8 @@ ACTION_TITLES = {
     "nomination.ineligible": N_("Nomination found not eligible"),
     "password.reset": N_("Password changed"),
     "password_reset.requested": N_("Password reset requested"),
+    "report.rapporteur_assigned": N_("Rapporteur of the jury report chosen"),
+    "report.saved": N_("Draft of the jury report saved"),
     "role.granted": N_("Role granted"),
     "role.revoked": N_("Role taken away"),
     "voting.round_opened": N_("Voting round opened: roll frozen, tie-break drawn"),
@@ -128,6 +130,12 @@ def chain_pending(session: Session) -> int:
         entry.entry_hash = prev = entry_hash({name: getattr(entry, name) for name in FIELDS}, prev)
     session.flush()
     return len(pending)
+
+
+def chain_head_at(moment: datetime) -> str | None:
+    """The hash of the audit chain's last entry recorded at or before ``moment`` (None: none yet)."""
+    return db.session.scalar(select(AuditEntry.entry_hash).where(AuditEntry.seq.is_not(None), AuditEntry.dt <= moment)
+                             .order_by(AuditEntry.seq.desc()).limit(1))
 
 
 def verify_chain() -> Break | Summary:

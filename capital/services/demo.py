@@ -231,9 +231,39 @@ def run_demo_vote(through: str, now: datetime) -> dict:
         if cycle.phase == Phase.VOTING_CLOSED:
             cycles.change_phase(cycle, Phase.TALLIED, actor=secretariat, now=now, by_hand=True)
     if target >= THROUGH.index("announced") and cycle.phase == Phase.TALLIED:
+        _demo_report(cycle, secretariat, voters[0], now)  # written before the announcement, which mails it
         cycles.change_phase(cycle, Phase.ANNOUNCED, actor=secretariat, now=now, by_hand=True)
     db.session.flush()
     return {"credentials": credentials, "year": cycle.year, "phase": cycle.phase, "app_keys": summary["app_keys"]}
+
+
+# The demo's jury report, in English and French: the winner's name is put in.
+DEMO_CITATION = {
+    "en": "{city} has made living together a daily practice: its squares, schools and houses of worship open "
+          "their doors to one another all year, not only on 16 May.\n\nThe board salutes a programme built with "
+          "its neighbourhoods, in which every resident can take part, whatever their language or belief.",
+    "fr": "{city} a fait du vivre-ensemble une pratique quotidienne : ses places, ses écoles et ses lieux de culte "
+          "s’ouvrent les uns aux autres toute l’année, pas seulement le 16 mai.\n\nLe conseil salue un programme "
+          "construit avec ses quartiers, auquel chaque habitant peut prendre part, quelles que soient sa langue et "
+          "ses convictions.",
+}
+DEMO_FINALIST_NOTE = {"en": "A strong programme, close behind the capital.",
+                      "fr": "Un programme solide, tout près de la capitale."}
+
+
+def _demo_report(cycle: Cycle, secretariat: User, rapporteur: User, now: datetime) -> None:
+    """The rapporteur writes the demo's jury report in English, then French (once)."""
+    from capital.services import reports, voting
+
+    if reports.current_texts(reports.report_of(cycle)):
+        return
+    reports.assign_rapporteur(cycle, rapporteur, actor=secretariat, now=now)
+    result = voting.latest_result(cycle)
+    winner = db.session.get(Nomination, result.winner_nomination_id)
+    notes = [n.id for n in reports.other_finalists(cycle)][:1]
+    for locale in ("en", "fr"):
+        reports.save_report(cycle, locale, DEMO_CITATION[locale].format(city=winner.host_city.name),
+                            {n: DEMO_FINALIST_NOTE[locale] for n in notes}, actor=rapporteur, now=now)
 
 
 def _demo_user(email: str, name: str, role: Role, city: City, now: datetime) -> User:

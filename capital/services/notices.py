@@ -24,7 +24,7 @@ from capital.domain.phase import Phase
 from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS
 from capital.extensions import db
 from capital.models import Cycle, Mailing, Nomination, Result, VotingRound
-from capital.services import voting
+from capital.services import reports, voting
 from capital.services.mail import absolute_url
 from capital.services.mailings import queue_group_mail
 
@@ -165,8 +165,12 @@ def queue_announcement_mail(cycle: Cycle, now: datetime) -> list[Mailing]:
     """
     if cycle.capital_city is None:
         raise ValueError("an announcement names its capital: set cycle.capital_city first")
+    # The jury report as it stands at the announcement, each recipient reading their language's.
+    report = reports.report_of(cycle)
     context = {"capital": cycle.capital_city.name, "announced": cycle.announcement_dt,
-               "link": absolute_url("public.year_page", year=cycle.year)}
+               "link": absolute_url("public.year_page", year=cycle.year),
+               "citations": reports.public_citations(cycle, now),
+               "first_language": report.first_locale if report else None}
     subject = N_("The Capital of Living Together %(year)s is %(capital)s")
     cities = _queue("announcement", "member_cities", subject, cycle, now, context=context)
     if cities is None:

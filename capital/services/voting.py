@@ -337,6 +337,12 @@ def tally_round(cycle: Cycle, *, now: datetime) -> Result | None:
     return result
 
 
+def counted_results(cycle: Cycle) -> list[Result]:
+    """Every counted round of the cycle, first first, embargo or not (the board's own record)."""
+    return list(db.session.scalars(select(Result).join(VotingRound, Result.round_id == VotingRound.id)
+                                   .where(VotingRound.cycle_id == cycle.id).order_by(VotingRound.number)))
+
+
 def latest_result(cycle: Cycle) -> Result | None:
     """The count of the cycle's latest counted round."""
     return db.session.scalar(select(Result).join(VotingRound, Result.round_id == VotingRound.id)
@@ -429,7 +435,6 @@ def audit_files(cycle: Cycle, now: datetime) -> dict[str, bytes]:
         return {}
     voting_round = db.session.get(VotingRound, result.round_id)
     names = dict(zip(result.tally["candidate_ids"], result.tally["candidates"], strict=True))
-    order = ",".join(names[n] for n in voting_round.tie_break_order)
     data = {
         **result.tally,
         "cycle": cycle.year,
@@ -442,14 +447,25 @@ def audit_files(cycle: Cycle, now: datetime) -> dict[str, bytes]:
         "tie_break_seed": voting_round.tie_break_seed,
         "tie_break_order": [names[n] for n in voting_round.tie_break_order],
         "ballots_sha256": result.checksum,
-        "recount": shlex.join(["python", "-m", "capital.voting", "--method", result.method, "--candidates", order,
-                               "--tie-break", order, "--json", "ballots.txt"]),
+        "recount": recount_command(result, voting_round),
     }
     files = {"ballots.txt": result.ballot_file.encode(),
              "tally.json": (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()}
-    files["SHA256SUMS"] = "".join(f"{hashlib.sha256(content).hexdigest()}  {name}\n"
-                                  for name, content in files.items()).encode()
+    files["SHA256SUMS"] = checksums(files)
     return files
+
+
+def recount_command(result: Result, voting_round: VotingRound) -> str:
+    """The command that recounts the published ``ballots.txt`` of ``result`` as the server counted it."""
+    names = dict(zip(result.tally["candidate_ids"], result.tally["candidates"], strict=True))
+    order = ",".join(names[n] for n in voting_round.tie_break_order)
+    return shlex.join(["python", "-m", "capital.voting", "--method", result.method, "--candidates", order,
+                       "--tie-break", order, "--json", "ballots.txt"])
+
+
+def checksums(files: dict[str, bytes]) -> bytes:
+    """A ``SHA256SUMS`` file of ``files`` (name -> content), for ``sha256sum -c``."""
+    return "".join(f"{hashlib.sha256(content).hexdigest()}  {name}\n" for name, content in files.items()).encode()
 
 
 def vote_cycle() -> Cycle | None:

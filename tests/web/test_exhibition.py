@@ -33,7 +33,8 @@ def test_the_bundle_has_every_language_with_relative_links_only(app, db, make_ci
     written = export_exhibition(2031, tmp_path, now=AFTER)
     assert {p.relative_to(tmp_path).as_posix() for p in written} == {
         "index.html", "static/capital.css", "static/public.css", "images/1.png",
-        *(f"{locale}/index.html" for locale in LOCALES)}
+        *(f"{locale}/index.html" for locale in LOCALES), *(f"records/record-{locale}.pdf" for locale in LOCALES)}
+    assert (tmp_path / "records" / "record-ar.pdf").read_bytes().startswith(b"%PDF-")
     index = (tmp_path / "index.html").read_text()
     assert [ref for ref in REFERENCE.findall(index) if ref.endswith("index.html")] == \
         [f"{locale}/index.html" for locale in LOCALES]

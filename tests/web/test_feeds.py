@@ -48,9 +48,12 @@ def test_home_and_year_pages_carry_share_cards(client, db, make_city, monkeypatc
     year = client.get("/2031", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert '<meta property="og:title" content="Capital de la Convivencia 2031">' in year
     assert '<meta property="og:description" content="Palermo es la Capital de la Convivencia 2031.">' in year
-    assert '<meta name="twitter:card" content="summary">' in year
+    # The announced year shows its share picture, in the reader's language, as a large card.
+    assert '<meta name="twitter:card" content="summary_large_image">' in year
+    assert '<meta property="og:image" content="http://127.0.0.1:5000/2031/share-es.png">' in year
     assert re.search(r'<meta property="og:url" content="http://[^"]+/2031">', year)
     home = client.get("/").get_data(as_text=True)
     assert '<meta property="og:description" content="Palermo is the Capital of Living Together 2031.">' in home
+    assert '<meta name="twitter:card" content="summary">' in home
     monkeypatch.setattr(clock, "now", lambda: BEFORE)
     assert "Palermo" not in client.get("/").get_data(as_text=True)

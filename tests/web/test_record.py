@@ -1,0 +1,105 @@
+"""The record of the designation: a PDF per language with the count, the checksums and the jury report,
+the same bytes every time, public from the announcement; the board's version names the roll."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from capital.config import LOCALES
+from capital.domain.roles import Role
+from capital.models import Result, VotingRound
+from capital.public import clock
+from capital.public.record import record_pdf
+from tests.public_data import AFTER, BALLOTS, BEFORE, add_report, make_counted_cycle
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CITATIONS = {
+    "en": "Palermo opened its squares to everyone.", "fr": "Palerme a ouvert ses places à tous.",
+    "de": "Palermo hat seine Plätze für alle geöffnet.", "es": "Palermo abrió sus plazas a todos.",
+    "ar": "فتحت باليرمو ساحاتها للجميع.", "zh": "巴勒莫向所有人敞开了广场。", "ru": "Палермо открыл свои площади для всех.",
+}
+_BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def pdf_text(content: bytes, tmp_path: Path) -> str:
+    """The PDF's text as pdftotext (poppler-utils) reads it, bidi marks dropped, spaces made single."""
+    path = tmp_path / "record.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True).stdout
+    return " ".join(_BIDI_MARKS.sub("", text.decode()).split())
+
+
+@pytest.fixture
+def counted(db, make_city):
+    cycle = make_counted_cycle(db, make_city)
+    add_report(db, cycle, CITATIONS, notes={})
+    return cycle
+
+
+@pytest.mark.timeout(300)
+def test_the_record_is_public_from_the_announcement_in_seven_languages(client, db, counted, monkeypatch, tmp_path):
+    checksum = db.session.query(Result.checksum).scalar()
+    monkeypatch.setattr(clock, "now", lambda: BEFORE)
+    assert client.get("/vote/2031/record-en.pdf").status_code == 404
+    monkeypatch.setattr(clock, "now", lambda: AFTER)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for locale in LOCALES:
+        response = client.get(f"/vote/2031/record-{locale}.pdf")
+        assert response.status_code == 200 and response.mimetype == "application/pdf", locale
+        assert response.data.startswith(b"%PDF-")
+        text = pdf_text(response.data, tmp_path)
+        assert "Palermo" in text and "2031" in text and checksum in text, locale
+        assert " ".join(CITATIONS[locale].split()) in text, locale
+        assert "python -m capital.voting --method irv" in text, locale
+        assert not [code for code, _ in BALLOTS if code in text], locale  # no receipt code, ever
+        if locale in ("ar", "zh"):
+            (tmp_path / "record.pdf").write_bytes(response.data)
+            subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", str(tmp_path / "record.pdf"),
+                            str(ARTIFACTS / f"record-{locale}-page-1")], check=True)
+            assert (ARTIFACTS / f"record-{locale}-page-1.png").stat().st_size > 5000
+    page = client.get("/2031", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'href="/vote/2031/record-zh.pdf"' in page
+
+
+def test_the_same_inputs_give_the_same_bytes(app, counted):
+    with app.app_context():
+        first = record_pdf(counted, "ar", AFTER)
+        again = record_pdf(counted, "ar", AFTER.replace(year=2040))  # read later: the same record
+    assert first == again and first is not None
+
+
+def test_the_board_version_names_the_roll_and_is_never_public(client, db, counted, make_user, monkeypatch, tmp_path):
+    member = make_user(Role.BOARD, name="Amina Board", email="amina@board.example")
+    voting_round = db.session.query(VotingRound).one()
+    voting_round.roll = [member.id]
+    db.session.commit()
+    monkeypatch.setattr(clock, "now", lambda: AFTER)
+    public_text = pdf_text(client.get("/vote/2031/record-en.pdf").data, tmp_path)
+    assert "Amina Board" not in public_text and "Never publish it" not in public_text
+    assert client.get("/board/record/2031/record-en.pdf").status_code == 302  # to the sign-in page
+    representative = make_user(Role.REPRESENTATIVE, email="rep@city.example")
+    client.login(representative.email)
+    assert client.get("/board/record/2031/record-en.pdf").status_code == 403
+    client.post("/account/logout")
+    client.login(member.email)
+    response = client.get("/board/record/2031/record-en.pdf")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    text = pdf_text(response.data, tmp_path)
+    assert "Amina Board" in text and "Never publish it." in text
+    assert not [code for code, _ in BALLOTS if code in text]
+
+
+def test_a_record_is_laid_out_once_per_worker_and_follows_a_changed_report(app, db, counted):
+    from capital.models import JuryReportText
+    from capital.public.record import _layout
+
+    with app.app_context():
+        _layout.cache_clear()
+        first = record_pdf(counted, "en", AFTER)
+        assert record_pdf(counted, "en", AFTER) == first and _layout.cache_info().hits == 1
+        text = db.session.query(JuryReportText).filter_by(locale="en").one()
+        text.citation = "Palermo, a new citation."
+        db.session.commit()
+        assert record_pdf(counted, "en", AFTER) != first  # a new HTML, a new layout
