@@ -1,3 +1,5 @@
+import re
+
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -69,12 +71,19 @@ def _render_ballot(cycle, voting_round, nominations, form):
     return response
 
 
+# A rank field's name: ``rank_`` and a nomination id, in ASCII digits short enough to be an id
+# (``str.isdigit`` also takes "²" or "٣", which ``int`` refuses, and ``int`` refuses 5 000 digits).
+_RANK_FIELD = re.compile(r"rank_([0-9]{1,18})")
+
+
 def _posted_ranks() -> dict[int, str]:
+    """The posted ranks by nomination id; any other ``rank_…`` name counts as a nomination not on the
+    ballot (id -1), which the ballot rules refuse at the field."""
     ranks = {}
     for key, value in request.form.items():
         if key.startswith("rank_"):
-            suffix = key.removeprefix("rank_")
-            ranks[int(suffix) if suffix.isdigit() else -1] = value
+            match = _RANK_FIELD.fullmatch(key)
+            ranks[int(match.group(1)) if match else -1] = value
     return ranks
 
 

@@ -112,6 +112,16 @@ def test_an_unknown_nomination_in_the_form_is_refused(client, db, vote, member):
     assert db.session.query(Ballot).count() == 0
 
 
+@pytest.mark.parametrize("name", ["rank_²", "rank_٣", "rank_" + "9" * 5000, "rank_1e3", "rank_-1", "rank_", "rank_ 1"])
+def test_a_crafted_rank_field_name_is_refused_at_the_form_not_a_server_error(client, db, vote, member, name):
+    for url in ("/board/vote/review", "/board/vote/cast"):
+        response = client.post(url, ranks(vote, Palermo="1") | {name: "1", "cast": "1"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, (url, response.status_code)
+        assert 'class="error-summary"' in page and "The ballot names a nomination that is not on it." in page
+    assert db.session.query(Ballot).count() == db.session.query(Participation).count() == 0
+
+
 def test_a_cast_without_the_csrf_token_is_refused(client, db, vote, member):
     response = client.post_raw("/board/vote/cast", data=ranks(vote, Palermo="1") | {"cast": "1"})
     assert response.status_code == 400 and db.session.query(Ballot).count() == 0

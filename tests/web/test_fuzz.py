@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote, urlencode
 
@@ -19,6 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from capital.domain.phase import Phase
 from capital.domain.roles import Role
+from capital.models.types import utcnow
 from tests.conftest import WebClient, free_port
 
 ROLES = {"anonymous": None, "representative": Role.REPRESENTATIVE, "board": Role.BOARD,
@@ -37,6 +39,9 @@ EDGE_VALUES = [
     "../../etc/passwd", "a@b.example", "Europe/Berlin", "fr",
 ]
 HOSTILE_VALUES = ["\x00", "a\x00b", "\r\n", "/\r\nSet-Cookie: a=b", "\t", "\x1b[31m", "\x7f"]
+# What a crafted field name may end with, after the stem of a real one (``rank_12`` -> ``rank_``):
+# digits ``int`` refuses though ``str.isdigit`` takes them, too many digits, signs, spaces, junk.
+NAME_TAILS = ["²", "٣", "9" * 5000, "0", "-1", "1e3", " 1", "1\x00", "", "x", "[]", "0x1f", "𝟙"]
 printable = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
 # Most requests carry what a browser could send, so they reach the views; some carry control characters.
 values = st.one_of(st.sampled_from(EDGE_VALUES), printable, st.integers().map(str))
@@ -155,6 +160,20 @@ def test_random_input_never_breaks_the_server_nor_stores_refused_data(app, db, w
 
 
 @pytest.fixture
+def vote_world(make_vote):
+    """A vote open since an hour ago (the pages read the clock), with a member on its roll: the ballot,
+    whose view reads the rank fields' names itself."""
+    now = utcnow().replace(microsecond=0)
+    vote = make_vote(terms=(now.date() - timedelta(days=400), date(2031, 12, 31)))
+    vote.open(now - timedelta(hours=1))
+    return {Role.BOARD: vote.members[0]}
+
+
+def test_random_names_and_values_on_an_open_ballot_never_break_the_server(app, db, vote_world):
+    _fuzz(app, db, vote_world, "board")
+
+
+@pytest.fixture
 def redis_stopped(app, monkeypatch):
     """The attempt counters and the page cache in a redis that does not answer (nothing listens on its port)."""
     from capital.public.cache import RedisStore
@@ -203,12 +222,29 @@ def _fuzz(app, db, world, role_name, *, plausible_first=False):
               for name in sorted(set(form["fields"]) - {"csrf_token"} | form["files"])]
     if plausible_first:
         fields = [("form", (page, form, None), 1) for page, form in forms] + fields
-    targets = ([("get", rule, EXAMPLES) for rule in get_rules] + fields
-               + [("post-url", rule, EXAMPLES) for rule in post_rules])
+    # Each form once more with crafted field names beside the plausible filling: a view that reads
+    # names itself (a rank per nomination) must refuse them as it refuses bad values.
+    names = [("names", (page, form, None), EXAMPLES) for page, form in forms]
+    stems = sorted({_stem(name) for _, form in forms for name in form["fields"]} - {"csrf_token"})
+    targets = ([("get", rule, EXAMPLES) for rule in get_rules] + fields + names
+               + [("post-url", (rule, stems), EXAMPLES) for rule in post_rules])
     state = {"fingerprint": None}  # the database's, after the last request: the next one's "before"
     for kind, target, examples in targets:  # every route and form, a few random requests each
         for pool in (values, hostile) if kind != "post-url" else (hostile,):  # POST-only routes: ids and junk
             _exercise(browser, person, role, db, kind, target, examples, pool, state)
+
+
+def _stem(name: str) -> str:
+    """A field name without the id it ends with: ``rank_12`` -> ``rank_``."""
+    return re.sub(r"[0-9]+$", "", name)
+
+
+def _crafted_names(data, stems, pool) -> dict:
+    """Every stem with every tail of ``NAME_TAILS``, and a few drawn names, each with a drawn value."""
+    fields = {stem + tail: data.draw(pool) for stem in stems for tail in NAME_TAILS}
+    fields.update(data.draw(st.dictionaries(st.sampled_from(stems or ["x"]).flatmap(
+        lambda stem: st.text(max_size=12).map(lambda tail: stem + tail)) | st.text(max_size=12), pool, max_size=3)))
+    return fields
 
 
 def _exercise(browser, person, role, db, kind, target, examples, pool, state):
@@ -226,12 +262,15 @@ def _exercise(browser, person, role, db, kind, target, examples, pool, state):
             url = _random_url(target, data) + ("?" + urlencode(params) if params else "")
             response = browser.get(url)
             changed_ok = False
-        elif kind == "form":
+        elif kind in ("form", "names"):
             page, form, name = target
             # A plausible filling (what the page offers), with this one field replaced or left out (none:
-            # the plausible filling itself).
+            # the plausible filling itself), or with crafted names beside it.
             fields = {key: offered[0] for key, offered in form["fields"].items() if offered}
-            if name in form["files"]:
+            if kind == "names":
+                stems = sorted({_stem(key) for key in form["fields"]} - {"csrf_token"})
+                fields = _crafted_names(data, stems, pool) | fields
+            elif name in form["files"]:
                 fields[name] = (io.BytesIO(data.draw(st.binary(max_size=300))), data.draw(pool))
             elif name is not None and data.draw(st.integers(0, 5)) == 5:  # hypothesis tries 0 first: the usual case
                 fields.pop(name, None)
@@ -243,8 +282,10 @@ def _exercise(browser, person, role, db, kind, target, examples, pool, state):
             response = browser.post(url, fields, content_type="multipart/form-data" if form["multipart"] else None)
             changed_ok = response.status_code in (302, 303)
         else:
-            url = _random_url(target, data)
-            response = browser.post(url, data.draw(st.dictionaries(st.text(max_size=10), pool, max_size=3)))
+            rule, stems = target
+            url = _random_url(rule, data)
+            response = browser.post(url, data.draw(st.dictionaries(st.text(max_size=10), pool, max_size=3))
+                                    | _crafted_names(data, stems, pool))
             changed_ok = response.status_code in (302, 303)
         assert response.status_code < 500, (url, response.status_code)
         state["fingerprint"] = _fingerprint(db)
