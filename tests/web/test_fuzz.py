@@ -41,7 +41,9 @@ EDGE_VALUES = [
 HOSTILE_VALUES = ["\x00", "a\x00b", "\r\n", "/\r\nSet-Cookie: a=b", "\t", "\x1b[31m", "\x7f"]
 # What a crafted field name may end with, after the stem of a real one (``rank_12`` -> ``rank_``):
 # digits ``int`` refuses though ``str.isdigit`` takes them, too many digits, signs, spaces, junk.
-NAME_TAILS = ["²", "٣", "9" * 5000, "0", "-1", "1e3", " 1", "1\x00", "", "x", "[]", "0x1f", "𝟙"]
+# Control characters, which refuse the whole request, only in requests of their own.
+NAME_TAILS = ["²", "٣", "9" * 5000, "0", "-1", "1e3", " 1", "", "x", "[]", "0x1f", "𝟙"]
+HOSTILE_NAME_TAILS = ["1\x00", "\r\n1", "\x1b1"]
 printable = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
 # Most requests carry what a browser could send, so they reach the views; some carry control characters.
 values = st.one_of(st.sampled_from(EDGE_VALUES), printable, st.integers().map(str))
@@ -239,11 +241,14 @@ def _stem(name: str) -> str:
     return re.sub(r"[0-9]+$", "", name)
 
 
-def _crafted_names(data, stems, pool) -> dict:
-    """Every stem with every tail of ``NAME_TAILS``, and a few drawn names, each with a drawn value."""
-    fields = {stem + tail: data.draw(pool) for stem in stems for tail in NAME_TAILS}
+def _crafted_names(data, stems, *, control: bool) -> dict:
+    """Every stem with every tail of ``NAME_TAILS`` (and, with ``control``, ``HOSTILE_NAME_TAILS``), valued "1" so that
+    only the name is wrong, and a few drawn names with drawn values."""
+    tails = NAME_TAILS + (HOSTILE_NAME_TAILS if control else [])
+    fields = {stem + tail: "1" for stem in stems for tail in tails}
+    text = st.text(max_size=12) if control else printable
     fields.update(data.draw(st.dictionaries(st.sampled_from(stems or ["x"]).flatmap(
-        lambda stem: st.text(max_size=12).map(lambda tail: stem + tail)) | st.text(max_size=12), pool, max_size=3)))
+        lambda stem: text.map(lambda tail: stem + tail)) | text, hostile if control else values, max_size=3)))
     return fields
 
 
@@ -269,7 +274,7 @@ def _exercise(browser, person, role, db, kind, target, examples, pool, state):
             fields = {key: offered[0] for key, offered in form["fields"].items() if offered}
             if kind == "names":
                 stems = sorted({_stem(key) for key in form["fields"]} - {"csrf_token"})
-                fields = _crafted_names(data, stems, pool) | fields
+                fields = _crafted_names(data, stems, control=pool is hostile) | fields
             elif name in form["files"]:
                 fields[name] = (io.BytesIO(data.draw(st.binary(max_size=300))), data.draw(pool))
             elif name is not None and data.draw(st.integers(0, 5)) == 5:  # hypothesis tries 0 first: the usual case
@@ -285,7 +290,7 @@ def _exercise(browser, person, role, db, kind, target, examples, pool, state):
             rule, stems = target
             url = _random_url(rule, data)
             response = browser.post(url, data.draw(st.dictionaries(st.text(max_size=10), pool, max_size=3))
-                                    | _crafted_names(data, stems, pool))
+                                    | _crafted_names(data, stems, control=False))
             changed_ok = response.status_code in (302, 303)
         assert response.status_code < 500, (url, response.status_code)
         state["fingerprint"] = _fingerprint(db)
