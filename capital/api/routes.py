@@ -39,7 +39,7 @@ def _cycle(cycle: Cycle, now):
     return {
         "year": cycle.year, "years": list(years_of(cycle.year, cycle.is_biennial)),
         "celebration_date": cycle.celebration_date, "is_biennial": cycle.is_biennial,
-        "phase": cycle.phase.name.lower(), "method": cycle.method,
+        "phase": public.shown_phase(cycle, now).name.lower(), "method": cycle.method,
         "deadlines": {name.removesuffix("_dt"): getattr(cycle, name) for name in DEADLINE_FIELDS},
         "nominees_public": nominees_are_public(cycle.phase), "result_public": public.is_result_public(cycle, now),
         "capital": _city(capital) if capital is not None else None,

@@ -129,7 +129,7 @@ def year_context(cycle: Cycle, year: int, now) -> dict:
     else:
         description = _("The celebration of 16 May %(year)s: the nominees and the designation.", year=year)
     return dict(
-        year=year, cycle=cycle, **shown,
+        year=year, cycle=cycle, **shown, phase=public.shown_phase(cycle, now),
         rounds=[round_view(result, year) for result in public.public_results(cycle, now)],
         nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
         number=number, share_title=_("Capital of Living Together %(year)s", year=year),

@@ -79,7 +79,8 @@ def nominees():
             .where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
             .order_by(Nomination.title)
         ).all()
-    return render_template("public/nominees.html", cycle=cycle, nominations=nominations)
+    return render_template("public/nominees.html", cycle=cycle, nominations=nominations,
+                           phase=public.shown_phase(cycle, clock.now()) if cycle is not None else None)
 
 
 @bp.route("/<int:year>")
@@ -212,7 +213,8 @@ def vote(year):
     return render_template("public/vote.html", cycle=cycle, voting_round=voting_round, result=result, block=block,
                            announced=announced, tie_break=[names[n] for n in voting_round.tie_break_order]
                            if voting_round else [], designations=voting.designations(cycle) if announced else [],
-                           files=list(voting.audit_files(cycle, clock.now())),
+                           files=list(voting.audit_files(cycle, clock.now())), phase=public.shown_phase(cycle, clock.now()),
+                           no_capital_reason=public.no_capital_reason(cycle, clock.now()),
                            no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES)
 
 
