@@ -1,4 +1,4 @@
-from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, flash, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -91,13 +91,31 @@ def year_page(year):
     cycle = public.cycle_for_year(year)
     if cycle is None:
         abort(404)
-    receipt = request.args.get("receipt", "").strip()[:40]
-    ballot = public.find_ballot(cycle, receipt, now) if receipt else None
+    return _render_year(cycle, year, now)
+
+
+def _render_year(cycle, year, now, receipt="", ballot=None):
     context = year_context(cycle, year, now)
     # The audit bundle once the result is public (the bundle itself waits for the announcement too).
-    files = list(voting.audit_files(cycle, clock.now())) if context["rounds"] else []
+    files = list(voting.audit_files(cycle, now)) if context["rounds"] else []
     return render_template("public/year.html", receipt=receipt, ballot=ballot, audit_files=files,
                            vote_url=url_for("public.vote", year=year), **context)
+
+
+@bp.route("/<int:year>/receipt", methods=["POST"])
+@csrf.exempt  # a lookup that changes nothing, from a page cached without a token: there is nothing to forge
+def receipt_lookup(year):
+    """Find a ballot by its receipt code. Posted, so that the code sits in no address: not in the
+    request logs of the server or of proxies, nor in the browser's history (SECURITY.md)."""
+    now = clock.now()
+    cycle = public.cycle_for_year(year)
+    if cycle is None:
+        abort(404)
+    receipt = request.form.get("receipt", "").strip()[:40]
+    ballot = public.find_ballot(cycle, receipt, now) if receipt else None
+    response = make_response(_render_year(cycle, year, now, receipt, ballot))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/archive")
