@@ -334,6 +334,29 @@ def test_a_pdf_with_active_content_is_refused_and_says_what(name):
                                                  "SubmitForm", "JS", "AA", "OpenAction"}
 
 
+@pytest.mark.parametrize("kind", ["/Launch", "/JavaScript"])
+def test_active_content_reachable_only_through_an_outline_item_s_parent_is_refused(kind):
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    def hide_behind_a_parent(writer, page):
+        # An outline item whose /Parent is not the outline but a dictionary of its own carrying the
+        # action, and pointing back to the item: a cycle the walk must follow once, not forever.
+        item = writer._add_object(DictionaryObject({NameObject("/Title"): TextStringObject("Letter")}))
+        hidden = writer._add_object(DictionaryObject({
+            NameObject("/Type"): NameObject("/Outlines"), NameObject("/First"): item, NameObject("/Last"): item,
+            NameObject("/A"): _action(kind, F="calc.exe", JS="app.alert(1)")}))
+        outline = writer._add_object(DictionaryObject({
+            NameObject("/Type"): NameObject("/Outlines"), NameObject("/First"): item, NameObject("/Last"): item}))
+        item.get_object()[NameObject("/Parent")] = hidden
+        hidden.get_object()[NameObject("/Parent")] = item
+        _set(writer._root_object, "/Outlines", outline)
+
+    with pytest.raises(UploadError) as error:
+        check_pdf(_pdf_with(hide_behind_a_parent), max_bytes=LIMIT)
+    assert code_of(error) == "upload.pdf_active"
+    assert error.value.reason.params["what"] in {"Launch", "JavaScript", "JS"}
+
+
 def test_an_open_action_that_only_shows_a_page_is_accepted():
     from pypdf.generic import ArrayObject, NameObject
 
