@@ -50,7 +50,7 @@ from werkzeug.datastructures import Accept, LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from capital.config import LOCALES
-from capital.models import Ballot, City, Cycle, Nomination, NominationText, Result, VotingRound
+from capital.models import City, Cycle, Nomination, NominationText, Result, VotingRound
 from capital.public import clock
 from capital.security import security_headers
 
@@ -59,7 +59,9 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "capital:public:"
 VERSION_KEY = KEY_PREFIX + "version"
 PAGE_KEY = KEY_PREFIX + "page:{locale}:{path}"
-TRACKED = (Cycle, City, Nomination, NominationText, VotingRound, Result, Ballot)
+# Not Ballot: a cast changes nothing public (ballots are published with the result, whose rows change
+# when the round closes), so it must not empty the cache and tell readers that someone just voted.
+TRACKED = (Cycle, City, Nomination, NominationText, VotingRound, Result)
 TOKEN_PLACEHOLDER = "__capital_csrf_token__"
 MAX_AGE = 60  # browsers and proxies may reuse a page this long (at most until the next embargo ends)
 
