@@ -1,16 +1,19 @@
 """pip-audit over the pinned constraints.txt, saying plainly when nothing could be checked.
 
 pip-audit exits 0 when its vulnerability service cannot be reached (every dependency is then
-"skipped"), which would pass silently. This asks PyPI's JSON API, then OSV, and reports:
+"skipped"), and prints "No known vulnerabilities found" even when it audited none of the pins,
+which would pass silently. This asks PyPI's JSON API, then OSV, counts the pins of
+constraints.txt that the report really audited, and reports:
   exit 1  a pinned dependency has a known vulnerability not listed in .ci/pip-audit-exceptions.txt;
-  exit 0  every dependency checked and clean, or (with a loud NOT AUDITED message) no service
-          reachable from this machine; CAPITAL_SCAN_STRICT=1 makes that last case exit 2.
+  exit 0  every pin audited and clean, or (with a loud NOT AUDITED message) no service audited them
+          all from this machine; CAPITAL_SCAN_STRICT=1 makes that last case exit 2.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess  # nosec B404: runs pip-audit, a fixed command
 import sys
 import tempfile
@@ -18,6 +21,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCEPTIONS = ROOT / ".ci" / "pip-audit-exceptions.txt"
+CONSTRAINTS = ROOT / "constraints.txt"
+
+
+def _name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
+
+
+def pins() -> set[str]:
+    """The names pinned in constraints.txt (``name==version``), normalised."""
+    lines = CONSTRAINTS.read_text(encoding="utf-8").splitlines()
+    return {_name(match.group(1)) for line in lines if (match := re.match(r"\s*([A-Za-z0-9][\w.-]*)\s*==", line))}
 
 
 def exceptions() -> list[str]:
@@ -29,7 +43,7 @@ def exceptions() -> list[str]:
 def audit(service: str) -> tuple[dict | None, str]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        command = [sys.executable, "-m", "pip_audit", "-r", str(ROOT / "constraints.txt"), "--no-deps",
+        command = [sys.executable, "-m", "pip_audit", "-r", str(CONSTRAINTS), "--no-deps",
                    "--disable-pip", "--progress-spinner", "off", "-s", service, "-f", "json", "-o", str(report)]
         for ident in exceptions():
             command += ["--ignore-vuln", ident]
@@ -54,12 +68,15 @@ def main() -> int:
                   f"upgrade the pin in constraints.txt or justify it in {EXCEPTIONS.relative_to(ROOT)}")
             return 1
         skipped = [dep for dep in dependencies if dep.get("skip_reason")]
-        if not skipped:
-            print(f"pip-audit ({service}): {len(dependencies)} pinned dependencies, no known vulnerability "
+        pinned = pins()
+        missing = pinned - {_name(dep["name"]) for dep in dependencies if not dep.get("skip_reason")}
+        if not missing:
+            print(f"pip-audit ({service}): {len(pinned)} pinned dependencies audited, no known vulnerability "
                   f"({len(exceptions())} documented exceptions)")
             return 0
-        print(f"pip-audit ({service}): {len(skipped)} of {len(dependencies)} dependencies not checked: "
-              f"{skipped[0]['skip_reason']}")
+        reason = skipped[0]["skip_reason"] if skipped else "absent from the report"
+        print(f"pip-audit ({service}): {len(missing)} of {len(pinned)} pinned dependencies not audited "
+              f"(such as {sorted(missing)[0]}): {reason}")
     print("NOT AUDITED: no vulnerability service (PyPI's JSON API, OSV) answered from this machine; "
           "the pinned dependencies were NOT checked for known vulnerabilities. Run `make scan` where one answers.")
     return 2 if os.environ.get("CAPITAL_SCAN_STRICT") == "1" else 0

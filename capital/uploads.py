@@ -141,8 +141,9 @@ def _active_content(reader: PdfReader) -> str | None:
                     action = value.get_object()
                     if isinstance(action, DictionaryObject) and action.get("/S") != "/GoTo":
                         return str(action.get("/S") or key)  # name the action: JavaScript, Launch…
-                if key != "/Parent":  # pages point back to their parents: already on the way down
-                    stack.append(value)
+                # Every key, /Parent included: an outline item's parent may be a dictionary reached no
+                # other way. Cycles (pages and their parents) end at ``seen``.
+                stack.append(value)
         elif isinstance(node, ArrayObject):
             stack.extend(node)
         elif isinstance(node, NameObject) and node in ACTIVE_PDF_NAMES:

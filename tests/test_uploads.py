@@ -334,6 +334,29 @@ def test_a_pdf_with_active_content_is_refused_and_says_what(name):
                                                  "SubmitForm", "JS", "AA", "OpenAction"}
 
 
+@pytest.mark.parametrize("kind", ["/Launch", "/JavaScript"])
+def test_active_content_reachable_only_through_an_outline_item_s_parent_is_refused(kind):
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    def hide_behind_a_parent(writer, page):
+        # An outline item whose /Parent is not the outline but a dictionary of its own carrying the
+        # action, and pointing back to the item: a cycle the walk must follow once, not forever.
+        item = writer._add_object(DictionaryObject({NameObject("/Title"): TextStringObject("Letter")}))
+        hidden = writer._add_object(DictionaryObject({
+            NameObject("/Type"): NameObject("/Outlines"), NameObject("/First"): item, NameObject("/Last"): item,
+            NameObject("/A"): _action(kind, F="calc.exe", JS="app.alert(1)")}))
+        outline = writer._add_object(DictionaryObject({
+            NameObject("/Type"): NameObject("/Outlines"), NameObject("/First"): item, NameObject("/Last"): item}))
+        item.get_object()[NameObject("/Parent")] = hidden
+        hidden.get_object()[NameObject("/Parent")] = item
+        _set(writer._root_object, "/Outlines", outline)
+
+    with pytest.raises(UploadError) as error:
+        check_pdf(_pdf_with(hide_behind_a_parent), max_bytes=LIMIT)
+    assert code_of(error) == "upload.pdf_active"
+    assert error.value.reason.params["what"] in {"Launch", "JavaScript", "JS"}
+
+
 def test_an_open_action_that_only_shows_a_page_is_accepted():
     from pypdf.generic import ArrayObject, NameObject
 
@@ -411,3 +434,53 @@ def test_an_image_past_pillow_s_own_limit_is_refused_as_too_large():
     with pytest.raises(UploadError) as error:
         check_image(bomb, max_bytes=LIMIT, max_pixels=10**9)
     assert code_of(error) == "upload.image_too_large"
+
+
+# A PNG of ``width`` × ``height`` transparent pixels: a few kilobytes that decode to 4 bytes a pixel.
+_MEASURE = """
+import io, resource, subprocess, sys
+from PIL import Image
+from capital.services.nominations import MAX_IMAGE_PIXELS
+from capital.uploads import UploadError, check_image
+width, height = int(sys.argv[1]), int(sys.argv[2])
+buffer = io.BytesIO()
+Image.new("RGBA", (width, height), 0).save(buffer, "PNG")
+data = buffer.getvalue()
+del buffer
+# The peak so far includes making the image: measure in a fresh process (the child below).
+child = subprocess.run([sys.executable, "-c", '''
+import resource, sys
+from capital.services.nominations import MAX_IMAGE_PIXELS
+from capital.uploads import UploadError, check_image
+data = sys.stdin.buffer.read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    check_image(data, max_bytes=len(data) + 1, max_pixels=MAX_IMAGE_PIXELS)
+    outcome = "accepted"
+except UploadError as error:
+    outcome = error.reason.code
+print(outcome, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+'''], input=data, capture_output=True, check=True)
+print(len(data), child.stdout.decode().strip())
+"""
+
+
+def _check_in_a_fresh_process(width: int, height: int) -> tuple[int, str, int]:
+    """The file's size, what check_image said (``accepted`` or the refusal's code) and how many MB
+    the checking process grew by, at the limit a nomination's images are checked against."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _MEASURE, str(width), str(height)], capture_output=True, check=True,
+                         text=True).stdout.split()
+    return int(out[0]), out[1], int(out[2])
+
+
+def test_a_small_file_of_many_pixels_is_refused_and_the_largest_accepted_stays_bounded_in_memory():
+    # The attack: a 40-megapixel PNG of about 150 KB once grew a worker by 300–450 MB.
+    size, outcome, _ = _check_in_a_fresh_process(8000, 5000)
+    assert size < 200_000 and outcome == "upload.image_too_large"
+    # A phone's 12-megapixel photo is accepted; the largest image accepted costs a bounded amount.
+    assert _check_in_a_fresh_process(4032, 3024)[1] == "accepted"
+    _, outcome, grown_mb = _check_in_a_fresh_process(4000, 4000)
+    assert outcome == "accepted" and grown_mb < 200

@@ -43,10 +43,12 @@ def documented(summary: str, schema: type[Schema] | None, *, paged: bool = False
     return decorate
 
 
-_ERROR_TEXT = {400: "Bad request.", 404: "Not found, or not public yet.",
+_ERROR_TEXT = {400: "Bad request: a query parameter that is not as documented (a page or page size that is "
+                    "not a whole number in range, ``null`` included), or characters no form or address holds.",
+               404: "Not found, or not public yet.",
                503: "Briefly unavailable (the database is out of reach): retry after Retry-After seconds."}
-# Any operation may meet a database outage (capital/errors/handlers.py).
-_ALWAYS_POSSIBLE = (503,)
+# Any operation may meet malformed input (capital/inputs.py) and a database outage (capital/errors/handlers.py).
+_ALWAYS_POSSIBLE = (400, 503)
 _PAGE_PARAMETERS = [
     {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
      "description": "Pages past the maximum are answered as the maximum (empty)."},
@@ -90,7 +92,7 @@ def build_spec(app, server_url: str, prefix: str) -> dict:
             parameters += _PAGE_PARAMETERS
         schema = operation.schema if operation.schema is not None else {"type": "object"}
         responses = {"200": {"description": operation.summary, "content": {"application/json": {"schema": schema}}}}
-        for status in (*operation.errors, *_ALWAYS_POSSIBLE):
+        for status in sorted({*operation.errors, *_ALWAYS_POSSIBLE}):
             responses[str(status)] = {"description": _ERROR_TEXT[status],
                                       "content": {"application/json": {"schema": "Error"}}}
         spec.path(path=openapi_path(rule.rule).removeprefix(prefix), operations={"get": {

@@ -17,9 +17,22 @@ from capital.public.cache import cached_page
 from capital.services import public, reports
 
 
+def _count(name: str, default: int) -> int:
+    """A whole number of at least 1 from the query (``default`` when absent); anything else, such as
+    ``null``, ``x`` or ``0``, is a 400, as the document says."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw[:12]) < 1:  # 12 digits: past any page there is
+        abort(400)
+    return int(raw[:12]) if len(raw) <= 12 else MAX_PAGE + 1
+
+
 def _page(statement, serialise, schema):
-    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    per_page = min(max(request.args.get("per_page", PER_PAGE, type=int), 1), MAX_PER_PAGE)
+    page = min(_count("page", 1), MAX_PAGE)  # pages past the maximum are the maximum, as documented
+    per_page = _count("per_page", PER_PAGE)
+    if per_page > MAX_PER_PAGE:
+        abort(400)
     pagination = db.paginate(statement, page=page, per_page=per_page, error_out=False)
     return jsonify(schema().dump({"items": [serialise(item) for item in pagination.items], "page": page,
                                   "per_page": per_page, "total": pagination.total, "pages": pagination.pages}))
@@ -39,7 +52,7 @@ def _cycle(cycle: Cycle, now):
     return {
         "year": cycle.year, "years": list(years_of(cycle.year, cycle.is_biennial)),
         "celebration_date": cycle.celebration_date, "is_biennial": cycle.is_biennial,
-        "phase": cycle.phase.name.lower(), "method": cycle.method,
+        "phase": public.shown_phase(cycle, now).name.lower(), "method": cycle.method,
         "deadlines": {name.removesuffix("_dt"): getattr(cycle, name) for name in DEADLINE_FIELDS},
         "nominees_public": nominees_are_public(cycle.phase), "result_public": public.is_result_public(cycle, now),
         "capital": _city(capital) if capital is not None else None,

@@ -1,3 +1,5 @@
+import re
+
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
@@ -76,12 +78,19 @@ def _render_ballot(cycle, voting_round, nominations, form):
     return response
 
 
+# A rank field's name: ``rank_`` and a nomination id, in ASCII digits short enough to be an id
+# (``str.isdigit`` also takes "²" or "٣", which ``int`` refuses, and ``int`` refuses 5 000 digits).
+_RANK_FIELD = re.compile(r"rank_([0-9]{1,18})")
+
+
 def _posted_ranks() -> dict[int, str]:
+    """The posted ranks by nomination id; any other ``rank_…`` name counts as a nomination not on the
+    ballot (id -1), which the ballot rules refuse at the field."""
     ranks = {}
     for key, value in request.form.items():
         if key.startswith("rank_"):
-            suffix = key.removeprefix("rank_")
-            ranks[int(suffix) if suffix.isdigit() else -1] = value
+            match = _RANK_FIELD.fullmatch(key)
+            ranks[int(match.group(1)) if match else -1] = value
     return ranks
 
 
@@ -125,12 +134,45 @@ def review():
     if ranking is None:
         return _render_ballot(cycle, voting_round, nominations, form)
     names = {n.id: n.host_city.name for n in nominations}
-    response = make_response(render_template(
-        "board/review.html", cycle=cycle, voting_round=voting_round, form=form, nominations=nominations,
-        words=ranking_in_words(ranking, names), ranks=ranks_of(ranking),
-        unranked=[names[n] for n in unranked(ranking, [n.id for n in nominations])], replacing=replacing,
-        rank_field_name=rank_field_name))
+
+    def page(words, ranks, unranked_names):
+        widest = len(str(len(nominations)))
+        return render_template(
+            "board/review.html", cycle=cycle, voting_round=voting_round, form=form, nominations=nominations,
+            words=words, ranks=ranks, unranked=unranked_names, replacing=replacing, rank_field_name=rank_field_name,
+            # Made up to the widest ranks, so that the cast form's body has one length whatever they are.
+            padding="0" * sum(widest - len(str(ranks.get(n.id, ""))) for n in nominations))
+
+    # The longest page any ranking can give: every nomination at a rank of its own (a tie is shorter)
+    # and every nomination unranked too.
+    longest = page(ranking_in_words(tuple((n.id,) for n in nominations), names), {},
+                   [names[n.id] for n in nominations])
+    shown = page(ranking_in_words(ranking, names), ranks_of(ranking),
+                 [names[n] for n in unranked(ranking, [n.id for n in nominations])])
+    response = make_response(_padded(shown, len(longest.encode()) + len(_PADDING.format(""))))
     response.headers["Cache-Control"] = "no-store"
+    return _uncompressed(response)
+
+
+_PADDING = "<!--{}-->\n"
+
+
+def _padded(html: str, size: int) -> str:
+    """``html`` made ``size`` bytes long by a comment before ``</body>``.
+
+    The review page's size on the wire would otherwise tell how many nominations a member ranked
+    and where the ties fall: with a small board, enough to point at their published ballot."""
+    missing = size - len(html.encode()) - len(_PADDING.format(""))
+    if missing < 0:
+        return html
+    head, tail = html.rsplit("</body>", 1)
+    return head + _PADDING.format(" " * missing) + "</body>" + tail
+
+
+def _uncompressed(response):
+    # Compression would make the padded size depend on the content again. Flask-Compress leaves an
+    # answer that already names its encoding alone.
+    response.headers["Content-Encoding"] = "identity"
     return response
 
 
@@ -160,7 +202,7 @@ def cast():
     response = make_response(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,
                                              receipt=receipt, replaced=replacing))
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return _uncompressed(response)  # codes of a fixed length: one size, unless compressed
 
 
 @bp.route("/vote/conflict", methods=["GET", "POST"])

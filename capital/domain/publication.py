@@ -30,6 +30,16 @@ def result_is_public(phase: Phase, announcement_dt: datetime | None, now: dateti
     return announcement_dt is None or now >= announcement_dt
 
 
+def public_phase(phase: Phase, announcement_dt: datetime | None, now: datetime, *, has_vote: bool) -> Phase:
+    """The phase the public is shown: the cycle's own, except that a cycle ended without a capital
+    keeps the same embargo as a designation. Until its announcement time it shows as counted
+    (``has_vote``: a round was held) or, when no vote was held (no eligible nomination), as
+    closed for nominations: nobody outside learns there is no capital, nor why, before then."""
+    if phase == Phase.NO_CAPITAL and not result_is_public(phase, announcement_dt, now):
+        return Phase.TALLIED if has_vote else Phase.NOMINATIONS_CLOSED
+    return phase
+
+
 def nominees_are_public(phase: Phase) -> bool:
     """True once nominations have closed, unless the cycle was cancelled."""
     return phase >= Phase.NOMINATIONS_CLOSED and phase != Phase.CANCELLED

@@ -128,15 +128,16 @@ class Timeline:
         """The timeline for a second voting round opening at ``now`` and lasting ``duration``.
 
         The announcement moves by as much as the voting deadline, keeping the time between the
-        result and its announcement; :func:`validate_timeline` then tells whether it still
-        comes before the celebration.
+        result and its announcement, but only ever later: a first round closed early by hand
+        leaves the announcement where it was published. :func:`validate_timeline` then tells
+        whether it still comes before the celebration.
         """
         voting_close = now + duration
         return replace(
             self,
             voting_open_dt=now,
             voting_close_dt=voting_close,
-            announcement_dt=self.announcement_dt + (voting_close - self.voting_close_dt),
+            announcement_dt=max(self.announcement_dt, self.announcement_dt + (voting_close - self.voting_close_dt)),
         )
 
 

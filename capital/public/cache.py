@@ -21,9 +21,10 @@ their own token put in, compressed on the way out by Flask-Compress.
 
 Signed-in readers, readers with a message pending and requests with a query string get a
 freshly rendered page (still with an ETag). A cached page is rendered with a placeholder
-where a form's CSRF token goes: a reader served through Flask gets their own token put in
-(and the ETag covers it); a first-time reader served by :class:`FrontCache` gets none. No
-reader ever receives another's token.
+where a form's CSRF token goes: a reader who has a session gets their own token put in (and the
+ETag covers it), in a private answer; a first-time reader, served by :class:`FrontCache` or by
+Flask on a miss, gets none and no session cookie, in the only answers marked ``public``. No
+reader ever receives another's token or session.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from werkzeug.datastructures import Accept, LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from capital.config import LOCALES
-from capital.models import Ballot, City, Cycle, Nomination, NominationText, Result, VotingRound
+from capital.models import City, Cycle, Nomination, NominationText, Result, VotingRound
 from capital.public import clock
 from capital.security import security_headers
 
@@ -58,7 +59,9 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "capital:public:"
 VERSION_KEY = KEY_PREFIX + "version"
 PAGE_KEY = KEY_PREFIX + "page:{locale}:{path}"
-TRACKED = (Cycle, City, Nomination, NominationText, VotingRound, Result, Ballot)
+# Not Ballot: a cast changes nothing public (ballots are published with the result, whose rows change
+# when the round closes), so it must not empty the cache and tell readers that someone just voted.
+TRACKED = (Cycle, City, Nomination, NominationText, VotingRound, Result)
 TOKEN_PLACEHOLDER = "__capital_csrf_token__"
 MAX_AGE = 60  # browsers and proxies may reuse a page this long (at most until the next embargo ends)
 
@@ -205,16 +208,27 @@ def _from_entry(header: dict, body: bytes):
     return response
 
 
-def _personal(response, etag: str) -> str:
-    """Put this reader's CSRF token into a shared page; the ETag then names the token too."""
+def _personal(response, etag: str) -> tuple[str, bool]:
+    """Put this reader's CSRF token into a shared page (the ETag then names the token too), and say
+    whether the answer may be kept by shared caches.
+
+    Only a reader without a session gets a shareable answer: the page as :class:`FrontCache` serves
+    it, with no token and no session started, so no ``Set-Cookie``. A cache that handed one reader's
+    session and token to others would let an attacker plant their session (login CSRF). A reader
+    who has a session gets their own token, in an answer for them alone.
+    """
     body = response.get_data()
     placeholder = TOKEN_PLACEHOLDER.encode()
+    if not session:
+        if placeholder in body:
+            response.set_data(body.replace(placeholder, b""))
+        return etag, not session.modified
     if placeholder not in body:
-        return etag
+        return etag, False
     token = generate_csrf()
     response.set_data(body.replace(placeholder, token.encode()))
     # The signed token changes with each request, the session's raw token does not.
-    return _etag(f"{etag}:{session.get('csrf_token', '')}".encode())
+    return _etag(f"{etag}:{session.get('csrf_token', '')}".encode()), False
 
 
 def _max_age(now: datetime, valid_until: datetime | None) -> int:
@@ -245,8 +259,8 @@ def cached_page(next_change):
             if fresh is not None:
                 header, body, _ = fresh
                 response = _from_entry(header, body)
-                until = _until(header)
-                return _respond(response, _personal(response, header["etag"]), _max_age(now, until), "hit")
+                etag, shared = _personal(response, header["etag"])
+                return _respond(response, etag, _max_age(now, _until(header)) if shared else None, "hit")
             response = make_response(view(*args, **kwargs))
             if response.status_code != 200:
                 return response
@@ -260,7 +274,8 @@ def cached_page(next_change):
                     store.set(key, _pack(version, now, until, etag, response), seconds)
                 except Exception:
                     log.warning("page cache unavailable", exc_info=True)
-            return _respond(response, _personal(response, etag), _max_age(now, until), "miss")
+            etag, shared = _personal(response, etag)
+            return _respond(response, etag, _max_age(now, until) if shared else None, "miss")
         return wrapper
     return decorate
 
@@ -313,9 +328,11 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("public_pages_changed", None)
 
 
-def _token_placeholder():
-    # A page served to every reader must not carry one reader's CSRF token.
-    return {"csrf_token": lambda: TOKEN_PLACEHOLDER} if g.get("rendering_shared_page") else {}
+def _csrf_token() -> str:
+    """The templates' ``csrf_token()``. A page served to every reader must not carry one reader's
+    token: a shared page gets the placeholder, whether the template asks with its context or from a
+    macro imported without it (which sees only the globals, as the subscription form does)."""
+    return TOKEN_PLACEHOLDER if g.get("rendering_shared_page") else generate_csrf()
 
 
 class FrontCache:
@@ -373,7 +390,9 @@ class FrontCache:
 
 def init_app(app) -> None:
     app.wsgi_app = FrontCache(app)
-    app.context_processor(_token_placeholder)
+    # In place of Flask-WTF's generate_csrf, which it gives templates both ways.
+    app.jinja_env.globals["csrf_token"] = _csrf_token
+    app.context_processor(lambda: {"csrf_token": _csrf_token})
     url = app.config.get("REDIS_URL")
     app.extensions["capital_page_cache"] = RedisStore(url) if url else MemoryStore()
     if not event.contains(Session, "before_flush", _track_changes):

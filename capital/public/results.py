@@ -154,6 +154,7 @@ def year_context(cycle: Cycle, year: int, now) -> dict:
         description = _("The celebration of 16 May %(year)s: the nominees and the designation.", year=year)
     return dict(
         year=year, cycle=cycle, **shown, report=reports.public_report(cycle, now, str(get_locale())),
+        phase=public.shown_phase(cycle, now),
         rounds=[round_view(result, year) for result in public.public_results(cycle, now)],
         nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
         number=number, share_title=_("Capital of Living Together %(year)s", year=year),

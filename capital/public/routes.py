@@ -1,4 +1,6 @@
-from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Response, abort, current_app, flash, jsonify, make_response, redirect, render_template, request, session, url_for,
+)
 from flask_babel import force_locale, get_locale
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -85,7 +87,8 @@ def nominees():
             .where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
             .order_by(Nomination.title)
         ).all()
-    return render_template("public/nominees.html", cycle=cycle, nominations=nominations)
+    return render_template("public/nominees.html", cycle=cycle, nominations=nominations,
+                           phase=public.shown_phase(cycle, clock.now()) if cycle is not None else None)
 
 
 @bp.route("/<int:year>")
@@ -96,11 +99,13 @@ def year_page(year):
     cycle = public.cycle_for_year(year)
     if cycle is None:
         abort(404)
-    receipt = request.args.get("receipt", "").strip()[:40]
-    ballot = public.find_ballot(cycle, receipt, now) if receipt else None
+    return _render_year(cycle, year, now)
+
+
+def _render_year(cycle, year, now, receipt="", ballot=None):
     context = year_context(cycle, year, now)
     # The audit bundle once the result is public (the bundle itself waits for the announcement too).
-    files = list(voting.audit_files(cycle, clock.now())) if context["rounds"] else []
+    files = list(voting.audit_files(cycle, now)) if context["rounds"] else []
     return render_template("public/year.html", receipt=receipt, ballot=ballot, audit_files=files,
                            vote_url=url_for("public.vote", year=year), **context)
 
@@ -120,6 +125,22 @@ def share_image(year, lang):
         abort(404)
     return Response(share_png(text), mimetype="image/png",
                     headers={"Cache-Control": f"public, max-age={SHARE_MAX_AGE}", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route("/<int:year>/receipt", methods=["POST"])
+@csrf.exempt  # a lookup that changes nothing, from a page cached without a token: there is nothing to forge
+def receipt_lookup(year):
+    """Find a ballot by its receipt code. Posted, so that the code sits in no address: not in the
+    request logs of the server or of proxies, nor in the browser's history (SECURITY.md)."""
+    now = clock.now()
+    cycle = public.cycle_for_year(year)
+    if cycle is None:
+        abort(404)
+    receipt = request.form.get("receipt", "").strip()[:40]
+    ballot = public.find_ballot(cycle, receipt, now) if receipt else None
+    response = make_response(_render_year(cycle, year, now, receipt, ballot))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/archive")
@@ -238,7 +259,8 @@ def vote(year):
     return render_template("public/vote.html", cycle=cycle, voting_round=voting_round, result=result, block=block,
                            announced=announced, tie_break=[names[n] for n in voting_round.tie_break_order]
                            if voting_round else [], designations=voting.designations(cycle) if announced else [],
-                           files=list(voting.audit_files(cycle, clock.now())),
+                           files=list(voting.audit_files(cycle, clock.now())), phase=public.shown_phase(cycle, clock.now()),
+                           no_capital_reason=public.no_capital_reason(cycle, clock.now()),
                            no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES)
 
 

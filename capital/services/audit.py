@@ -85,7 +85,10 @@ AUTOMATIC_ACTORS = ("worker", "cli", "system")
 
 def record(action: str, obj: Any, *, actor: Actor, now: datetime, cycle_id: int | None = None,
            data: dict | None = None) -> AuditEntry:
-    """Add an audit entry saying ``actor`` did ``action`` to ``obj`` at ``now``."""
+    """Add an audit entry saying ``actor`` did ``action`` to ``obj`` at ``now``.
+
+    ``obj`` may be a proxy such as ``current_user``: the entry names the object behind it."""
+    obj = obj._get_current_object() if hasattr(obj, "_get_current_object") else obj
     entry = AuditEntry(
         dt=now,
         action=action,

@@ -31,7 +31,7 @@ from pathlib import Path
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale, gettext
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from capital.domain.localisation import RTL_LOCALES
@@ -209,10 +209,6 @@ def send_claimed_mail(mail_ids: list[int], now: datetime) -> int:
     # Each "sent" is its own one-statement transaction on a connection in autocommit: one round
     # trip per mail instead of three (BEGIN, UPDATE, COMMIT).
     with transport, db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as marks:
-        if marks.dialect.name == "postgresql" and not current_app.config["MAIL_DURABLE_MARKS"]:
-            # The server keeps a mark even if this worker dies the moment after; only a crash of
-            # PostgreSQL itself could lose the last fraction of a second of marks (docs/mail.md).
-            marks.execute(text("SET synchronous_commit TO off"))
         try:
             sent = _send_each(transport, marks, mails, parts, gone, now)
         finally:
@@ -261,8 +257,18 @@ def _sent_marker(marks, now: datetime):
     if marks.dialect.name == "postgresql":
         # The hot path of a million-mail announcement: the driver's cursor costs a quarter of
         # a full SQLAlchemy execution per mail.
-        cursor = marks.connection.driver_connection.cursor()
         sql = f"UPDATE {Mail.__tablename__} SET state = %s, sent_dt = %s, last_error = '' WHERE id = %s"  # nosec B608: constant table name, bound values
+        if current_app.config["MAIL_DURABLE_MARKS"]:
+            cursor = marks.connection.driver_connection.cursor()
+        else:
+            # The server keeps a mark even if this worker dies the moment after; only a crash of
+            # PostgreSQL itself could lose the last fraction of a second of marks (docs/mail.md).
+            # SET LOCAL, sent with the mark as one simple query (one implicit transaction, still
+            # one round trip), ends with it: the pooled connection goes back with its commits durable.
+            from psycopg import ClientCursor  # the driver PostgreSQL is reached with
+
+            cursor = ClientCursor(marks.connection.driver_connection)
+            sql = "SET LOCAL synchronous_commit TO off; " + sql
         return lambda mail_id: cursor.execute(sql, (int(MailState.SENT), now, mail_id))
     statement = update(Mail).values(state=MailState.SENT, sent_dt=now, last_error="")
     return lambda mail_id: marks.execute(statement.where(Mail.id == mail_id))

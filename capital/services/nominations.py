@@ -34,7 +34,10 @@ from capital.services.mail import absolute_url, queue_mail
 from capital.uploads import FileStore, check_file_name, check_image, check_pdf, safe_display_name
 
 MAX_IMAGES = 6
-MAX_IMAGE_PIXELS = 40_000_000
+# A 12-megapixel phone photo (4032 × 3024) fits. Decoding costs about 8 bytes a pixel at the peak
+# (the pixels, their upright copy and the re-encoding): 16 megapixels stay near 130 MB, where 40
+# grew a worker by 300–450 MB from a 117 KB file (tests/test_uploads.py measures it).
+MAX_IMAGE_PIXELS = 16_000_000
 OPEN_PHASES = (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED,
                Phase.TALLIED)
 

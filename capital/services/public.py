@@ -16,7 +16,9 @@ from sqlalchemy.orm import selectinload
 
 from capital.domain.nominations import ACTIVE_STATES
 from capital.domain.phase import Phase
-from capital.domain.publication import PUBLISHED_PHASES, nominees_are_public, result_is_public, years_of
+from capital.domain.publication import (
+    PUBLISHED_PHASES, nominees_are_public, public_phase, result_is_public, years_of,
+)
 from capital.extensions import db
 from capital.models import Ballot, City, Cycle, Nomination, Result, VotingRound
 
@@ -24,6 +26,19 @@ from capital.models import Ballot, City, Cycle, Nomination, Result, VotingRound
 def is_result_public(cycle: Cycle, now: datetime) -> bool:
     """The one question every public surface asks before showing anything of a cycle's vote."""
     return result_is_public(cycle.phase, cycle.announcement_dt, now)
+
+
+def shown_phase(cycle: Cycle, now: datetime) -> Phase:
+    """The phase every public surface shows of ``cycle`` at ``now`` (no capital is embargoed too)."""
+    if cycle.phase != Phase.NO_CAPITAL:
+        return cycle.phase  # the usual case, without a query
+    has_vote = db.session.scalar(select(VotingRound.id).where(VotingRound.cycle_id == cycle.id).limit(1)) is not None
+    return public_phase(cycle.phase, cycle.announcement_dt, now, has_vote=has_vote)
+
+
+def no_capital_reason(cycle: Cycle, now: datetime) -> str | None:
+    """Why ``cycle`` has no capital, once that is public (a key of NO_CAPITAL_REASONS), else None."""
+    return cycle.no_capital_reason if is_result_public(cycle, now) else None
 
 
 def cycle_for_year(year: int) -> Cycle | None:

@@ -32,3 +32,15 @@ def test_nominees_are_public_once_nominations_close_unless_cancelled():
 
 def test_a_biennial_cycle_covers_two_celebrations():
     assert years_of(2031, False) == (2031,) and years_of(2031, True) == (2031, 2032)
+
+
+def test_no_capital_shows_as_counted_or_reviewed_until_its_announcement_time():
+    from capital.domain.publication import public_phase
+
+    at = datetime(2031, 3, 16, 12, tzinfo=UTC)
+    before, after = at - timedelta(seconds=1), at
+    assert public_phase(Phase.NO_CAPITAL, at, before, has_vote=True) == Phase.TALLIED
+    assert public_phase(Phase.NO_CAPITAL, at, before, has_vote=False) == Phase.NOMINATIONS_CLOSED
+    assert public_phase(Phase.NO_CAPITAL, at, after, has_vote=True) == Phase.NO_CAPITAL
+    assert public_phase(Phase.NO_CAPITAL, None, before, has_vote=False) == Phase.NO_CAPITAL
+    assert all(public_phase(phase, at, before, has_vote=True) == phase for phase in Phase if phase != Phase.NO_CAPITAL)

@@ -211,6 +211,16 @@ def test_second_round_opens_now_for_a_week_and_moves_the_announcement_as_much():
     assert "timeline.after_celebration" in codes(validate_timeline(too_late, utc(2027, 5, 5), phase=Phase.VOTING_OPEN))
 
 
+def test_a_second_round_after_a_first_closed_early_never_moves_the_announcement_earlier():
+    # Round 1 (due to close on 9 March) closed by hand on 20 February: round 2 closes on 27 February,
+    # and the announcement stays on 16 March instead of moving 10 days earlier, to 6 March.
+    early = utc(2027, 2, 20, 12)
+    second = T2027.second_round(early)
+    assert second.voting_close_dt == utc(2027, 2, 27, 12)
+    assert second.announcement_dt == T2027.announcement_dt
+    assert validate_timeline(second, early, phase=Phase.VOTING_OPEN) == []
+
+
 def test_every_deadline_has_a_label():
     assert set(DEADLINE_LABELS) == set(DEADLINE_FIELDS)
 

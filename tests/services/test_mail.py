@@ -245,6 +245,24 @@ def test_a_batch_goes_over_one_connection_and_each_mail_once(smtp_app, db, inbox
     assert len(inbox.messages) == 25
 
 
+def test_marks_that_skip_the_disk_wait_leave_every_pooled_connection_durable(smtp_app, db, inbox, monkeypatch):
+    monkeypatch.setitem(smtp_app.config, "MAIL_DURABLE_MARKS", False)  # the default: marks without the wait
+    now = utcnow()
+    ids = _queue_many(db, 3, now)
+    assert send_due_mail(now, batch_size=10) == 3
+    assert {_reload(db, mail_id).state for mail_id in ids} == {MailState.SENT}
+    db.session.commit()  # the test's own connection goes back too
+    # Every idle connection of the pool, the marking one among them: what a ballot or a result
+    # committed on it next would get.
+    connections = [db.engine.connect() for _ in range(db.engine.pool.checkedin())]
+    try:
+        assert connections
+        assert {c.exec_driver_sql("SHOW synchronous_commit").scalar_one() for c in connections} == {"on"}
+    finally:
+        for connection in connections:
+            connection.close()
+
+
 def test_mail_server_down_then_up_delivers_every_mail_exactly_once(smtp_app, db, inbox, monkeypatch):
     now = utcnow()
     ids = _queue_many(db, 12, now)

@@ -98,5 +98,7 @@ def test_security_headers_are_on_every_page(client):
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
-    cookie = response.headers.get("Set-Cookie", "")
+    # A page shared caches may keep sets no cookie (SECURITY.md); one with a form starts a session.
+    assert "public" in response.headers["Cache-Control"] and "Set-Cookie" not in response.headers
+    cookie = client.get("/account/login").headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

@@ -103,3 +103,15 @@ def test_api_answers_carry_validators_and_answer_conditional_requests(client, db
     assert first.headers["ETag"] and "public" in first.headers["Cache-Control"]
     again = client.get(f"{PREFIX}/cycles/2031/result", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize("query", ["per_page=null", "per_page=", "per_page=0", "per_page=101", "per_page=x",
+                                   "page=null", "page=0", "page=-1", "per_page=" + "9" * 5000, "page=1e3"])
+def test_a_page_or_page_size_not_as_documented_is_a_documented_400(client, make_cycle, spec, query):
+    make_cycle(Phase.NOMINATIONS_CLOSED, year=2032)
+    for path in ("/cycles", "/capitals", "/cycles/2032/nominees"):
+        response = client.get(f"{PREFIX}{path}?{query}")
+        assert response.status_code == 400 and response.json["error"] == "Bad request", (path, query)
+        documented = spec["paths"][path.replace("2032", "{year}")]["get"]["responses"]
+        assert "400" in documented
+        validate(spec, path.replace("2032", "{year}"), response)

@@ -112,6 +112,56 @@ def test_an_unknown_nomination_in_the_form_is_refused(client, db, vote, member):
     assert db.session.query(Ballot).count() == 0
 
 
+@pytest.mark.parametrize("name", ["rank_²", "rank_٣", "rank_" + "9" * 5000, "rank_1e3", "rank_-1", "rank_", "rank_ 1"])
+def test_a_crafted_rank_field_name_is_refused_at_the_form_not_a_server_error(client, db, vote, member, name):
+    for url in ("/board/vote/review", "/board/vote/cast"):
+        response = client.post(url, ranks(vote, Palermo="1") | {name: "1", "cast": "1"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, (url, response.status_code)
+        assert 'class="error-summary"' in page and "The ballot names a nomination that is not on it." in page
+    assert db.session.query(Ballot).count() == db.session.query(Participation).count() == 0
+
+
+def test_the_review_page_and_its_cast_form_have_one_size_whatever_the_ranking(client, vote, member):
+    from html.parser import HTMLParser
+    from urllib.parse import urlencode
+
+    class CastForm(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.fields = {}
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "input" and attrs.get("type") == "hidden":
+                self.fields[attrs["name"]] = attrs.get("value") or ""
+
+    sizes, bodies, words = set(), set(), set()
+    for by_host in ({"Palermo": "1"}, {"Palermo": "1", "Venlo": "2", "Lyon": "3"}, {"Palermo": "1", "Venlo": "1"},
+                    {"Palermo": "1", "Venlo": "1", "Lyon": "1"}, {"Lyon": "1", "Palermo": "2", "Venlo": "2"}):
+        response = client.post("/board/vote/review", ranks(vote, **by_host),
+                               headers={"Accept-Encoding": "gzip, br"})
+        assert response.headers.get("Content-Encoding") in (None, "identity")  # compressed, the size would vary
+        page = response.get_data(as_text=True)
+        words.add(re.search(r'<p class="ranking-words" dir="auto"><strong>(.*?)</strong>', page).group(1))
+        sizes.add(len(response.get_data()))
+        form = CastForm()
+        form.feed(page)
+        bodies.add(len(urlencode(form.fields | {"cast": "1"})))
+    assert len(words) == 5  # five rankings, told apart on the page…
+    assert len(sizes) == 1 and len(bodies) == 1  # …but not by its size, nor by the size of the cast
+
+
+def test_a_cast_empties_no_public_page(app, client, db, vote, member):
+    reader = WebClient(app.test_client())
+    assert reader.get("/", headers={"Accept-Language": "en"}).headers["X-Page-Cache"] == "miss"
+    assert reader.get("/", headers={"Accept-Language": "en"}).headers["X-Page-Cache"] == "hit"
+    response = client.post("/board/vote/cast", ranks(vote, Palermo="1") | {"cast": "1"})
+    assert "shown only once" in response.get_data(as_text=True) and db.session.query(Ballot).count() == 1
+    assert reader.get("/", headers={"Accept-Language": "en"}).headers["X-Page-Cache"] == "hit"
+    assert WebClient(app.test_client()).get("/vote/2031").status_code == 200
+
+
 def test_a_cast_without_the_csrf_token_is_refused(client, db, vote, member):
     response = client.post_raw("/board/vote/cast", data=ranks(vote, Palermo="1") | {"cast": "1"})
     assert response.status_code == 400 and db.session.query(Ballot).count() == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote, urlencode
 
@@ -19,6 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from capital.domain.phase import Phase
 from capital.domain.roles import Role
+from capital.models.types import utcnow
 from tests.conftest import WebClient, free_port, second_factor_code
 
 ROLES = {"anonymous": None, "representative": Role.REPRESENTATIVE, "board": Role.BOARD,
@@ -37,6 +39,11 @@ EDGE_VALUES = [
     "../../etc/passwd", "a@b.example", "Europe/Berlin", "fr",
 ]
 HOSTILE_VALUES = ["\x00", "a\x00b", "\r\n", "/\r\nSet-Cookie: a=b", "\t", "\x1b[31m", "\x7f"]
+# What a crafted field name may end with, after the stem of a real one (``rank_12`` -> ``rank_``):
+# digits ``int`` refuses though ``str.isdigit`` takes them, too many digits, signs, spaces, junk.
+# Control characters, which refuse the whole request, only in requests of their own.
+NAME_TAILS = ["²", "٣", "9" * 5000, "0", "-1", "1e3", " 1", "", "x", "[]", "0x1f", "𝟙"]
+HOSTILE_NAME_TAILS = ["1\x00", "\r\n1", "\x1b1"]
 printable = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
 # Most requests carry what a browser could send, so they reach the views; some carry control characters.
 values = st.one_of(st.sampled_from(EDGE_VALUES), printable, st.integers().map(str))
@@ -155,6 +162,20 @@ def test_random_input_never_breaks_the_server_nor_stores_refused_data(app, db, w
 
 
 @pytest.fixture
+def vote_world(make_vote):
+    """A vote open since an hour ago (the pages read the clock), with a member on its roll: the ballot,
+    whose view reads the rank fields' names itself."""
+    now = utcnow().replace(microsecond=0)
+    vote = make_vote(terms=(now.date() - timedelta(days=400), date(2031, 12, 31)))
+    vote.open(now - timedelta(hours=1))
+    return {Role.BOARD: vote.members[0]}
+
+
+def test_random_names_and_values_on_an_open_ballot_never_break_the_server(app, db, vote_world):
+    _fuzz(app, db, vote_world, "board")
+
+
+@pytest.fixture
 def redis_stopped(app, monkeypatch):
     """The attempt counters and the page cache in a redis that does not answer (nothing listens on its port)."""
     from capital.public.cache import RedisStore
@@ -203,12 +224,32 @@ def _fuzz(app, db, world, role_name, *, plausible_first=False):
               for name in sorted(set(form["fields"]) - {"csrf_token"} | form["files"])]
     if plausible_first:
         fields = [("form", (page, form, None), 1) for page, form in forms] + fields
-    targets = ([("get", rule, EXAMPLES) for rule in get_rules] + fields
-               + [("post-url", rule, EXAMPLES) for rule in post_rules])
+    # Each form once more with crafted field names beside the plausible filling: a view that reads
+    # names itself (a rank per nomination) must refuse them as it refuses bad values.
+    names = [("names", (page, form, None), EXAMPLES) for page, form in forms]
+    stems = sorted({_stem(name) for _, form in forms for name in form["fields"]} - {"csrf_token"})
+    targets = ([("get", rule, EXAMPLES) for rule in get_rules] + fields + names
+               + [("post-url", (rule, stems), EXAMPLES) for rule in post_rules])
     state = {"fingerprint": None}  # the database's, after the last request: the next one's "before"
     for kind, target, examples in targets:  # every route and form, a few random requests each
         for pool in (values, hostile) if kind != "post-url" else (hostile,):  # POST-only routes: ids and junk
             _exercise(browser, person, role, db, kind, target, examples, pool, state)
+
+
+def _stem(name: str) -> str:
+    """A field name without the id it ends with: ``rank_12`` -> ``rank_``."""
+    return re.sub(r"[0-9]+$", "", name)
+
+
+def _crafted_names(data, stems, *, control: bool) -> dict:
+    """Every stem with every tail of ``NAME_TAILS`` (and, with ``control``, ``HOSTILE_NAME_TAILS``), valued "1" so that
+    only the name is wrong, and a few drawn names with drawn values."""
+    tails = NAME_TAILS + (HOSTILE_NAME_TAILS if control else [])
+    fields = {stem + tail: "1" for stem in stems for tail in tails}
+    text = st.text(max_size=12) if control else printable
+    fields.update(data.draw(st.dictionaries(st.sampled_from(stems or ["x"]).flatmap(
+        lambda stem: text.map(lambda tail: stem + tail)) | text, hostile if control else values, max_size=3)))
+    return fields
 
 
 def _add_factor_code(browser, url, fields) -> bool:
@@ -237,12 +278,15 @@ def _exercise(browser, person, role, db, kind, target, examples, pool, state):
             url = _random_url(target, data) + ("?" + urlencode(params) if params else "")
             response = browser.get(url)
             changed_ok = False
-        elif kind == "form":
+        elif kind in ("form", "names"):
             page, form, name = target
             # A plausible filling (what the page offers), with this one field replaced or left out (none:
-            # the plausible filling itself).
+            # the plausible filling itself), or with crafted names beside it.
             fields = {key: offered[0] for key, offered in form["fields"].items() if offered}
-            if name in form["files"]:
+            if kind == "names":
+                stems = sorted({_stem(key) for key in form["fields"]} - {"csrf_token"})
+                fields = _crafted_names(data, stems, control=pool is hostile) | fields
+            elif name in form["files"]:
                 fields[name] = (io.BytesIO(data.draw(st.binary(max_size=300))), data.draw(pool))
             elif name is not None and data.draw(st.integers(0, 5)) == 5:  # hypothesis tries 0 first: the usual case
                 fields.pop(name, None)
@@ -256,8 +300,10 @@ def _exercise(browser, person, role, db, kind, target, examples, pool, state):
             response = browser.post(url, fields, content_type="multipart/form-data" if form["multipart"] else None)
             changed_ok = response.status_code in (302, 303)
         else:
-            url = _random_url(target, data)
-            fields = data.draw(st.dictionaries(st.text(max_size=10), pool, max_size=3))
+            rule, stems = target
+            url = _random_url(rule, data)
+            fields = data.draw(st.dictionaries(st.text(max_size=10), pool, max_size=3)) | _crafted_names(
+                data, stems, control=False)
             if _add_factor_code(browser, url, fields):
                 before = _fingerprint(db)
             response = browser.post(url, fields)

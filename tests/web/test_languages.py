@@ -43,6 +43,8 @@ def test_a_signed_in_choice_is_saved_for_next_time(app, client, make_user, db):
     assert db.session.scalar(select(User.locale).where(User.id == user.id)) == "ru"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "account.settings_changed"))
     assert (entry.actor_id, entry.data["locale"]) == (user.id, "ru")
+    # The real object, not the request's proxy to it (current_user).
+    assert (entry.object_type, entry.object_id) == ("User", str(user.id))
 
     from tests.conftest import WebClient
 

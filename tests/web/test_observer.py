@@ -20,8 +20,10 @@ LINK = re.compile(r"(http://[^\s\"<]+/account/invitation/[^\s\"<]+)")
 # What an observer reads.
 READS = {"secretariat.audit_log", "secretariat.audit_chain", "secretariat.audit_export", "secretariat.mail",
          "board.roll", "board.results"}
-# Their own account, and what anyone may do on the public site (subscribe, choose a language): not the vote.
-OWN = {"static", "public.set_language", "public.subscribe", "public.confirm_subscription_page", "public.unsubscribe"}
+# Their own account, and what anyone may do on the public site (subscribe, choose a language, look up a
+# receipt, posted so that the code is in no log): not the vote.
+OWN = {"static", "public.set_language", "public.subscribe", "public.confirm_subscription_page", "public.unsubscribe",
+       "public.receipt_lookup"}
 
 
 @pytest.fixture

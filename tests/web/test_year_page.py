@@ -79,20 +79,63 @@ def test_city_names_in_their_own_script_beside_the_latin_name(client, db, make_c
     assert "<bdi>تونس</bdi> <span class=\"latin\">(<bdi>Tunis</bdi>)</span>" in page(client, "/2031", "ar")
 
 
+def look_up(client, receipt, year=2031):
+    response = client.post(f"/{year}/receipt", data={"receipt": receipt}, headers={"Accept-Language": "en"})
+    assert response.status_code == 200, response.status_code
+    assert response.headers["Cache-Control"] == "no-store"
+    return response.get_data(as_text=True)
+
+
 def test_a_voter_finds_their_ballot_by_receipt(client, db, make_city, at):
     make_counted_cycle(db, make_city)
     at(AFTER)
-    html = page(client, "/2031?receipt=" + RECEIPT.lower().replace("-", " "))
+    form = page(client, "/2031")
+    assert '<form method="post" action="/2031/receipt#receipt"' in form and 'name="receipt"' in form
+    html = look_up(client, RECEIPT.lower().replace("-", " "))
     assert f"The ballot with receipt {RECEIPT} was counted in round 1 as:" in html
     assert "<li>Tunis</li><li>Venlo = Palermo (ranked equal)</li>" in html
+    # The code in the address finds nothing: it must never be sent there.
+    assert "was counted" not in page(client, f"/2031?receipt={RECEIPT}")
 
 
 def test_an_unknown_receipt_is_said_at_the_field_and_kept(client, db, make_city, at):
     make_counted_cycle(db, make_city)
     at(AFTER)
-    html = page(client, "/2031?receipt=NOPE-0000")
+    html = look_up(client, "NOPE-0000")
     assert 'value="NOPE-0000"' in html and 'aria-invalid="true"' in html
     assert "No counted ballot carries this receipt code." in html
+
+
+def test_no_log_line_of_a_receipt_lookup_holds_the_code(app, db, make_city, at, caplog):
+    """Served as ``flask capital serve`` serves it (werkzeug, whose request log is on by default), a
+    browser's lookup leaves the code in no log line: the request line holds only the path."""
+    import logging
+    import threading
+    import urllib.request
+    from urllib.parse import urlencode
+
+    from werkzeug.serving import make_server
+
+    make_counted_cycle(db, make_city)
+    at(AFTER)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            request = urllib.request.Request(f"http://127.0.0.1:{server.server_port}/2031/receipt",
+                                             data=urlencode({"receipt": RECEIPT}).encode(), method="POST",
+                                             headers={"Accept-Language": "en"})
+            with urllib.request.urlopen(request, timeout=10) as response:  # nosec B310: the test's own server
+                html = response.read().decode()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+    assert f"The ballot with receipt {RECEIPT} was counted" in html
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("POST /2031/receipt" in line for line in lines)  # the request log was captured
+    assert not [line for line in lines if RECEIPT in line or RECEIPT.replace("-", "") in line]
 
 
 def test_before_the_announcement_time_nothing_of_the_result_shows(client, db, make_city, at):
@@ -102,7 +145,7 @@ def test_before_the_announcement_time_nothing_of_the_result_shows(client, db, ma
     html = page(client, "/2031")
     for leak in ("capital-name", "<svg", "won the count", "Concert in Palermo", "Check your ballot", "Turnout"):
         assert leak not in html
-    assert "was counted" not in page(client, f"/2031?receipt={RECEIPT}")
+    assert "was counted" not in look_up(client, RECEIPT)
     # The nominees are public since nominations closed.
     assert "Palermo celebrates living together" in html
 
