@@ -217,6 +217,7 @@ def celery_worker(env: dict, folder: Path):
     process = subprocess.Popen([str(Path(sys.executable).with_name("celery")), "-A", "celery_worker", "worker",
                                 "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
+        _wait_until_ready(process, env["CELERY_BROKER_URL"])
         yield process
     finally:
         process.terminate()
@@ -225,6 +226,18 @@ def celery_worker(env: dict, folder: Path):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def _wait_until_ready(process: subprocess.Popen, broker: str) -> None:
+    """Wait for the worker to answer a ping: in service, workers run before anyone announces, so
+    the time a worker takes to start on a loaded machine is not the announcement's."""
+    from celery import Celery
+
+    control = Celery(broker=broker).control
+    deadline = time.monotonic() + 300
+    while not control.ping(timeout=1.0):
+        if process.poll() is not None or time.monotonic() > deadline:
+            sys.exit("the Celery worker did not start (its log is in the run's folder)")
 
 
 def announce(app, env: dict, ids: dict, folder: Path) -> dict:

@@ -124,7 +124,7 @@ def write_mailing_range(mailing_id: int, now: datetime, *, wake_sender: bool = T
     high = _range_end(recipients, low, mailing.last_key)
     in_range = and_(recipients.c.key > low, recipients.c.key <= high)
     _render_missing_parts(mailing, audience, recipients, in_range)
-    count = len(db.session.execute(_insert(mailing, recipients, in_range)).all())  # one id per mail
+    count = db.session.execute(_insert(mailing, recipients, in_range)).rowcount
     mailing.next_key = high
     if high >= mailing.last_key:
         mailing.written_dt = now
@@ -198,7 +198,9 @@ def _insert(mailing: Mailing, recipients, in_range):
                "mailing_id", "part_id", "subscriber_id", "recipient_name", "city_name"]
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     # An address already written (a city's contact who also subscribed, a second writer) keeps its one copy.
-    return dialect.insert(Mail.__table__).from_select(columns, rows).on_conflict_do_nothing().returning(Mail.id)
+    insert = dialect.insert(Mail.__table__).from_select(columns, rows)
+    # The count, not an id per mail sent back.
+    return insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).execution_options(preserve_rowcount=True)
 
 
 def _encode(value):
