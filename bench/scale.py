@@ -12,8 +12,8 @@ The data set is written with bulk SQL where the services would take hours (citie
 terms, subscribers, a year of sent mail, the nominations), then the real services do the rest: the
 voting round opens (the roll frozen), every board member casts a ballot through ``cast_ballot``,
 the secretariat closes the vote (timed: the shuffle and the count) and announces over HTTP to
-gunicorn (two sync workers, README's settings) while a Celery worker (README's command) writes the
-group mail in ranges (no sender runs: the run writes the mail and sends none). With a million mails in
+gunicorn (two sync workers, README's settings) while a Celery worker (README's command, answering
+before the announcement, as a worker in service would) writes the group mail in ranges (no sender runs: the run writes the mail and sends none). With a million mails in
 the outbox, ``/healthz``, the secretariat's
 dashboard and the mail log (first, deep and last pages, by keyset) are timed in process (the median
 of ten after a warm-up), and the year page is measured and loaded with ``wrk`` beside a hello world
