@@ -162,8 +162,15 @@ def write_mailing_ranges(mailing_id: int, now: datetime, writers: int, *, wake_s
         guard.commit()
         return _write_at_once(mailing_id, now, writers, wake_sender=wake_sender, start_followers=start_followers)
     finally:
-        guard.execute(select(func.pg_advisory_unlock_all()))
-        guard.close()
+        try:
+            guard.rollback()
+            guard.execute(select(func.pg_advisory_unlock_all()))
+            guard.commit()
+        except Exception:  # a broken connection: thrown away (the lock goes with it), never pooled again
+            log.warning("could not release the writing lock of mailing %s", mailing_id, exc_info=True)
+            guard.invalidate()
+        finally:
+            guard.close()
 
 
 # Advisory locks (mailing id, n): _WRITING while a worker writes ranges at once, n >= 0 for the
