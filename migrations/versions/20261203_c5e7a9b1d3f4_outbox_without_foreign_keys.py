@@ -6,7 +6,7 @@ deleted. The subscribers' mails, about no city, leave the city-history index alo
 index served only the cycle's foreign key.
 
 Revision ID: c5e7a9b1d3f4
-Revises: b2d4f6a8c0e1
+Revises: d5f7b9c1e3a4
 Create Date: 2026-12-03 14:30:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = 'c5e7a9b1d3f4'
-down_revision = 'b2d4f6a8c0e1'
+down_revision = 'd5f7b9c1e3a4'
 branch_labels = None
 depends_on = None
 
