@@ -12,8 +12,8 @@ The data set is written with bulk SQL where the services would take hours (citie
 terms, subscribers, a year of sent mail, the nominations), then the real services do the rest: the
 voting round opens (the roll frozen), every board member casts a ballot through ``cast_ballot``,
 the secretariat closes the vote (timed: the shuffle and the count) and announces over HTTP to
-gunicorn (two sync workers, README's settings) while a Celery worker (README's command) writes the
-group mail in ranges (no sender runs: the run writes the mail and sends none). With a million mails in
+gunicorn (two sync workers, README's settings) while a Celery worker (README's command, answering
+before the announcement, as a worker in service would) writes the group mail in ranges (no sender runs: the run writes the mail and sends none). With a million mails in
 the outbox, ``/healthz``, the secretariat's
 dashboard and the mail log (first, deep and last pages, by keyset) are timed in process (the median
 of ten after a warm-up), and the year page is measured and loaded with ``wrk`` beside a hello world
@@ -217,6 +217,7 @@ def celery_worker(env: dict, folder: Path):
     process = subprocess.Popen([str(Path(sys.executable).with_name("celery")), "-A", "celery_worker", "worker",
                                 "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
+        _wait_until_ready(process, env["CELERY_BROKER_URL"])
         yield process
     finally:
         process.terminate()
@@ -225,6 +226,18 @@ def celery_worker(env: dict, folder: Path):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def _wait_until_ready(process: subprocess.Popen, broker: str) -> None:
+    """Wait for the worker to answer a ping: in service, workers run before anyone announces, so
+    the time a worker takes to start on a loaded machine is not the announcement's."""
+    from celery import Celery
+
+    control = Celery(broker=broker).control
+    deadline = time.monotonic() + 300
+    while not control.ping(timeout=1.0):
+        if process.poll() is not None or time.monotonic() > deadline:
+            sys.exit("the Celery worker did not start (its log is in the run's folder)")
 
 
 def announce(app, env: dict, ids: dict, folder: Path) -> dict:

@@ -217,6 +217,8 @@ class Config:
         self.MAIL_DURABLE_MARKS = _env_bool("CAPITAL_MAIL_DURABLE_MARKS", False)
         # Recipients of a group mail whose mails are written per transaction.
         self.MAILING_RANGE = _env_positive("CAPITAL_MAILING_RANGE", 5000)
+        # Ranges of a group mail a worker writes at once, each on its own connection (PostgreSQL).
+        self.MAILING_WRITERS = _env_positive("CAPITAL_MAILING_WRITERS", 2)
         # Sent mail keeps its bodies this many days, then only who, what and when (0: for good).
         self.MAIL_RETENTION_DAYS = _env_int("CAPITAL_MAIL_RETENTION_DAYS", 90)
         if self.MAIL_RETENTION_DAYS < 0:

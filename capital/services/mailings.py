@@ -23,11 +23,13 @@ a variant of the audience, rendered as a part of its own.
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime
 
 from flask import current_app, render_template
 from flask_babel import gettext
-from sqlalchemy import String, and_, func, literal, select
+from sqlalchemy import String, and_, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from capital.extensions import db
@@ -36,6 +38,7 @@ from capital.services.audiences import AUDIENCES, Audience
 from capital.services.dispatch import after_commit, commit
 from capital.services.mail import CITY_MARK, NAME_MARK, UNSUBSCRIBE_MARK, mail_key, recipient_context
 
+log = logging.getLogger(__name__)
 _DATETIME = "$datetime"
 
 
@@ -93,13 +96,21 @@ def write_mailing(mailing_id: int, now: datetime, *, until=None, start_tasks: bo
     """Write the mailing's next ranges, committing each, until it is written (or ``until()`` says
     stop); returns the number of mails written. Safe from several workers at once.
 
+    On PostgreSQL, ``CAPITAL_MAILING_WRITERS`` ranges are written at once, each by its own
+    connection in its own transaction, committed in key order (:func:`write_mailing_ranges`).
+
     ``start_tasks``: start senders on the first ranges written and, once the mailing is
     written, the writers of the mailings that follow it (a caller writing by hand says no).
     """
+    writers = current_app.config["MAILING_WRITERS"] if db.session.get_bind().dialect.name == "postgresql" else 1
     written = ranges = 0
     while until is None or not until():
         wake = start_tasks and ranges < current_app.config["MAIL_SENDERS"]
-        count = write_mailing_range(mailing_id, now, wake_sender=wake, start_followers=start_tasks)
+        count = -1
+        if writers > 1:
+            count = write_mailing_ranges(mailing_id, now, writers, wake_sender=wake, start_followers=start_tasks)
+        if count == -1:  # one range at a time (SQLite), or once when no range of a batch committed
+            count = write_mailing_range(mailing_id, now, wake_sender=wake, start_followers=start_tasks)
         if count is None:
             break
         written += count
@@ -114,29 +125,147 @@ def write_mailing_range(mailing_id: int, now: datetime, *, wake_sender: bool = T
     ``wake_sender`` a sender task starts on the mail just written (senders keep claiming until
     the outbox is empty); with ``start_followers`` the last range starts the writers of the
     mailings that follow this one (the tick would, a minute later)."""
-    mailing = db.session.get(Mailing, mailing_id, with_for_update={"skip_locked": True}, populate_existing=True)
-    if mailing is None or mailing.written_dt is not None or not _its_turn(mailing):
-        db.session.rollback()
+    found = _mailing_to_write(mailing_id)
+    if found is None:
         return None
-    audience = AUDIENCES[mailing.audience]
-    recipients = audience.query(mailing.params).subquery("recipients")
+    mailing, audience, recipients = found
     low = mailing.next_key
     high = _range_end(recipients, low, mailing.last_key)
     in_range = and_(recipients.c.key > low, recipients.c.key <= high)
     _render_missing_parts(mailing, audience, recipients, in_range)
-    count = len(db.session.execute(_insert(mailing, recipients, in_range)).all())  # one id per mail
+    count = db.session.execute(_insert(mailing, recipients, in_range)).rowcount
     mailing.next_key = high
     if high >= mailing.last_key:
         mailing.written_dt = now
+    _after_writing(mailing, count, now, wake_sender=wake_sender, start_followers=start_followers)
+    return count
+
+
+def write_mailing_ranges(mailing_id: int, now: datetime, writers: int, *, wake_sender: bool = True,
+                         start_followers: bool = True) -> int | None:
+    """PostgreSQL: write the mailing's next ``writers`` ranges at once and return the number of
+    mails written; None as :func:`write_mailing_range` would, -1 when a range did not commit.
+
+    The parts the ranges need are rendered and committed first; then each range is inserted by
+    its own connection, in its own transaction, and commits only after the range before it has
+    (each holds an advisory lock until its commit, which the next one waits for, where deadlock
+    detection sees it), moving the cursor from exactly where that range left it. What is
+    committed is therefore always the ranges up to the cursor: a worker killed half-way leaves
+    no gap, and the unique key no duplicate. A session-level advisory lock keeps a second worker
+    off the mailing meanwhile.
+    """
+    guard = db.engine.connect()  # its own connection: a session lock must be released where it was taken
+    try:
+        if not guard.scalar(select(func.pg_try_advisory_lock(mailing_id, _WRITING))):
+            guard.rollback()
+            return None
+        guard.commit()
+        return _write_at_once(mailing_id, now, writers, wake_sender=wake_sender, start_followers=start_followers)
+    finally:
+        try:
+            guard.rollback()
+            guard.execute(select(func.pg_advisory_unlock_all()))
+            guard.commit()
+        except Exception:  # a broken connection: thrown away (the lock goes with it), never pooled again
+            log.warning("could not release the writing lock of mailing %s", mailing_id, exc_info=True)
+            guard.invalidate()
+        finally:
+            guard.close()
+
+
+# Advisory locks (mailing id, n): _WRITING while a worker writes ranges at once, n >= 0 for the
+# n-th range of a batch until it commits.
+_WRITING = -1
+
+
+def _write_at_once(mailing_id: int, now: datetime, writers: int, *, wake_sender: bool,
+                   start_followers: bool) -> int | None:
+    found = _mailing_to_write(mailing_id)
+    if found is None:
+        return None
+    mailing, audience, recipients = found
+    bounds, high = [], mailing.next_key
+    while len(bounds) < writers and high < mailing.last_key:
+        low, high = high, _range_end(recipients, high, mailing.last_key)
+        bounds.append((low, high))
+    if not bounds:
+        db.session.rollback()
+        return -1
+    key = recipients.c.key
+    _render_missing_parts(mailing, audience, recipients, and_(key > bounds[0][0], key <= high))
+    ranges = [_Range(n, mailing_id, low, high, _insert(mailing, recipients, and_(key > low, key <= high)),
+                     now if high >= mailing.last_key else None) for n, (low, high) in enumerate(bounds)]
+    db.session.commit()  # the parts, for the ranges' connections to see
+    engine, started = db.engine, []
+    for item in ranges:
+        thread = threading.Thread(target=item.write, args=(engine, started[-1][0] if started else None), daemon=True)
+        thread.start()
+        item.locked.wait()  # the range holds its lock before the next one starts waiting for it
+        started.append((item, thread))
+    for _, thread in started:
+        thread.join()
+    committed = [item for item in ranges if item.count is not None]
+    count = sum(item.count for item in committed)
+    mailing = db.session.get(Mailing, mailing_id, populate_existing=True)
+    _after_writing(mailing, count, now, wake_sender=wake_sender and bool(committed),
+                   start_followers=start_followers and bool(committed))
+    return count if committed else -1
+
+
+class _Range:
+    """One range of a batch, written on its own connection (a thread of :func:`_write_at_once`)."""
+
+    def __init__(self, n: int, mailing_id: int, low: int, high: int, insert, written_dt: datetime | None):
+        self.n, self.mailing_id, self.low, self.high, self.insert = n, mailing_id, low, high, insert
+        self.written_dt, self.count, self.locked = written_dt, None, threading.Event()
+
+    def write(self, engine, before: _Range | None) -> None:
+        try:
+            with engine.connect() as connection:
+                connection.execute(select(func.pg_advisory_xact_lock(self.mailing_id, self.n)))
+                self.locked.set()
+                count = connection.execute(self.insert).rowcount
+                if before is not None:  # granted once the range before has committed or rolled back
+                    connection.execute(select(func.pg_advisory_xact_lock_shared(self.mailing_id, before.n)))
+                mailings = Mailing.__table__
+                moved = connection.execute(
+                    update(mailings).where(mailings.c.id == self.mailing_id, mailings.c.next_key == self.low)
+                    .values(next_key=self.high, written_dt=self.written_dt)).rowcount
+                if moved:
+                    connection.commit()
+                    self.count = count
+                else:  # the range before did not commit: this one must not either
+                    connection.rollback()
+        except Exception:  # a deadlock or a lost connection: rolled back; the next batch writes it again
+            log.warning("range (%s, %s] of mailing %s not written", self.low, self.high, self.mailing_id,
+                        exc_info=True)
+        finally:
+            self.locked.set()
+
+
+def _after_writing(mailing: Mailing, count: int, now: datetime, *, wake_sender: bool, start_followers: bool) -> None:
+    """Commit, starting senders on the mail just written and, once the mailing is written, the
+    writers of the mailings that follow it."""
+    if mailing.written_dt is not None and start_followers:
         followers = select(Mailing).where(Mailing.follows_id == mailing.id, Mailing.written_dt.is_(None))
-        for follower in db.session.scalars(followers) if start_followers else ():
+        for follower in db.session.scalars(followers):
             _hand_out(follower, now)
     if wake_sender and count:
         from capital.tasks.mail import send_due  # here: the task module builds on this one
 
         after_commit(send_due, now.isoformat())
     commit()
-    return count
+
+
+def _mailing_to_write(mailing_id: int):
+    """The mailing (its row locked), its audience and recipients; None, rolled back, when it is
+    written, waits for the one it follows, or another worker holds it."""
+    mailing = db.session.get(Mailing, mailing_id, with_for_update={"skip_locked": True}, populate_existing=True)
+    if mailing is None or mailing.written_dt is not None or not _its_turn(mailing):
+        db.session.rollback()
+        return None
+    audience = AUDIENCES[mailing.audience]
+    return mailing, audience, audience.query(mailing.params).subquery("recipients")
 
 
 def _its_turn(mailing: Mailing) -> bool:
@@ -198,7 +327,9 @@ def _insert(mailing: Mailing, recipients, in_range):
                "mailing_id", "part_id", "subscriber_id", "recipient_name", "city_name"]
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     # An address already written (a city's contact who also subscribed, a second writer) keeps its one copy.
-    return dialect.insert(Mail.__table__).from_select(columns, rows).on_conflict_do_nothing().returning(Mail.id)
+    insert = dialect.insert(Mail.__table__).from_select(columns, rows)
+    # The count, not an id per mail sent back.
+    return insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).execution_options(preserve_rowcount=True)
 
 
 def _encode(value):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from capital.domain.membership import CityStatus
 from capital.domain.nominations import NominationState
@@ -14,8 +16,8 @@ from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.domain.timeline import default_timeline
 from capital.models import Cycle, Mail, Mailing, MailState, Nomination, Subscriber
-from capital.services.mail import build_message, send_due_mail
-from capital.services.mailings import write_mailing_range
+from capital.services.mail import build_message, mail_key, send_due_mail
+from capital.services.mailings import write_mailing, write_mailing_range, write_mailing_ranges
 from capital.services.notices import due_reminder_day, queue_announcement_mail
 from capital.services.ticks import run_tick
 from tests.conftest import at_once, body_html, body_text, write_group_mail
@@ -260,3 +262,62 @@ def test_unsubscribed_before_sending_gets_nothing(app, db, world):
     sent = {m.recipient for m in mails(db, "announcement").values() if m.state == MailState.SENT}
     assert "reader2@public.example" not in sent and "reader0@public.example" in sent
     assert "reader2@public.example" not in mails(db, "announcement")
+
+
+def test_ranges_written_at_once_commit_in_key_order(app, db, world, monkeypatch):
+    """Three ranges at once, each on its own connection: while the first is held up, the two
+    after it are written but not committed, so the outbox never holds a range past a gap; once
+    it goes through, every subscriber has their one mail."""
+    monkeypatch.setitem(app.config, "MAILING_RANGE", 3)
+    monkeypatch.setitem(app.config, "MAILING_WRITERS", 3)
+    _subscribers(db, 9)
+    cycle = world["cycle"]
+    cycle.phase, cycle.capital_city = Phase.ANNOUNCED, world["berlin"]
+    now = TIMELINE.announcement_dt
+    cities, readers = queue_announcement_mail(cycle, now)
+    db.session.commit()
+    db.session.info.clear()
+    assert write_mailing(cities.id, now, start_tasks=False) == 5
+    readers_id, cycle_id = readers.id, cycle.id
+
+    # Another transaction holds the key of the first range's first mail: that range waits for it.
+    holder = db.engine.connect()
+    holder.execute(insert(Mail).values(
+        dedupe_key=mail_key(cycle_id, "announcement", "reader0@public.example"), kind="held",
+        recipient="held@example", locale="en", subject="", body_text="", body_html="", message_id="",
+        state=MailState.QUEUED, attempts=0, next_attempt_dt=now, last_error="", created_dt=now))
+    results = []
+    writer = threading.Thread(target=lambda: results.append(_in_app(app, write_mailing_ranges, readers_id, now, 3)))
+    writer.start()
+
+    def waiting() -> int:
+        """Ranges written and waiting for the range before them to commit."""
+        with db.engine.connect() as connection:
+            return connection.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                " AND query LIKE 'SELECT pg_advisory_xact_lock_shared%%'"))
+
+    try:
+        deadline = time.monotonic() + 30
+        while waiting() < 2 and time.monotonic() < deadline:  # ranges two and three wait for the one before
+            time.sleep(0.05)
+        assert waiting() == 2
+        # Nothing of the three ranges is seen meanwhile, and the cursor has not moved.
+        assert not [m for m in mails(db, "announcement").values() if m.subscriber_id is not None]
+        assert db.session.get(Mailing, readers_id, populate_existing=True).next_key == 0
+    finally:
+        holder.rollback()  # the held key is let go: the first range commits, then the second, then the third
+        holder.close()
+        writer.join(timeout=30)
+    assert results == [9]
+    announced = mails(db, "announcement")
+    readers_mail = sorted(m.recipient for m in announced.values() if m.subscriber_id is not None)
+    assert readers_mail == sorted(f"reader{n}@public.example" for n in range(9))
+    assert db.session.scalar(select(func.count(Mail.id)).where(Mail.mailing_id == readers_id)) == 9
+    mailing = db.session.get(Mailing, readers_id, populate_existing=True)
+    assert mailing.next_key == mailing.last_key and mailing.written_dt == now
+
+
+def _in_app(app, function, *args):
+    with app.app_context():
+        return function(*args)
