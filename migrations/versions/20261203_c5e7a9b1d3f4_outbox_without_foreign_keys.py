@@ -6,7 +6,7 @@ deleted. The subscribers' mails, about no city, leave the city-history index alo
 index served only the cycle's foreign key.
 
 Revision ID: c5e7a9b1d3f4
-Revises: d5f7b9c1e3a4
+Revises: 3ab89224ce8f
 Create Date: 2026-12-03 14:30:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = 'c5e7a9b1d3f4'
-down_revision = 'd5f7b9c1e3a4'
+down_revision = '3ab89224ce8f'
 branch_labels = None
 depends_on = None
 
