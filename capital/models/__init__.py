@@ -5,7 +5,10 @@ from capital.models.cities import City, DeclarationSignature
 from capital.models.cycles import TALLY_METHODS, Cycle, VotingRound
 from capital.models.factors import Passkey, RecoveryCode, TotpFactor
 from capital.models.mail import Mail, Mailing, MailingPart, MailState
-from capital.models.nominations import Attachment, EligibilityDecision, Endorsement, Nomination, NominationText
+from capital.models.nominations import (
+    Attachment, EligibilityDecision, Endorsement, Nomination, NominationRevision,
+    NominationText,
+)
 from capital.models.subscribers import Subscriber
 from capital.models.users import BoardTerm, Invitation, RoleGrant, User
 from capital.models.voting import Ballot, Designation, Participation, Recusal, Result
@@ -14,6 +17,6 @@ __all__ = [
     "TALLY_METHODS", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City", "Cycle",
     "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "Invitation", "Mail", "Mailing",
     "MailingPart", "MailState",
-    "Nomination", "NominationText", "Participation", "Passkey", "RecoveryCode", "Recusal", "Result", "RoleGrant",
+    "Nomination", "NominationRevision", "NominationText", "Participation", "Passkey", "RecoveryCode", "Recusal", "Result", "RoleGrant",
     "Subscriber", "TotpFactor", "User", "VotingRound", "WorkerHeartbeat",
 ]

@@ -377,3 +377,50 @@ def test_the_second_factor_pages_pass_axe_and_reflow(locale, live_server, browse
         assert not problems, "\n".join(problems)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_a_dossier_saved_in_between_passes_axe_and_reflows(locale, world, live_server, browser, db, make_user,
+                                                           screenshot):
+    """The dossier form and the submission's confirmation, each refused because another person of the city
+    saved the dossier in between (issue 19, item 4)."""
+    from capital.models import City, Nomination
+
+    assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
+    person = world["people"]["representative"]
+    person.locale = locale
+    colleague = make_user(Role.REPRESENTATIVE, city=db.session.get(City, world["city"]), name="Clara Colleague")
+    db.session.commit()
+    draft = db.session.get(Nomination, world["draft"])
+
+    def colleague_saves(title):
+        service.save_dossier(draft, service.DossierInput(
+            title=title, host_city_id=world["city"], texts={"en": ("Open doors.", "A long table on the Rhine.")},
+            themes={service.Theme(1)}, expected_participants=900, partners="Schools",
+            budget_range=service.BudgetRange("under_10k")), actor=colleague, now=utcnow())
+        commit()
+
+    context, page = axe_context(browser, locale)
+    problems: list[str] = []
+    try:
+        sign_in(page, live_server, person.email)
+        page.goto(f"{live_server}/city/nominations/{world['draft']}/edit")
+        colleague_saves("Saved by the colleague")
+        page.fill("#title", "Typed meanwhile")
+        page.click("#save")
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").count() == 1 and page.locator("#conflict").count() == 1
+        check_page(page, "dossier (saved in between)", problems)
+        screenshot(page, f"saved-in-between-{locale}")
+
+        service.attach_file(draft, "letter", "letter.pdf", pdf_bytes(), actor=colleague, now=utcnow())
+        commit()
+        page.goto(f"{live_server}/city/nominations/{world['draft']}/submit")
+        colleague_saves("Changed before the confirmation")
+        page.click("form.form button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").count() == 1 and page.locator("#conflict").count() == 1
+        check_page(page, "submission (saved in between)", problems)
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()

@@ -1,0 +1,41 @@
+"""nominations.version, nomination_revisions: a stale dossier save is refused, never lost
+
+Revision ID: c4e6a8b0d2f1
+Revises: b2d4f6a8c0e1
+Create Date: 2026-12-03 14:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = 'c4e6a8b0d2f1'
+down_revision = 'b2d4f6a8c0e1'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('nominations') as batch_op:
+        batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1', nullable=False))
+    op.create_table(
+        'nomination_revisions',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('nomination_id', sa.Integer(), nullable=False),
+        sa.Column('version', sa.Integer(), nullable=False),
+        sa.Column('saved_by_id', sa.Integer(), nullable=True),
+        sa.Column('saved_dt', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('changes', sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(['nomination_id'], ['nominations.id'],
+                                name=op.f('fk_nomination_revisions_nomination_id_nominations'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['saved_by_id'], ['users.id'],
+                                name=op.f('fk_nomination_revisions_saved_by_id_users'), ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_nomination_revisions')),
+        sa.UniqueConstraint('nomination_id', 'version', name=op.f('uq_nomination_revisions_nomination_id_version')),
+    )
+
+
+def downgrade():
+    op.drop_table('nomination_revisions')
+    with op.batch_alter_table('nominations') as batch_op:
+        batch_op.drop_column('version')
