@@ -4,6 +4,7 @@ from capital.models.audit import AuditEntry, WorkerHeartbeat
 from capital.models.cities import City, DeclarationSignature
 from capital.models.cycles import TALLY_METHODS, Cycle, VotingRound
 from capital.models.factors import Passkey, RecoveryCode, TotpFactor
+from capital.models.imports import ImportJob
 from capital.models.mail import Mail, Mailing, MailingPart, MailState
 from capital.models.nominations import (
     Attachment, EligibilityDecision, Endorsement, Nomination, NominationRevision,
@@ -15,7 +16,7 @@ from capital.models.voting import Ballot, Designation, Participation, Recusal, R
 
 __all__ = [
     "TALLY_METHODS", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City", "Cycle",
-    "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "Invitation", "Mail", "Mailing",
+    "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "ImportJob", "Invitation", "Mail", "Mailing",
     "MailingPart", "MailState",
     "Nomination", "NominationRevision", "NominationText", "Participation", "Passkey", "RecoveryCode", "Recusal", "Result", "RoleGrant",
     "Subscriber", "TotpFactor", "User", "VotingRound", "WorkerHeartbeat",

@@ -24,12 +24,16 @@ from capital.domain.membership import CityStatus
 from capital.domain.messages import Message, N_, RuleViolation
 from capital.domain.roles import InvitationState, Role
 from capital.extensions import db
-from capital.models import City, DeclarationSignature, Invitation, RoleGrant, User
+from capital.models import City, DeclarationSignature, ImportJob, Invitation, User
 from capital.services import accounts
 from capital.services.audit import Actor, record
 from capital.services.cities import is_country_code
+from capital.services.dispatch import after_commit, commit
 
 KINDS = ("cities", "people")
+# Files with more lines than this are read by a task, the page showing its progress; so is every
+# import of people (the invitations' mails are rendered there, never in the request).
+BACKGROUND_LINES = 300
 # Lines an import stores per transaction: a worker killed in between keeps what was committed,
 # and importing the file again finishes the rest.
 CHUNK = 200
@@ -198,6 +202,55 @@ def _each_whole(line: rows.Line, label: str, store: Callable[[], str]) -> LineRe
             N_("Someone else stored the same thing at the same moment; import the file again."), {},
             "import.conflict"))])
     return LineReport(line.number, label, outcome)
+
+
+# --- jobs: now, or by a task with a progress page --------------------------------------------------
+
+def start_import(kind: str, filename: str, data: bytes, *, dry_run: bool, actor: User, now: datetime) -> ImportJob:
+    """Record the file as a job and check or import it now when it is small (a dry run, or
+    cities), else hand it to a task after the commit (see :func:`run_job`)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    job = ImportJob(kind=kind, filename=filename[:255], data=data, is_dry_run=dry_run, state="queued",
+                    lines_total=max(count_lines(data) - 1, 0), created_by_id=actor.id, created_dt=now)
+    db.session.add(job)
+    db.session.flush()
+    if count_lines(data) <= BACKGROUND_LINES and (dry_run or kind == "cities"):
+        _finish(job, run_import(kind, data, dry_run=dry_run, actor=actor, now=now), now)
+    else:
+        from capital.tasks.onboarding import run  # here: the task module builds on this one
+
+        after_commit(run, job.id, now.isoformat(), after_response=True)
+    return job
+
+
+def run_job(job_id: int, now: datetime) -> None:
+    """Check or import a queued (or interrupted) job, committing as it goes; a done job is left
+    alone, and an interrupted one started again changes nothing it had done (re-importing does not)."""
+    job = db.session.get(ImportJob, job_id, with_for_update={"skip_locked": True})
+    if job is None or job.state == "done":
+        db.session.rollback()
+        return
+    job.state, job.lines_done = "running", 0
+    actor = db.session.get(User, job.created_by_id) if job.created_by_id else "import"
+    commit()
+
+    def progress(done: int) -> None:
+        db.session.execute(db.update(ImportJob).where(ImportJob.id == job_id).values(lines_done=done))
+        commit()
+
+    report = run_import(job.kind, job.data, dry_run=job.is_dry_run, actor=actor, now=now, progress=progress)
+    _finish(db.session.get(ImportJob, job_id), report, now)
+    commit()
+
+
+def _finish(job: ImportJob, report: ImportReport, now: datetime) -> None:
+    job.report, job.state, job.finished_dt = report.to_dict(), "done", now
+    job.lines_total = job.lines_done = len(report.lines)
+
+
+def report_of(job: ImportJob) -> ImportReport | None:
+    return ImportReport.from_dict(job.report) if job.report is not None else None
 
 
 # --- cities --------------------------------------------------------------------------------------

@@ -424,3 +424,48 @@ def test_a_dossier_saved_in_between_passes_axe_and_reflows(locale, world, live_s
         assert not problems, "\n".join(problems)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_the_import_pages_pass_axe_and_reflow(locale, live_server, browser, db, make_user, tmp_path):
+    """The secretariat's import: the form (plain, refused), a checked file with refused lines, a big file's
+    progress page, and the import's report (issue 19, item 2)."""
+    from capital.services import onboarding
+    from tests.services.test_onboarding import CITIES
+
+    assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
+    member = make_user(Role.SECRETARIAT, locale=locale)
+    path = tmp_path / "cities.csv"
+    path.write_bytes(CITIES)
+    context, page = axe_context(browser, locale)
+    problems: list[str] = []
+    try:
+        sign_in(page, live_server, member.email)
+        page.goto(f"{live_server}/secretariat/onboarding")
+        check_page(page, "import", problems)
+        page.click("form.form [type=submit]")
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").count() == 1
+        check_page(page, "import (refused)", problems)
+        page.check("#kind-0")
+        page.set_input_files("#file", str(path))
+        page.click("form.form [type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("table.stack tbody tr").count() == 4
+        check_page(page, "checked file", problems)
+        page.click("form[action$='/import'] [type=submit]")
+        page.wait_for_load_state()
+        check_page(page, "imported file", problems)
+        big = ("name,name_latin,country,time_zone,email\n" + "".join(
+            f"C{n},C{n},DE,Europe/Berlin,c{n}@city.example\n" for n in range(onboarding.BACKGROUND_LINES + 1))).encode()
+        job = onboarding.start_import("cities", "big.csv", big, dry_run=True, actor=member, now=utcnow())
+        db.session.commit()  # not dispatch's commit: the task does not start, the job waits
+        page.goto(f"{live_server}/secretariat/onboarding/{job.id}")
+        assert page.locator("progress").count() == 1
+        check_page(page, "progress", problems)
+        onboarding.run_job(job.id, utcnow())  # with JavaScript, the page follows on its own
+        page.wait_for_selector("table.stack tbody tr", timeout=15_000)
+        assert page.locator("progress").count() == 0
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
