@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -132,9 +132,16 @@ def run_import(kind: str, data: bytes, *, dry_run: bool, actor: Actor, now: date
     return report
 
 
+def _city_keys() -> dict[tuple[str, str], int]:
+    """Every city's id by (Latin name folded, country), read once: a file of 5 000 lines makes
+    5 000 look-ups, which must not each read the table."""
+    return {(name.casefold(), country): city_id for city_id, name, country
+            in db.session.execute(select(City.id, City.name_latin, City.country_code))}
+
+
 class _CityImporter:
     def __init__(self, actor: Actor, now: datetime) -> None:
-        self.actor, self.now, self.seen = actor, now, {}
+        self.actor, self.now, self.seen, self.keys = actor, now, {}, _city_keys()
 
     def line(self, line: rows.Line, *, dry_run: bool) -> LineReport:
         rows.check_city(line, is_country=is_country_code, today=self.now.date())
@@ -147,7 +154,8 @@ class _CityImporter:
             self.seen.setdefault(key, line.number)
         if not line.ok:
             return LineReport(line.number, label, "refused", line.problems)
-        city = _find_city(line.value)
+        city_id = self.keys.get((line.value.name_latin.casefold(), line.value.country))
+        city = db.session.get(City, city_id, options=[selectinload(City.signatures)]) if city_id else None
         if dry_run:
             outcome = "created" if city is None else ("updated" if _city_changes(city, line.value) else "unchanged")
             return LineReport(line.number, label, outcome)
@@ -157,6 +165,11 @@ class _CityImporter:
 class _PeopleImporter:
     def __init__(self, actor: Actor, now: datetime) -> None:
         self.actor, self.now, self.seen = actor, now, {}
+        self.names: dict[str, list[tuple[int, str]]] = {}
+        for city_id, name, name_latin, country in db.session.execute(
+                select(City.id, City.name, City.name_latin, City.country_code).order_by(City.id)):
+            for key in dict.fromkeys((name_latin.casefold(), name.casefold())):
+                self.names.setdefault(key, []).append((city_id, country))
 
     def line(self, line: rows.Line, *, dry_run: bool) -> LineReport:
         rows.check_person(line)
@@ -170,7 +183,7 @@ class _PeopleImporter:
                     "import.repeated")))
             self.seen.setdefault(person.email, line.number)
             if person.city:
-                city, problem = _city_named(person.city)
+                city, problem = _city_named(person.city, self.names)
                 if problem:
                     line.problems.append(rows.Problem(line.number, "city", problem))
         if not line.ok:
@@ -255,11 +268,6 @@ def report_of(job: ImportJob) -> ImportReport | None:
 
 # --- cities --------------------------------------------------------------------------------------
 
-def _find_city(value: rows.CityLine) -> City | None:
-    return db.session.scalar(select(City).options(selectinload(City.signatures)).where(
-        func.lower(City.name_latin) == value.name_latin.casefold(), City.country_code == value.country).limit(1))
-
-
 def _city_changes(city: City, value: rows.CityLine) -> dict:
     now = {"name": city.name, "timezone": city.timezone, "contact_email": city.contact_email,
            "population": city.population, "latitude": city.latitude, "longitude": city.longitude}
@@ -300,28 +308,25 @@ def _store_city(city: City | None, value: rows.CityLine, *, actor: Actor, now: d
     return "updated"
 
 
-def _city_named(text: str) -> tuple[City | None, Message | None]:
+def _city_named(text: str, names: dict[str, list[tuple[int, str]]]) -> tuple[City | None, Message | None]:
     """The city a people's file names: its Latin or native name, with " (CC)" when several share it."""
     name, country = text, None
     if len(text) > 5 and text.endswith(")") and text[-5:-3] == " (":
         name, country = text[:-5].strip(), text[-3:-1].upper()
-    query = select(City).where((func.lower(City.name_latin) == name.casefold()) | (City.name == name))
-    if country:
-        query = query.where(City.country_code == country)
-    found = list(db.session.scalars(query.limit(2)))
+    found = [(city_id, code) for city_id, code in names.get(name.casefold(), []) if country in (None, code)]
     if not found:
         return None, Message(N_("No city of this name; import the cities first."), {}, "import.city_unknown")
     if len(found) > 1:
         return None, Message(N_("Several cities have this name: add the country code, such as “%(example)s”."),
-                             {"example": f"{name} ({found[0].country_code})"}, "import.city_ambiguous")
-    return found[0], None
+                             {"example": f"{name} ({found[0][1]})"}, "import.city_ambiguous")
+    return db.session.get(City, found[0][0]), None
 
 
 # --- people --------------------------------------------------------------------------------------
 
 def _person_outcome(person: rows.PersonLine, city: City | None, now: datetime) -> tuple[str, Message | None]:
     """"unchanged" when they hold the role (or are invited to it) already, else "invited"; or why not."""
-    user = db.session.scalar(select(User).where(func.lower(User.email) == person.email))
+    user = db.session.scalar(select(User).where(User.email == person.email))  # stored lower-cased
     if user is not None:
         if user.has_role(person.role) and (person.role != Role.REPRESENTATIVE or user.city_id == city.id):
             return "unchanged", None

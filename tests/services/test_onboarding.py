@@ -145,3 +145,15 @@ def test_the_commands_print_each_refused_line_and_exit_2(app, db, tmp_path):
     people.write_bytes(PEOPLE)
     invited = runner.invoke(args=["capital", "import-people", str(people)])
     assert invited.exit_code == 2 and invited.stderr.startswith("Line 4, column “city”:")
+
+
+def test_a_city_name_two_cities_share_needs_its_country_code(db, make_city):
+    make_city("Valencia", country="ES", timezone="Europe/Madrid")
+    make_city("Valencia", country="VE", timezone="America/Caracas")
+    data = ("email,name,role,city\n"
+            "a@valencia.es,A,representative,Valencia\n"
+            "b@valencia.es,B,representative,Valencia (ES)\n"
+            "c@valencia.ve,C,representative,valencia (ve)\n").encode()
+    report = onboarding.run_import("people", data, dry_run=True, actor="test", now=NOW)
+    assert [line.outcome for line in report.lines] == ["refused", "invited", "invited"]
+    assert report.lines[0].problems[0].message.params == {"example": "Valencia (ES)"}

@@ -230,3 +230,15 @@ def test_the_conflict_is_told_in_the_reader_s_language(app, db, alice, bob, city
     assert "Quelqu'un a enregistré ce dossier après que vous l'avez ouvert" in page
     assert "Alice Martin a enregistré le dossier le" in page
     assert re.search(r"Fourchette budgétaire</th>\s*<td[^>]*>\(vide\)</td>\s*<td[^>]*>Plus de 500\u00a0000\u00a0€</td>", page)
+
+
+def test_after_a_save_whose_file_was_refused_the_form_carries_the_new_version(app, db, alice, city, cycle):
+    as_alice = signed_in(app, alice)
+    nomination_id = start(as_alice, city.id)
+    opened = open_dossier(as_alice, nomination_id)
+    response = save_as(as_alice, nomination_id, city.id, opened, title="Saved with a bad file",
+                       files={"letter": upload(b"<html>not a pdf</html>", "letter.pdf")})
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200 and "Your other changes are saved" in page
+    assert version_on(page) == str(db.session.get(Nomination, nomination_id).version) != opened
+    assert save_as(as_alice, nomination_id, city.id, version_on(page), title="Saved again").status_code == 302
