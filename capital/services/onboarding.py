@@ -132,16 +132,36 @@ def run_import(kind: str, data: bytes, *, dry_run: bool, actor: Actor, now: date
     return report
 
 
-def _city_keys() -> dict[tuple[str, str], int]:
-    """Every city's id by (Latin name folded, country), read once: a file of 5 000 lines makes
-    5 000 look-ups, which must not each read the table."""
-    return {(name.casefold(), country): city_id for city_id, name, country
-            in db.session.execute(select(City.id, City.name_latin, City.country_code))}
+@dataclass(frozen=True)
+class _KnownCity:
+    """What a line is compared with: a city as it stands, read once for the whole import."""
+
+    id: int
+    values: dict
+    signatures: frozenset
+
+
+def _known_cities() -> dict[tuple[str, str], _KnownCity]:
+    """Every city by (Latin name folded, country), read in two queries: a file of 5 000 lines must
+    not read the table, nor load a city, for each line it leaves unchanged."""
+    signatures: dict[int, set] = {}
+    for city_id, form, signed_on, signatory in db.session.execute(select(
+            DeclarationSignature.city_id, DeclarationSignature.form, DeclarationSignature.signed_on,
+            DeclarationSignature.signatory_name)):
+        signatures.setdefault(city_id, set()).add((form, signed_on, signatory))
+    known = {}
+    for row in db.session.execute(select(City.id, City.name_latin, City.country_code, City.name, City.timezone,
+                                         City.contact_email, City.population, City.latitude, City.longitude)):
+        values = {"name": row.name, "timezone": row.timezone, "contact_email": row.contact_email,
+                  "population": row.population, "latitude": row.latitude, "longitude": row.longitude}
+        known[(row.name_latin.casefold(), row.country_code)] = _KnownCity(
+            row.id, values, frozenset(signatures.get(row.id, ())))
+    return known
 
 
 class _CityImporter:
     def __init__(self, actor: Actor, now: datetime) -> None:
-        self.actor, self.now, self.seen, self.keys = actor, now, {}, _city_keys()
+        self.actor, self.now, self.seen, self.known = actor, now, {}, _known_cities()
 
     def line(self, line: rows.Line, *, dry_run: bool) -> LineReport:
         rows.check_city(line, is_country=is_country_code, today=self.now.date())
@@ -154,12 +174,13 @@ class _CityImporter:
             self.seen.setdefault(key, line.number)
         if not line.ok:
             return LineReport(line.number, label, "refused", line.problems)
-        city_id = self.keys.get((line.value.name_latin.casefold(), line.value.country))
-        city = db.session.get(City, city_id, options=[selectinload(City.signatures)]) if city_id else None
-        if dry_run:
-            outcome = "created" if city is None else ("updated" if _city_changes(city, line.value) else "unchanged")
+        known = self.known.get((line.value.name_latin.casefold(), line.value.country))
+        changes = _city_changes(known, line.value) if known else None
+        if dry_run or changes == {}:
+            outcome = "created" if known is None else ("updated" if changes else "unchanged")
             return LineReport(line.number, label, outcome)
-        return _each_whole(line, label, lambda: _store_city(city, line.value, actor=self.actor, now=self.now))
+        city = db.session.get(City, known.id) if known else None
+        return _each_whole(line, label, lambda: _store_city(city, changes, line.value, actor=self.actor, now=self.now))
 
 
 class _PeopleImporter:
@@ -268,35 +289,27 @@ def report_of(job: ImportJob) -> ImportReport | None:
 
 # --- cities --------------------------------------------------------------------------------------
 
-def _city_changes(city: City, value: rows.CityLine) -> dict:
-    now = {"name": city.name, "timezone": city.timezone, "contact_email": city.contact_email,
-           "population": city.population, "latitude": city.latitude, "longitude": city.longitude}
+def _city_changes(known: _KnownCity, value: rows.CityLine) -> dict:
+    """What a line changes in a city: ``{field: [now, wanted]}``, and a signature not recorded yet."""
     wanted = {"name": value.name, "timezone": value.time_zone, "contact_email": value.email,
               "population": value.population, "latitude": value.latitude, "longitude": value.longitude}
-    changes = {name: [now[name], wanted[name]] for name in now if now[name] != wanted[name]}
-    if value.membership is not None and not _has_signature(city, value):
+    changes = {name: [known.values[name], wanted[name]] for name in wanted if known.values[name] != wanted[name]}
+    if value.membership is not None and (value.membership, value.signed_on, value.signatory) not in known.signatures:
         changes["signature"] = [None, value.signed_on.isoformat()]
     return changes
 
 
-def _has_signature(city: City, value: rows.CityLine) -> bool:
-    return any(item.form == value.membership and item.signed_on == value.signed_on
-               and item.signatory_name == value.signatory for item in city.signatures)
-
-
-def _store_city(city: City | None, value: rows.CityLine, *, actor: Actor, now: datetime) -> str:
+def _store_city(city: City | None, changes: dict | None, value: rows.CityLine, *, actor: Actor,
+                now: datetime) -> str:
+    """Create the city, or apply ``changes`` (from :func:`_city_changes`) to it."""
     created = city is None
     if created:
-        city = City(name=value.name, name_latin=value.name_latin, country_code=value.country,
-                    timezone=value.time_zone, contact_email=value.email, created_dt=now,
+        city = City(name_latin=value.name_latin, country_code=value.country, created_dt=now,
                     status=CityStatus.MEMBER if value.membership else CityStatus.APPLICANT)
         db.session.add(city)
-    changes = _city_changes(city, value) if not created else {}
-    if not created and not changes:
-        return "unchanged"
     city.name, city.timezone, city.contact_email = value.name, value.time_zone, value.email
     city.population, city.latitude, city.longitude = value.population, value.latitude, value.longitude
-    if value.membership is not None and not _has_signature(city, value):
+    if value.membership is not None and (created or "signature" in changes):
         city.signatures.append(DeclarationSignature(form=value.membership, signed_on=value.signed_on,
                                                     signatory_name=value.signatory))
     db.session.flush()
