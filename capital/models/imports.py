@@ -30,3 +30,5 @@ class ImportJob(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the task last reported progress: a job silent for long lost its worker (the tick restarts it).
+    heartbeat_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,7 +13,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from capital.domain.messages import Message, N_, RuleViolation
 from capital.domain.roles import InvitationState, Role
 from capital.extensions import db
 from capital.models import City, DeclarationSignature, ImportJob, Invitation, User
+from capital.models.types import utcnow
 from capital.services import accounts
 from capital.services.audit import Actor, record
 from capital.services.cities import is_country_code
@@ -34,6 +35,8 @@ KINDS = ("cities", "people")
 # Files with more lines than this are read by a task, the page showing its progress; so is every
 # import of people (the invitations' mails are rendered there, never in the request).
 BACKGROUND_LINES = 300
+# An import task silent this long has lost its worker: the tick hands the job out again.
+IMPORT_LEASE = timedelta(minutes=10)
 # Lines an import stores per transaction: a worker killed in between keeps what was committed,
 # and importing the file again finishes the rest.
 CHUNK = 200
@@ -262,20 +265,33 @@ def run_job(job_id: int, now: datetime) -> None:
     """Check or import a queued (or interrupted) job, committing as it goes; a done job is left
     alone, and an interrupted one started again changes nothing it had done (re-importing does not)."""
     job = db.session.get(ImportJob, job_id, with_for_update={"skip_locked": True})
-    if job is None or job.state == "done":
+    if job is None or job.state == "done" or (job.state == "running" and _is_alive(job, now)):
         db.session.rollback()
         return
-    job.state, job.lines_done = "running", 0
+    job.state, job.lines_done, job.heartbeat_dt = "running", 0, max(now, utcnow())
     actor = db.session.get(User, job.created_by_id) if job.created_by_id else "import"
     commit()
 
     def progress(done: int) -> None:
-        db.session.execute(db.update(ImportJob).where(ImportJob.id == job_id).values(lines_done=done))
+        db.session.execute(db.update(ImportJob).where(ImportJob.id == job_id)
+                           .values(lines_done=done, heartbeat_dt=max(now, utcnow())))
         commit()
 
     report = run_import(job.kind, job.data, dry_run=job.is_dry_run, actor=actor, now=now, progress=progress)
     _finish(db.session.get(ImportJob, job_id), report, now)
     commit()
+
+
+def _is_alive(job: ImportJob, now: datetime) -> bool:
+    return job.heartbeat_dt is not None and job.heartbeat_dt > now - IMPORT_LEASE
+
+
+def stalled_import_ids(now: datetime) -> list[int]:
+    """Jobs not done whose task is gone: never started (a broker lost it) or silent for the lease."""
+    return list(db.session.scalars(select(ImportJob.id).where(
+        ImportJob.state != "done", ImportJob.created_dt <= now - IMPORT_LEASE,
+        (ImportJob.heartbeat_dt.is_(None)) | (ImportJob.heartbeat_dt <= now - IMPORT_LEASE))
+        .order_by(ImportJob.id).limit(100)))
 
 
 def _finish(job: ImportJob, report: ImportReport, now: datetime) -> None:

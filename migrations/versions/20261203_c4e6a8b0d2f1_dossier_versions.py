@@ -47,6 +47,7 @@ def upgrade():
         sa.Column('created_by_id', sa.Integer(), nullable=True),
         sa.Column('created_dt', sa.DateTime(timezone=True), nullable=False),
         sa.Column('finished_dt', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('heartbeat_dt', sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("kind IN ('cities', 'people')", name=op.f('ck_import_jobs_known_kind')),
         sa.CheckConstraint("state IN ('queued', 'running', 'done')", name=op.f('ck_import_jobs_known_state')),
         sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_import_jobs_created_by_id_users'),

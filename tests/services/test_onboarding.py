@@ -157,3 +157,29 @@ def test_a_city_name_two_cities_share_needs_its_country_code(db, make_city):
     report = onboarding.run_import("people", data, dry_run=True, actor="test", now=NOW)
     assert [line.outcome for line in report.lines] == ["refused", "invited", "invited"]
     assert report.lines[0].problems[0].message.params == {"example": "Valencia (ES)"}
+
+
+def test_the_tick_restarts_an_import_whose_worker_was_lost_and_no_other(db, make_user):
+    from capital.models import ImportJob
+    from capital.services.ticks import hand_out_imports
+
+    actor = make_user(Role.SECRETARIAT)
+    data = ("name,name_latin,country,time_zone,email\n" + "".join(
+        f"C{n},C{n},DE,Europe/Berlin,c{n}@city.example\n" for n in range(onboarding.BACKGROUND_LINES + 1))).encode()
+    lost = onboarding.start_import("cities", "lost.csv", data, dry_run=False, actor=actor, now=NOW)
+    busy = onboarding.start_import("cities", "busy.csv", data, dry_run=True, actor=actor, now=NOW)
+    db.session.commit()  # not dispatch's commit: neither task starts
+    lost.state, lost.lines_done, lost.heartbeat_dt = "running", 200, NOW  # its worker died after 200 lines
+    busy.state, busy.heartbeat_dt = "running", NOW + timedelta(minutes=14)  # still reporting progress
+    db.session.commit()
+
+    later = NOW + timedelta(minutes=15)
+    assert hand_out_imports(later) == 1
+    commit()  # the in-process task runs the lost job again
+    db.session.expire_all()
+    lost, busy = db.session.get(ImportJob, lost.id), db.session.get(ImportJob, busy.id)
+    assert lost.state == "done" and onboarding.report_of(lost).counts()["created"] == 301
+    assert busy.state == "running" and busy.report is None
+    assert count(City) == 301
+    onboarding.run_job(busy.id, later)  # a second worker leaves a live job alone
+    assert db.session.get(ImportJob, busy.id).state == "running"
