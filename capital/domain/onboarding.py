@@ -126,12 +126,17 @@ def read_rows(data: bytes, columns: tuple[str, ...], required: tuple[str, ...]) 
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue
-        line = Line(reader.line_num, {name: (row[index].strip() if index < len(row) else "")
+        line = Line(reader.line_num, {name: _cell(row[index]) if index < len(row) else ""
                                       for index, name in enumerate(names) if name})
         if len(row) > len(names):
             line.problems.append(Problem(line.number, None, Message(
                 N_("This line has more fields than the header names."), {}, "import.extra_fields")))
         yield line
+
+
+def _cell(text: str) -> str:
+    text = text.strip()
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
 
 
 def check_city(line: Line, *, is_country: Callable[[str], bool], today: date) -> Line:
@@ -212,6 +217,26 @@ def check_person(line: Line) -> Line:
         line.value = PersonLine(email=email, name=cells["name"], role=role, city=cells.get("city", ""),
                                 language=language)
     return line
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A value to export: text a spreadsheet would run as a formula gets a leading apostrophe
+    (which :func:`read_rows` takes off again); numbers such as -4.77 stay as they are."""
+    if value.startswith(_FORMULA_STARTS) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def is_email(text: str) -> bool:

@@ -409,7 +409,7 @@ def export_people() -> Iterator[str]:
 
 def _csv_line(values: Iterable) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    csv.writer(buffer, lineterminator="\r\n").writerow([rows.spreadsheet_safe(value) for value in values])
     return buffer.getvalue()
 
 

@@ -183,3 +183,13 @@ def test_the_tick_restarts_an_import_whose_worker_was_lost_and_no_other(db, make
     assert count(City) == 301
     onboarding.run_job(busy.id, later)  # a second worker leaves a live job alone
     assert db.session.get(ImportJob, busy.id).state == "running"
+
+
+def test_the_export_never_hands_a_spreadsheet_a_formula_and_still_reads_back(db, make_city):
+    city = make_city("=HYPERLINK(\"http://evil.example\")", country="ES", timezone="Europe/Madrid")
+    city.longitude = -4.77
+    db.session.commit()
+    exported = "".join(onboarding.export_cities())
+    assert "'=HYPERLINK" in exported and ",-4.77," in exported
+    report = onboarding.run_import("cities", exported.encode(), dry_run=True, actor="test", now=NOW)
+    assert [line.outcome for line in report.lines] == ["unchanged"]
