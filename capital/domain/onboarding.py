@@ -29,7 +29,8 @@ PEOPLE_COLUMNS = ("email", "name", "role", "city", "language")
 PEOPLE_REQUIRED = ("email", "name", "role")
 
 MEMBERSHIP_WORDS = {"committed": SignatureForm.COMMITTED, "acknowledged": SignatureForm.ACKNOWLEDGED}
-ROLE_WORDS = {"representative": Role.REPRESENTATIVE, "board": Role.BOARD, "secretariat": Role.SECRETARIAT}
+ROLE_WORDS = {"representative": Role.REPRESENTATIVE, "board": Role.BOARD, "observer": Role.OBSERVER,
+              "secretariat": Role.SECRETARIAT}
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -203,7 +204,7 @@ def check_person(line: Line) -> Line:
     if word := cells.get("role", "").lower():
         role = ROLE_WORDS.get(word)
         if role is None:
-            problem("role", N_("Write “representative”, “board” or “secretariat”."), "import.role")
+            problem("role", N_("Write one of: %(languages)s."), "import.role", languages=", ".join(ROLE_WORDS))
     if role == Role.REPRESENTATIVE and not cells.get("city"):
         problem("city", N_("A city representative needs their city."), "import.city_missing")
     language = cells.get("language", "").lower() or "en"

@@ -1,7 +1,7 @@
 """nominations.version, nomination_revisions (a stale dossier save is refused); import_jobs (CSV onboarding)
 
 Revision ID: c4e6a8b0d2f1
-Revises: b2d4f6a8c0e1
+Revises: d5f7b9c1e3a4
 Create Date: 2026-12-03 14:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c4e6a8b0d2f1'
-down_revision = 'b2d4f6a8c0e1'
+down_revision = 'd5f7b9c1e3a4'
 branch_labels = None
 depends_on = None
 
