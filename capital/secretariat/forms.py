@@ -242,6 +242,8 @@ class ImportForm(FlaskForm):
 
 class ConfirmImportForm(FlaskForm):
     submit = SubmitField(_l("Import the lines without problems"))
+
+
 class AuditFilterForm(FlaskForm):
     """The audit log's filters, read from the address (a GET form: nothing changes, no token)."""
 

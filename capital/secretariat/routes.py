@@ -445,6 +445,7 @@ def audit_export(kind):
     response = Response(stream_with_context(write(filters)), mimetype=mimetype)
     response.headers["Content-Disposition"] = f"attachment; filename=capital-audit-log.{kind}"
     response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- bulk onboarding (docs/roles.md) --------------------------------------------------------------
