@@ -19,6 +19,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.conf.include = ["capital.tasks.deadlines", "capital.tasks.mail", "capital.tasks.onboarding"]
     import capital.tasks.deadlines  # noqa: F401
     import capital.tasks.mail  # noqa: F401
+    import capital.tasks.onboarding  # noqa: F401
 
     app.extensions["celery"] = celery_app
     return celery_app
