@@ -16,9 +16,10 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     # Importing the task modules registers their @shared_task functions.
-    celery_app.conf.include = ["capital.tasks.deadlines", "capital.tasks.mail"]
+    celery_app.conf.include = ["capital.tasks.deadlines", "capital.tasks.mail", "capital.tasks.onboarding"]
     import capital.tasks.deadlines  # noqa: F401
     import capital.tasks.mail  # noqa: F401
+    import capital.tasks.onboarding  # noqa: F401
 
     app.extensions["celery"] = celery_app
     return celery_app

@@ -172,6 +172,51 @@ def import_command(file: Path):
                f"uploaded files from {file}")
 
 
+def _onboard(kind: str, file: Path, dry_run: bool, language: str) -> None:
+    """Import (or check) a cities' or people's CSV file; one line per refused input line; exit 2 if any."""
+    from flask_babel import force_locale
+
+    from capital.models.types import utcnow
+    from capital.services.dispatch import commit
+    from capital.services.onboarding import problem_text, run_import
+
+    report = run_import(kind, file.read_bytes(), dry_run=dry_run, actor="cli", now=utcnow())
+    if not dry_run:
+        commit()
+    with force_locale(language):
+        for problem in report.file_problems:
+            click.echo(problem_text(problem), err=True)
+        for line in report.refused:
+            for problem in line.problems:
+                click.echo(problem_text(problem), err=True)
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in report.counts().items() if count)
+    click.echo(f"{'Dry run, nothing stored' if dry_run else 'Imported'}: {counts or 'no lines'}.")
+    if not report.ok:
+        sys.exit(2)
+
+
+_LANGUAGE = click.option("--language", type=click.Choice(LOCALES), default="en", show_default=True,
+                         help="The language the refused lines are explained in.")
+
+
+@capital_cli.command("import-cities")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every line and say what it would do; store nothing.")
+@_LANGUAGE
+def import_cities_command(file: Path, dry_run: bool, language: str):
+    """Create or update the member cities of the CSV FILE (docs/roles.md); exit 2 if a line is refused."""
+    _onboard("cities", file, dry_run, language)
+
+
+@capital_cli.command("import-people")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every line and say what it would do; invite nobody.")
+@_LANGUAGE
+def import_people_command(file: Path, dry_run: bool, language: str):
+    """Invite the people of the CSV FILE with their role and city (docs/roles.md); exit 2 if a line is refused."""
+    _onboard("people", file, dry_run, language)
+
+
 @capital_cli.command("export-exhibition")
 @click.argument("year", type=int)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))

@@ -33,6 +33,8 @@ class Nomination(db.Model):
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Moves on by one with every change of the dossier, its files or its state (capital.domain.revisions).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     cycle = relationship("Cycle", foreign_keys=[cycle_id])
     nominating_city = relationship("City", foreign_keys=[nominating_city_id])
@@ -52,6 +54,22 @@ class Nomination(db.Model):
 
     def __repr__(self) -> str:
         return f"<Nomination {self.id} cycle={self.cycle_id} {self.state.name}>"
+
+
+class NominationRevision(db.Model):
+    """One change of a dossier: who made it, when, and only the fields it changed (before and after)."""
+
+    __tablename__ = "nomination_revisions"
+    __table_args__ = (UniqueConstraint("nomination_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nomination_id: Mapped[int] = mapped_column(ForeignKey("nominations.id", ondelete="CASCADE"))
+    version: Mapped[int]  # the version this change made
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    saved_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)  # field -> [before, after]
+
+    saved_by = relationship("User")
 
 
 class NominationText(db.Model):

@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
+    HiddenField, SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
     widgets,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -34,6 +34,8 @@ class DossierForm(FlaskForm):
     budget_range = SelectField(_l("Budget range"))
     letter = FileField(_l("Letter of commitment from the host city's mayor (PDF)"))
     image = FileField(_l("Add an image (JPEG, PNG, GIF or WebP)"))
+    # The version of the dossier this form started from (capital.domain.revisions).
+    version = HiddenField()
     save = SubmitField(_l("Save the draft"))
     continue_ = SubmitField(_l("Save and continue to submission"))
 
@@ -61,6 +63,12 @@ class ConfirmForm(FlaskForm):
     """A confirmation step: the page says what will happen; this button does it."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+class VersionedConfirmForm(ConfirmForm):
+    """A confirmation of a change to the dossier as the page showed it (submitting, removing a file)."""
+
+    version = HiddenField()
 
 
 class EndorseForm(FlaskForm):

@@ -8,6 +8,7 @@ from wtforms import SelectChoice
 
 from capital.auth.access import role_required
 from capital.domain.dossier import BudgetRange, Theme
+from capital.domain.revisions import StaleVersion, merge, parse_version
 from capital.domain.eligibility import EligibilityRules
 from capital.domain.messages import RuleViolation
 from capital.domain.nominations import ACTIVE_STATES, NominationState
@@ -15,11 +16,13 @@ from capital.domain.localisation import LOCALES
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.forms import add_reasons
-from capital.i18n import _, format_time, translate
+from capital.i18n import _, _l, format_decimal, format_dt_with_offset, format_time, language_name, translate
 from capital.models import Attachment, Endorsement, Mail, Nomination
 from capital.models.types import utcnow
 from capital.nominations import bp
-from capital.nominations.forms import ConfirmForm, DossierForm, EndorseForm, StartNominationForm
+from capital.nominations.forms import (
+    ConfirmForm, DossierForm, EndorseForm, StartNominationForm, VersionedConfirmForm,
+)
 from capital.services import nominations as service
 from capital.services.cycles import cycle_timeline
 from capital.services.dispatch import commit
@@ -105,6 +108,7 @@ def _dossier_input(form: DossierForm) -> service.DossierInput:
 
 
 def _fill(form: DossierForm, nomination: Nomination) -> None:
+    form.version.data = str(nomination.version)
     form.host_city_id.data = nomination.host_city_id
     form.title.data = nomination.title
     form.themes.data = list(nomination.themes or [])
@@ -144,21 +148,120 @@ def _ask_again_for_files(form: DossierForm) -> None:
                                          name=field.data.filename)]
 
 
-def _save_dossier(form: DossierForm, nomination: Nomination, now) -> bool:
-    """Save the typed dossier, then each chosen file; True when the typed dossier is saved.
+def _who_saved(revision) -> str:
+    """Who made a change and when, as the person reading the conflict knows them."""
+    time = format_dt_with_offset(revision.saved_dt)
+    if revision.saved_by_id == current_user.id:
+        return _("You saved the dossier at %(time)s, in another tab or window.", time=time)
+    if revision.saved_by is None:
+        return _("A person whose account is gone saved the dossier at %(time)s.", time=time)
+    return _("%(name)s saved the dossier at %(time)s.", name=revision.saved_by.name, time=time)
+
+
+def _shown_value(name: str, value) -> str:
+    """A snapshot value (capital.domain.revisions) as the reader's language writes it."""
+    if value in (None, "", []):
+        return _("(empty)")
+    if name == "themes":
+        return ", ".join(_(Theme(item).title) for item in value)
+    if name == "budget_range":
+        return _(BudgetRange(value).title)
+    if name == "state":
+        return _(NominationState[value].title)
+    if name == "expected_participants":
+        return format_decimal(value)
+    if name == "letter":
+        return value[0]
+    if name == "images":
+        return ", ".join(item[0] for item in value)
+    return str(value)
+
+
+def _field_label(name: str, form) -> str:
+    if name.startswith(("summary_", "programme_")):
+        kind, locale = name.split("_", 1)
+        text = _("Summary (%(language)s)") if kind == "summary" else _("Programme for 16 May (%(language)s)")
+        return text % {"language": language_name(locale)}
+    labels = {"state": _("Status"), "host_city": _("Host city"), "letter": _("Letter of commitment"),
+              "images": _("Images")}
+    if name in labels:
+        return labels[name]
+    return form[name].label.text if name in form else name
+
+
+# What the conflict table says of each changed field, after capital.domain.revisions.merge.
+MERGE_OUTCOMES = {
+    "taken": _l("You had not changed it: the new value is now in your form."),
+    "same": _l("You made the same change."),
+    "clash": _l("You changed it too: your version is in the form. Choose which to keep."),
+    "saved": _l("Already saved in the dossier."),
+}
+
+
+def _conflict_view(conflict: service.DossierConflict, merged: dict[str, str] | None = None) -> dict:
+    """The conflict as the page shows it: who saved when, each changed field before and now, and
+    (``merged``, for a form) what became of it in the person's form."""
+    labels = DossierForm(formdata=None)
+    return {
+        "saves": [_who_saved(save) for save in conflict.saves],
+        "earlier": conflict.earlier,
+        "merged": merged is not None,
+        "changes": [(_field_label(name, labels), _shown_value(name, before), _shown_value(name, after),
+                     str(MERGE_OUTCOMES[merged[name]]) if merged else "")
+                    for name, (before, after) in conflict.changes.items()],
+    }
+
+
+def _take_into_form(form: DossierForm, nomination: Nomination, name: str, value) -> None:
+    """Put a value saved in between into a field the person had left as it was."""
+    if name == "host_city":
+        name, value = "host_city_id", nomination.host_city_id
+    elif name == "budget_range":
+        value = value or ""
+    field = form[name]
+    field.data, field.raw_data = value, None  # a number field would show what was sent otherwise
+
+
+def _refuse_stale(form, nomination: Nomination, stale: StaleVersion, typed: dict | None = None) -> dict:
+    """After a stale change: say so at the top of ``form``, which now carries the current version;
+    with ``typed`` (a dossier form's values), take what others saved into the fields the person
+    left as they were, so that saving again loses nobody's work. The conflict to show."""
+    db.session.rollback()
+    conflict = service.conflict_since(nomination, stale.started_from)
+    form.form_errors.append(translate(stale.reason))
+    form.version.data = str(nomination.version)
+    if typed is None:
+        return _conflict_view(conflict)
+    merged = merge(conflict.changes, typed)
+    for name, outcome in merged.items():
+        if outcome == "taken":
+            _take_into_form(form, nomination, name, conflict.changes[name][1])
+    return _conflict_view(conflict, merged)
+
+
+def _save_dossier(form: DossierForm, nomination: Nomination, now) -> tuple[bool, dict | None]:
+    """Save the typed dossier, then each chosen file; whether the typed dossier is saved, and
+    the conflict to show when it is refused because someone saved in between.
 
     A refused file does not undo the typed changes: they are saved and committed, and the
     file's field says why it was refused and that it must be chosen again. A refused dossier
-    (deadline passed, a submitted dossier breaking a rule) saves nothing and keeps the typing.
+    (deadline passed, a submitted dossier breaking a rule, a version saved over in between)
+    saves nothing and keeps the typing; the chosen files are refused with it.
     """
     try:
-        service.save_dossier(nomination, _dossier_input(form), actor=current_user, now=now)
+        service.save_dossier(nomination, _dossier_input(form), actor=current_user, now=now,
+                             version=parse_version(form.version.data))
+    except StaleVersion as stale:
+        conflict = _refuse_stale(form, nomination, stale, service.snapshot_of_input(_dossier_input(form)))
+        _ask_again_for_files(form)
+        return False, conflict
     except RuleViolation as error:
         db.session.rollback()
         add_reasons(form, error.reasons, DOSSIER_FIELDS)
         _ask_again_for_files(form)
         db.session.refresh(nomination)
-        return False
+        return False, None
+    # The files go with the save just checked against the form's version, under the same lock.
     for kind, field in _chosen_files(form):
         upload = field.data
         try:
@@ -168,7 +271,8 @@ def _save_dossier(form: DossierForm, nomination: Nomination, now) -> bool:
             field.errors = [*field.errors, *(translate(reason) for reason in error.reasons),
                             _("Your other changes are saved; choose a corrected file and save again.")]
     commit()
-    return True
+    form.version.data = str(nomination.version)
+    return True, None
 
 
 @bp.route("/nominations/<int:nomination_id>/edit", methods=["GET", "POST"])
@@ -177,8 +281,10 @@ def edit(nomination_id):
     nomination = _own_nomination(nomination_id)
     form = DossierForm(hosts=service.eligible_hosts())
     now = utcnow()
+    conflict = None
     if form.validate_on_submit():
-        if _save_dossier(form, nomination, now) and not form.errors:
+        saved, conflict = _save_dossier(form, nomination, now)
+        if saved and not form.errors:
             flash(_("Your dossier was saved at %(time)s.", time=format_time(now, "short")), "success")
             if form.continue_.data and nomination.state == NominationState.DRAFT:
                 return redirect(url_for("nominations.submit", nomination_id=nomination.id))
@@ -190,8 +296,10 @@ def edit(nomination_id):
     editable = service.edit_decision(nomination, now)
     checklist = service.check_rules(nomination)
     limits = EligibilityRules.from_dict(nomination.cycle.rules).dossier_limits
+    remove_form = VersionedConfirmForm(formdata=None, version=str(nomination.version))
     return render_template("nominations/edit.html", nomination=nomination, form=form, checklist=checklist,
-                           editable=editable, timeline=cycle_timeline(nomination.cycle), remove_form=ConfirmForm(),
+                           editable=editable, timeline=cycle_timeline(nomination.cycle), remove_form=remove_form,
+                           conflict=conflict,
                            limits=limits, max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024))
 
 
@@ -224,13 +332,26 @@ def show(nomination_id):
 @role_required(Role.REPRESENTATIVE)
 def submit(nomination_id):
     nomination = _own_nomination(nomination_id)
-    form = ConfirmForm()
+    form = VersionedConfirmForm()
+    conflict = None
     if form.validate_on_submit():
-        if perform(lambda: service.submit_nomination(nomination, actor=current_user, now=utcnow()),
-                   _("Your nomination is submitted. A receipt is on its way by e-mail.")):
+        try:
+            service.submit_nomination(nomination, actor=current_user, now=utcnow(),
+                                      version=parse_version(form.version.data))
+        except StaleVersion as stale:
+            conflict = _refuse_stale(form, nomination, stale)
+        except RuleViolation as error:
+            db.session.rollback()
+            for reason in error.reasons:
+                flash(translate(reason), "error")
+            return redirect(url_for("nominations.edit", nomination_id=nomination.id))
+        else:
+            commit()
+            flash(_("Your nomination is submitted. A receipt is on its way by e-mail."), "success")
             return redirect(url_for("nominations.show", nomination_id=nomination.id))
-        return redirect(url_for("nominations.edit", nomination_id=nomination.id))
+    form.version.data = str(nomination.version)  # what this page shows is what "Yes" submits
     return render_template("nominations/confirm.html", nomination=nomination, form=form, action="submit",
+                           conflict=conflict,
                            checklist=service.check_rules(nomination),
                            decision=service.submit_decision(nomination, utcnow()),
                            timeline=cycle_timeline(nomination.cycle))
@@ -280,8 +401,22 @@ def download(nomination_id, attachment_id):
 def remove_file(nomination_id, attachment_id):
     nomination = _own_nomination(nomination_id)
     attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.nomination_id != nomination.id or not ConfirmForm().validate_on_submit():
+    form = VersionedConfirmForm()
+    if attachment is None or attachment.nomination_id != nomination.id or not form.validate_on_submit():
         abort(404)
-    perform(lambda: service.remove_file(nomination, attachment, actor=current_user, now=utcnow()),
-            _("The file is removed."), "info")
+    try:
+        service.remove_file(nomination, attachment, actor=current_user, now=utcnow(),
+                            version=parse_version(form.version.data))
+    except StaleVersion as stale:
+        db.session.rollback()
+        latest = service.conflict_since(nomination, stale.started_from).saves[-1]
+        flash(" ".join((_("Nothing was removed: the dossier was saved after you opened it."), _who_saved(latest),
+                        _("Check the files below, then remove the file again if you still want to."))), "error")
+    except RuleViolation as error:
+        db.session.rollback()
+        for reason in error.reasons:
+            flash(translate(reason), "error")
+    else:
+        commit()
+        flash(_("The file is removed."), "info")
     return redirect(url_for("nominations.edit", nomination_id=nomination.id))

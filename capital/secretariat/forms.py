@@ -4,12 +4,13 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import get_locale, get_timezone
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
-    BooleanField, DateField, EmailField, SelectChoice,
+    BooleanField, DateField, EmailField, RadioField, SelectChoice,
     SelectField, StringField, SubmitField, ValidationError,
 )
 from wtforms.widgets import HiddenInput
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from capital.domain.dossier import DossierLimits
 from capital.domain.localisation import LOCALES, is_timezone, timezone_names
@@ -218,6 +219,29 @@ class RoleForm(FlaskForm):
 def local_zone() -> ZoneInfo:
     """The reader's time zone (their own, then their city's, then UTC)."""
     return ZoneInfo(str(get_timezone()))
+
+
+class ImportForm(FlaskForm):
+    """A CSV file of cities or of people, checked first (docs/roles.md)."""
+
+    kind = RadioField(_l("What the file holds"), choices=[
+        SelectChoice("cities", _l("Member cities")), SelectChoice("people", _l("People to invite"))],
+        validate_choice=False)
+    file = FileField(_l("CSV file (UTF-8, comma or semicolon)"))
+    submit = SubmitField(_l("Check the file"))
+
+    # The messages are translated when shown: the error summary lists only text, not lazy strings.
+    def validate_kind(self, field):
+        if field.data not in ("cities", "people"):
+            raise StopValidation(_("Choose what the file holds."))
+
+    def validate_file(self, field):
+        if not field.data or not getattr(field.data, "filename", ""):
+            raise StopValidation(_("Choose the CSV file."))
+
+
+class ConfirmImportForm(FlaskForm):
+    submit = SubmitField(_l("Import the lines without problems"))
 
 
 class AuditFilterForm(FlaskForm):

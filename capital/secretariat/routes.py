@@ -12,19 +12,22 @@ from capital.domain.roles import Role
 from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline, labelled_deadlines, next_cycle_year
 from capital.extensions import db
 from capital.domain.messages import RuleViolation
-from capital.i18n import _, format_decimal
-from capital.models import AuditEntry, City, Cycle, Invitation, Mail, MailState, RoleGrant, User
+from capital.i18n import _, _l, format_decimal
+from capital.domain import onboarding as onboarding_rows
+from capital.models import AuditEntry, City, Cycle, ImportJob, Invitation, Mail, MailState, RoleGrant, User
 from capital.models.types import utcnow
 from capital.pagination import keyset_paged, paged
 from capital.secretariat import bp
 from capital.secretariat.forms import (
-    METHOD_TITLES, AuditFilterForm, BoardTermForm, CityForm, CycleEditForm, CycleForm, DeclarationSignatureForm,
-    InvitationForm, RapporteurForm, RoleForm, local_zone,
+    METHOD_TITLES, AuditFilterForm, BoardTermForm, CityForm, ConfirmImportForm, CycleEditForm, CycleForm,
+    DeclarationSignatureForm, ImportForm, InvitationForm, RapporteurForm, RoleForm, local_zone,
 )
 from capital.services import accounts, cities as city_service, cycles as cycle_service, factors, personal_data, reports
+from capital.services import onboarding as onboarding_service
 from capital.services.audit import (
     ACTION_TITLES, AuditFilter, export_csv, export_json_lines, filtered_entries, verify_chain,
 )
+from capital.services.dispatch import commit
 from capital.services.health import outbox_status, tick_status
 from capital.views import perform
 
@@ -470,4 +473,61 @@ def audit_export(kind):
     response = Response(stream_with_context(write(filters)), mimetype=mimetype)
     response.headers["Content-Disposition"] = f"attachment; filename=capital-audit-log.{kind}"
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- bulk onboarding (docs/roles.md) --------------------------------------------------------------
+
+REPORT_PAGE = 200
+OUTCOME_TITLES = {"created": _l("Created"), "updated": _l("Updated"), "unchanged": _l("Unchanged"),
+                  "invited": _l("Invited"), "refused": _l("Refused")}
+DRY_RUN_TITLES = {"created": _l("To create"), "updated": _l("To update"), "unchanged": _l("Unchanged"),
+                  "invited": _l("To invite"), "refused": _l("Refused")}
+
+
+@bp.route("/onboarding", methods=["GET", "POST"])
+def onboarding():
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        job = onboarding_service.start_import(form.kind.data, upload.filename or "", upload.read(), dry_run=True,
+                                              actor=current_user, now=utcnow())
+        commit()
+        return redirect(url_for("secretariat.import_job", job_id=job.id))
+    return render_template("secretariat/onboarding.html", form=form, city_columns=onboarding_rows.CITY_COLUMNS,
+                           people_columns=onboarding_rows.PEOPLE_COLUMNS)
+
+
+@bp.route("/onboarding/<int:job_id>")
+def import_job(job_id):
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    report = onboarding_service.report_of(job)
+    page = max(request.args.get("page", 1, type=int), 1)
+    lines = report.lines[(page - 1) * REPORT_PAGE:page * REPORT_PAGE] if report else []
+    pages = -(-len(report.lines) // REPORT_PAGE) if report else 0
+    can_import = bool(report and report.dry_run and not report.file_problems
+                      and any(line.outcome != "refused" for line in report.lines))
+    return render_template("secretariat/import_job.html", job=job, report=report, lines=lines, page=page,
+                           pages=pages, problem_text=onboarding_service.problem_text,
+                           outcome_titles=OUTCOME_TITLES, dry_titles=DRY_RUN_TITLES,
+                           confirm_form=ConfirmImportForm() if can_import else None)
+
+
+@bp.route("/onboarding/<int:job_id>/import", methods=["POST"])
+def run_import_job(job_id):
+    checked = db.session.get(ImportJob, job_id) or abort(404)
+    if not ConfirmImportForm().validate_on_submit() or not checked.is_dry_run or checked.state != "done":
+        abort(400)
+    job = onboarding_service.start_import(checked.kind, checked.filename, checked.data, dry_run=False,
+                                          actor=current_user, now=utcnow())
+    commit()
+    return redirect(url_for("secretariat.import_job", job_id=job.id))
+
+
+@bp.route("/onboarding/<any(cities, people):kind>.csv")
+def onboarding_export(kind):
+    lines = onboarding_service.export_cities() if kind == "cities" else onboarding_service.export_people()
+    response = Response(stream_with_context(lines), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename=capital-{kind}.csv"
+    response.headers["Cache-Control"] = "private, no-store"
     return response

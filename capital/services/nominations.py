@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from capital.domain import nominations as rules
+from capital.domain import revisions
 from capital.domain.dossier import BudgetRange, DossierData, Theme
 from capital.domain.eligibility import EligibilityRules, NominationFacts, evaluate
 from capital.domain.localisation import LOCALES
@@ -25,7 +26,7 @@ from capital.domain.phase import Phase, dossiers_visible
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import (
-    Attachment, City, Cycle, EligibilityDecision, Endorsement, Nomination, NominationText, User,
+    Attachment, City, Cycle, EligibilityDecision, Endorsement, Nomination, NominationRevision, NominationText, User,
 )
 from capital.services.audit import record
 from capital.services.cycles import cycle_timeline
@@ -38,6 +39,10 @@ MAX_IMAGES = 6
 # (the pixels, their upright copy and the re-encoding): 16 megapixels stay near 130 MB, where 40
 # grew a worker by 300–450 MB from a 117 KB file (tests/test_uploads.py measures it).
 MAX_IMAGE_PIXELS = 16_000_000
+# The saves a conflict lists by name; older ones are counted.
+CONFLICT_SAVES_SHOWN = 10
+# ``version=UNCHECKED``: a change that comes from no page (demo data, scripts), so has no version to compare.
+UNCHECKED = object()
 OPEN_PHASES = (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED,
                Phase.TALLIED)
 
@@ -145,6 +150,75 @@ def can_download(user: User, nomination: Nomination) -> bool:
     return can_view(user, nomination) and user.has_role(Role.SECRETARIAT, Role.BOARD)
 
 
+def snapshot_of(nomination: Nomination) -> dict:
+    """The dossier as a flat snapshot of plain values (see :mod:`capital.domain.revisions`)."""
+    texts = {text.locale: text for text in nomination.texts}
+    snapshot = {
+        "state": nomination.state.name,
+        "host_city": nomination.host_city.name,
+        "title": nomination.title,
+        "themes": sorted(int(value) for value in nomination.themes or []),
+        "expected_participants": nomination.expected_participants,
+        "partners": nomination.partners,
+        "budget_range": nomination.budget_range,
+    }
+    for locale in LOCALES:
+        snapshot[f"summary_{locale}"] = texts[locale].summary if locale in texts else ""
+        snapshot[f"programme_{locale}"] = texts[locale].programme if locale in texts else ""
+    # A file is its name and its digest, so a new letter under the old name is a change too.
+    letter = letter_of(nomination)
+    snapshot["letter"] = [letter.filename, letter.sha256] if letter else None
+    snapshot["images"] = [[image.filename, image.sha256] for image in images_of(nomination)]
+    return snapshot
+
+
+def snapshot_of_input(data: DossierInput) -> dict:
+    """What a dossier form holds, as :func:`snapshot_of` writes it (the fields of the form only)."""
+    host = db.session.get(City, data.host_city_id) if data.host_city_id is not None else None
+    snapshot = {
+        "host_city": host.name if host else None,
+        "title": data.title.strip(),
+        "themes": sorted(int(theme) for theme in data.themes),
+        "expected_participants": data.expected_participants,
+        "partners": data.partners.strip(),
+        "budget_range": data.budget_range.value if data.budget_range else None,
+    }
+    for locale in LOCALES:
+        summary, programme = (part.strip() for part in data.texts.get(locale, ("", "")))
+        snapshot[f"summary_{locale}"], snapshot[f"programme_{locale}"] = summary, programme
+    return snapshot
+
+
+@dataclass(frozen=True)
+class DossierConflict:
+    """What changed in a dossier since the version a person started from.
+
+    ``saves`` are the latest changes in between, oldest first (at most ``CONFLICT_SAVES_SHOWN``;
+    ``earlier`` counts the others); ``changes`` is their net effect, ``field -> [before, after]``.
+    """
+
+    started_from: int | None
+    current: int
+    saves: list[NominationRevision]
+    earlier: int
+    changes: dict
+
+
+def conflict_since(nomination: Nomination, started_from: int | None) -> DossierConflict:
+    """Who changed the dossier after version ``started_from``, when, and what (an unreadable
+    version counts as the one before the latest change)."""
+    current = nomination.version
+    since = started_from if started_from is not None and started_from < current else current - 1
+    rows = list(db.session.scalars(
+        select(NominationRevision).where(NominationRevision.nomination_id == nomination.id,
+                                         NominationRevision.version > since)
+        .order_by(NominationRevision.version)))
+    shown = rows[-CONFLICT_SAVES_SHOWN:]
+    return DossierConflict(started_from=started_from, current=current, saves=shown,
+                           earlier=len(rows) - len(shown),
+                           changes=revisions.changes_since(row.changes for row in rows))
+
+
 # --- acting -------------------------------------------------------------------------------
 
 def _enforce(decision: Decision) -> None:
@@ -155,6 +229,23 @@ def _enforce(decision: Decision) -> None:
 def _lock(nomination: Nomination) -> Nomination:
     """Reload the nomination locked, so two tabs or two people can't interleave changes."""
     return db.session.get(Nomination, nomination.id, with_for_update=True, populate_existing=True)
+
+
+def _check_version(nomination: Nomination, version) -> None:
+    """Refuse a change that started from another version than the locked nomination's."""
+    if version is not UNCHECKED:
+        revisions.check_version(version, nomination.version)
+
+
+def _revise(nomination: Nomination, before: dict, *, actor: User, now: datetime) -> bool:
+    """Record what changed since the snapshot ``before`` and move the version on; False when nothing did."""
+    changes = revisions.diff(before, snapshot_of(nomination))
+    if not changes:
+        return False
+    nomination.version += 1
+    db.session.add(NominationRevision(nomination_id=nomination.id, version=nomination.version,
+                                      saved_by_id=actor.id, saved_dt=now, changes=changes))
+    return True
 
 
 def start_decision(cycle: Cycle, city: City, now: datetime) -> Decision:
@@ -206,10 +297,17 @@ def start_nomination(cycle: Cycle, city: City, host: City, *, actor: User, now: 
     return nomination
 
 
-def save_dossier(nomination: Nomination, data: DossierInput, *, actor: User, now: datetime) -> None:
-    """Save the dossier; a submitted nomination must stay complete and within the rules."""
+def save_dossier(nomination: Nomination, data: DossierInput, *, actor: User, now: datetime,
+                 version=UNCHECKED) -> None:
+    """Save the dossier; a submitted nomination must stay complete and within the rules.
+
+    ``version`` is the one the person's form started from: if the dossier changed since, nothing
+    is saved (:class:`~capital.domain.revisions.StaleVersion`; see :func:`conflict_since`).
+    """
     nomination = _lock(nomination)
     _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
+    _check_version(nomination, version)
+    before = snapshot_of(nomination)
     if data.host_city_id is not None and data.host_city_id != nomination.host_city_id:
         host = db.session.get(City, data.host_city_id)
         if host is None:
@@ -235,14 +333,18 @@ def save_dossier(nomination: Nomination, data: DossierInput, *, actor: User, now
     db.session.flush()
     if nomination.state == NominationState.SUBMITTED:
         _enforce(check_rules(nomination))
+    _revise(nomination, before, actor=actor, now=now)
     record("nomination.saved", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id)
 
 
 def attach_file(nomination: Nomination, kind: str, filename: str, data: bytes, *, actor: User,
-                now: datetime) -> Attachment:
-    """Check and store the mayor's letter (replacing any earlier one) or an image."""
+                now: datetime, version=UNCHECKED) -> Attachment:
+    """Check and store the mayor's letter (replacing any earlier one) or an image (``version``: as
+    :func:`save_dossier`)."""
     nomination = _lock(nomination)
     _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
+    _check_version(nomination, version)
+    before = snapshot_of(nomination)
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     check_file_name(filename)
     name = safe_display_name(filename, default="letter.pdf" if kind == "letter" else "image")
@@ -269,34 +371,47 @@ def attach_file(nomination: Nomination, kind: str, filename: str, data: bytes, *
     nomination.attachments.append(attachment)
     nomination.updated_dt = now
     db.session.flush()
+    _revise(nomination, before, actor=actor, now=now)
     record("nomination.file_added", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id,
            data={"kind": kind, "sha256": sha256, "size": len(stored)})
     return attachment
 
 
-def remove_file(nomination: Nomination, attachment: Attachment, *, actor: User, now: datetime) -> None:
+def remove_file(nomination: Nomination, attachment: Attachment, *, actor: User, now: datetime,
+                version=UNCHECKED) -> None:
+    """Remove a file of the dossier (``version``: as :func:`save_dossier`)."""
     nomination = _lock(nomination)
     _enforce(rules.can_edit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
+    _check_version(nomination, version)
+    before = snapshot_of(nomination)
     if nomination.state == NominationState.SUBMITTED and attachment.kind == "letter":
         raise RuleViolation(Message(N_("A submitted nomination must keep its letter; upload a new one to replace it."),
                                     {}, "nomination.letter_required"))
     nomination.attachments.remove(attachment)
+    nomination.updated_dt = now
+    _revise(nomination, before, actor=actor, now=now)
     store = file_store()
     on_commit(lambda key=attachment.storage_key: store.delete(key))
     record("nomination.file_removed", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id,
            data={"kind": attachment.kind, "sha256": attachment.sha256})
 
 
-def submit_nomination(nomination: Nomination, *, actor: User, now: datetime) -> None:
-    """Submit a complete draft; the server clock decides the deadline. Queues the receipt."""
+def submit_nomination(nomination: Nomination, *, actor: User, now: datetime, version=UNCHECKED) -> None:
+    """Submit a complete draft; the server clock decides the deadline. Queues the receipt.
+
+    ``version`` is the one the confirmation page showed: a dossier changed since is not submitted.
+    """
     # One submission at a time per nominating city, so "one nomination per city" holds.
     db.session.execute(select(City.id).where(City.id == nomination.nominating_city_id).with_for_update())
     nomination = _lock(nomination)
     _enforce(rules.can_submit(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
+    _check_version(nomination, version)
     _enforce(check_rules(nomination))
+    before = snapshot_of(nomination)
     nomination.state = NominationState.SUBMITTED
     nomination.submitted_dt = now
     nomination.updated_dt = now
+    _revise(nomination, before, actor=actor, now=now)
     record("nomination.submitted", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id)
     _mail_city(nomination, "nomination_received", N_("Your nomination for %(year)s is received"), now,
                dedupe=f"nomination-{nomination.id}", extra={"submitted_dt": now})
@@ -305,10 +420,12 @@ def submit_nomination(nomination: Nomination, *, actor: User, now: datetime) -> 
 def withdraw_nomination(nomination: Nomination, *, actor: User, now: datetime) -> None:
     nomination = _lock(nomination)
     _enforce(rules.can_withdraw(nomination.state, nomination.cycle.phase, cycle_timeline(nomination.cycle), now))
+    before = snapshot_of(nomination)
     previous = nomination.state
     nomination.state = NominationState.WITHDRAWN
     nomination.withdrawn_dt = now
     nomination.updated_dt = now
+    _revise(nomination, before, actor=actor, now=now)
     record("nomination.withdrawn", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id,
            data={"from": previous.name})
 

@@ -67,6 +67,17 @@ def hand_out_mail(now: datetime) -> int:
     return due
 
 
+def hand_out_imports(now: datetime) -> int:
+    """CSV imports whose task was lost (never started, or its worker gone) get a task again."""
+    from capital.services.onboarding import stalled_import_ids
+    from capital.tasks.onboarding import run
+
+    ids = stalled_import_ids(now)
+    for job_id in ids:
+        after_commit(run, job_id, now.isoformat())
+    return len(ids)
+
+
 TICK_STEPS = (
     ("heartbeat", record_heartbeat),
     ("phases", advance_phases),
@@ -75,6 +86,7 @@ TICK_STEPS = (
     ("mailings", hand_out_mailings),
     ("mail_due", hand_out_mail),
     ("mail_retention", drop_old_bodies),
+    ("imports", hand_out_imports),
 )
 
 

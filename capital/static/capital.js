@@ -28,3 +28,30 @@ document.addEventListener("DOMContentLoaded", function () {
     table.classList.add("stack");
   });
 });
+
+// A file being imported (secretariat/import_job.html): without this script the person reloads the
+// page; with it the progress bar moves by itself, and the report replaces it once the file is done.
+document.addEventListener("DOMContentLoaded", function () {
+  var status = document.querySelector("[data-import-progress]");
+  if (!status || !window.fetch) {
+    return;
+  }
+  var poll = function () {
+    fetch(window.location.href, {credentials: "same-origin"}).then(function (response) {
+      return response.text();
+    }).then(function (text) {
+      var page = new DOMParser().parseFromString(text, "text/html");
+      var next = page.querySelector("[data-import-progress]");
+      if (!next) {
+        window.location.reload();
+        return;
+      }
+      status.replaceWith(next);
+      status = next;
+      window.setTimeout(poll, 2000);
+    }).catch(function () {
+      window.setTimeout(poll, 5000);
+    });
+  };
+  window.setTimeout(poll, 2000);
+});

@@ -419,3 +419,95 @@ def test_the_audit_log_pages_pass_axe_and_reflow(locale, world, live_server, bro
         assert not problems, "\n".join(problems)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_a_dossier_saved_in_between_passes_axe_and_reflows(locale, world, live_server, browser, db, make_user,
+                                                           screenshot):
+    """The dossier form and the submission's confirmation, each refused because another person of the city
+    saved the dossier in between (issue 19, item 4)."""
+    from capital.models import City, Nomination
+
+    assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
+    person = world["people"]["representative"]
+    person.locale = locale
+    colleague = make_user(Role.REPRESENTATIVE, city=db.session.get(City, world["city"]), name="Clara Colleague")
+    db.session.commit()
+    draft = db.session.get(Nomination, world["draft"])
+
+    def colleague_saves(title):
+        service.save_dossier(draft, service.DossierInput(
+            title=title, host_city_id=world["city"], texts={"en": ("Open doors.", "A long table on the Rhine.")},
+            themes={service.Theme(1)}, expected_participants=900, partners="Schools",
+            budget_range=service.BudgetRange("under_10k")), actor=colleague, now=utcnow())
+        commit()
+
+    context, page = axe_context(browser, locale)
+    problems: list[str] = []
+    try:
+        sign_in(page, live_server, person.email)
+        page.goto(f"{live_server}/city/nominations/{world['draft']}/edit")
+        colleague_saves("Saved by the colleague")
+        page.fill("#title", "Typed meanwhile")
+        page.click("#save")
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").count() == 1 and page.locator("#conflict").count() == 1
+        check_page(page, "dossier (saved in between)", problems)
+        screenshot(page, f"saved-in-between-{locale}")
+
+        service.attach_file(draft, "letter", "letter.pdf", pdf_bytes(), actor=colleague, now=utcnow())
+        commit()
+        page.goto(f"{live_server}/city/nominations/{world['draft']}/submit")
+        colleague_saves("Changed before the confirmation")
+        page.click("form.form button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").count() == 1 and page.locator("#conflict").count() == 1
+        check_page(page, "submission (saved in between)", problems)
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_the_import_pages_pass_axe_and_reflow(locale, live_server, browser, db, make_user, tmp_path):
+    """The secretariat's import: the form (plain, refused), a checked file with refused lines, a big file's
+    progress page, and the import's report (issue 19, item 2)."""
+    from capital.services import onboarding
+    from tests.services.test_onboarding import CITIES
+
+    assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
+    member = make_user(Role.SECRETARIAT, locale=locale)
+    path = tmp_path / "cities.csv"
+    path.write_bytes(CITIES)
+    context, page = axe_context(browser, locale)
+    problems: list[str] = []
+    try:
+        sign_in(page, live_server, member.email)
+        page.goto(f"{live_server}/secretariat/onboarding")
+        check_page(page, "import", problems)
+        page.click("form.form [type=submit]")
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").count() == 1
+        check_page(page, "import (refused)", problems)
+        page.check("#kind-0")
+        page.set_input_files("#file", str(path))
+        page.click("form.form [type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("table.stack tbody tr").count() == 4
+        check_page(page, "checked file", problems)
+        page.click("form[action$='/import'] [type=submit]")
+        page.wait_for_load_state()
+        check_page(page, "imported file", problems)
+        big = ("name,name_latin,country,time_zone,email\n" + "".join(
+            f"C{n},C{n},DE,Europe/Berlin,c{n}@city.example\n" for n in range(onboarding.BACKGROUND_LINES + 1))).encode()
+        job = onboarding.start_import("cities", "big.csv", big, dry_run=True, actor=member, now=utcnow())
+        db.session.commit()  # not dispatch's commit: the task does not start, the job waits
+        page.goto(f"{live_server}/secretariat/onboarding/{job.id}")
+        assert page.locator("progress").count() == 1
+        check_page(page, "progress", problems)
+        onboarding.run_job(job.id, utcnow())  # with JavaScript, the page follows on its own
+        page.wait_for_selector("table.stack tbody tr", timeout=15_000)
+        assert page.locator("progress").count() == 0
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()

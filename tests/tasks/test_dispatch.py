@@ -10,7 +10,7 @@ from capital.tasks import deadlines, mail
 def test_every_task_is_named_after_its_module_and_function(app):
     tasks = {name: task for name, task in app.extensions["celery"].tasks.items() if name.startswith("capital.")}
     assert set(tasks) == {"capital.tasks.deadlines.tick", "capital.tasks.mail.deliver", "capital.tasks.mail.password_reset",
-                          "capital.tasks.mail.send_due", "capital.tasks.mail.write"}
+                          "capital.tasks.mail.send_due", "capital.tasks.mail.write", "capital.tasks.onboarding.run"}
     for name, task in tasks.items():
         assert name == f"{task.run.__module__}.{task.run.__name__}"
     assert (deadlines.tick.name, mail.deliver.name) == ("capital.tasks.deadlines.tick", "capital.tasks.mail.deliver")

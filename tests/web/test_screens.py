@@ -14,7 +14,7 @@ from capital.models.types import utcnow
 from capital.services.audit import record
 from tests.conftest import WebClient, pdf_bytes
 from tests.web.test_nomination_pages import (  # noqa: F401 (city, cycle, rep: the same fixtures)
-    COMPLETE, _submitted, city, cycle, file_a_complete_draft, rep, save, start, upload,
+    COMPLETE, _submitted, city, cycle, file_a_complete_draft, opened_version, rep, save, start, upload,
 )
 
 
@@ -77,7 +77,7 @@ def test_continue_to_submission_is_a_button_that_saves_first(client, db, rep, ci
     assert 'type="submit"' in form and 'value="Save and continue to submission"' in form
     assert f'href="/city/nominations/{nomination_id}/submit"' not in page  # no link that drops the typing
     data = dict(COMPLETE, host_city_id=str(city.id), continue_="Save and continue to submission",
-                letter=upload(pdf_bytes(), "letter.pdf"))
+                version=opened_version(nomination_id), letter=upload(pdf_bytes(), "letter.pdf"))
     response = client.post(f"/city/nominations/{nomination_id}/edit", data, content_type="multipart/form-data")
     assert response.headers["Location"].endswith(f"/city/nominations/{nomination_id}/submit")
     assert db.session.get(Nomination, nomination_id).title == COMPLETE["title"]
