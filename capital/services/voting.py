@@ -28,6 +28,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.exc import IntegrityError
 
 from capital.domain.ballots import (
@@ -41,7 +42,8 @@ from capital.domain.publication import result_is_public
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import (
-    Ballot, BoardTerm, Cycle, Designation, Nomination, Participation, Recusal, Result, RoleGrant, User, VotingRound,
+    Ballot, BoardTerm, City, Cycle, Designation, Nomination, Participation, Recusal, Result, RoleGrant, User,
+    VotingRound,
 )
 from capital.services.audit import Actor, record
 from capital.voting import tally
@@ -78,9 +80,38 @@ def current_round(cycle: Cycle) -> VotingRound | None:
 
 
 def ballot_nominations(voting_round: VotingRound) -> list[Nomination]:
-    """The nominations on the round's ballot, in the order of their host cities' names."""
-    nominations = db.session.scalars(select(Nomination).where(Nomination.id.in_(voting_round.tie_break_order))).all()
+    """The nominations on the round's ballot, in the order of their host cities' names (both cities loaded)."""
+    nominations = db.session.scalars(
+        select(Nomination).where(Nomination.id.in_(voting_round.tie_break_order))
+        .options(selectinload(Nomination.host_city), selectinload(Nomination.nominating_city))).all()
     return sorted(nominations, key=lambda n: (n.host_city.name_latin.casefold(), n.id))
+
+
+@dataclass(frozen=True)
+class BallotRow:
+    """One line of a ballot as the page shows it: the nomination, its title and both its cities' names."""
+
+    id: int
+    title: str
+    host: str
+    nominating: str
+
+
+def ballot_rows(nomination_ids: list[int]) -> list[BallotRow]:
+    """The ballot's lines for ``nomination_ids``, in the order of their host cities' names, read in one query."""
+    host, nominating = aliased(City), aliased(City)
+    rows = db.session.execute(
+        select(Nomination.id, Nomination.title, host.name, host.name_latin, nominating.name)
+        .join(host, Nomination.host_city_id == host.id)
+        .join(nominating, Nomination.nominating_city_id == nominating.id)
+        .where(Nomination.id.in_(nomination_ids))).all()
+    rows = sorted(rows, key=lambda row: (row[3].casefold(), row[0]))
+    return [BallotRow(id=row[0], title=row[1], host=row[2], nominating=row[4]) for row in rows]
+
+
+def row_names(rows: list[BallotRow]) -> dict[int, str]:
+    """Each line's unique name on the ballot file, as :func:`nomination_names` gives it."""
+    return candidate_names([(row.id, row.host, row.nominating) for row in rows])
 
 
 def nomination_names(nominations: list[Nomination]) -> dict[int, str]:
