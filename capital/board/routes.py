@@ -51,7 +51,7 @@ def _ballot_context():
     if cycle is None:
         abort(404)
     voting_round = voting.current_round(cycle)
-    rows = voting.ballot_rows(voting_round.tie_break_order)
+    rows = voting.ballot_rows(cycle.id, voting_round.tie_break_order)
     replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
     form = BallotForm(replacing=replacing, nomination_ids=[row.id for row in rows])
     if request.method == "POST":
