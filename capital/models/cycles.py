@@ -15,7 +15,8 @@ from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
 
 from capital.voting import METHODS
 
-TALLY_METHODS = tuple(METHODS)
+# The final vote's methods: every ranked method (approval counts the shortlist, never the final vote).
+TALLY_METHODS = tuple(method for method in METHODS if method != "approval")
 NOMINATION_REMINDER_DAYS = (14, 3, 1)
 
 
