@@ -91,7 +91,9 @@ class VotingRound(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
-    number: Mapped[int] = mapped_column(default=1)
+    number: Mapped[int] = mapped_column(default=1)  # the final vote's rounds from 1; the shortlist vote is 0
+    # The board's approval vote for the shortlist (docs/vote.md), with the same roll, receipts and secrecy.
+    is_shortlist: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     opens_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     closes_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     # Drawn and published when voting opens; the tally breaks ties by it and nothing else.
