@@ -26,8 +26,9 @@ def _tag(parent, name: str, text: str | None = None, **attributes) -> ET.Element
     return element
 
 
-def atom_feed(capitals: list[Capital], locale: str) -> bytes:
-    """One entry per public announcement, latest first."""
+def atom_feed(capitals: list[Capital], locale: str, shortlists: list[tuple[Cycle, list[str]]] = ()) -> bytes:
+    """One entry per public announcement, latest first, then one per published shortlist (its cycle and
+    its finalists' names), latest first."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": locale})
     _tag(feed, "id", _absolute("public.feed"))
@@ -35,7 +36,8 @@ def atom_feed(capitals: list[Capital], locale: str) -> bytes:
     _tag(feed, "link", rel="self", href=_absolute("public.feed"))
     _tag(feed, "link", rel="alternate", href=_absolute("public.archive"))
     published = [announced_at(c.cycle) for c in capitals]
-    _tag(feed, "updated", max(published).isoformat() if published else "2019-05-16T00:00:00+00:00")
+    moments = published + [cycle.shortlist_publication_dt for cycle, _ in shortlists]
+    _tag(feed, "updated", max(moments).isoformat() if moments else "2019-05-16T00:00:00+00:00")
     author = _tag(feed, "author")
     _tag(author, "name", _("International Observatory of Mayors on Living Together"))
     for capital, when in zip(capitals, published):
@@ -49,6 +51,14 @@ def atom_feed(capitals: list[Capital], locale: str) -> bytes:
         _tag(entry, "published", when.isoformat())
         _tag(entry, "summary", _("%(city)s hosts the main celebration of the International Day of Living Together "
                                  "in Peace on 16 May %(year)s.", city=capital.city.name, year=year))
+    for cycle, finalists in shortlists:
+        entry = _tag(feed, "entry")
+        _tag(entry, "id", _absolute("public.year_page", year=cycle.year) + "#shortlist")
+        _tag(entry, "title", _("The shortlist of the Capital of Living Together %(year)s", year=cycle.year))
+        _tag(entry, "link", rel="alternate", href=_absolute("public.year_page", year=cycle.year))
+        _tag(entry, "updated", cycle.shortlist_publication_dt.isoformat())
+        _tag(entry, "published", cycle.shortlist_publication_dt.isoformat())
+        _tag(entry, "summary", _("Shortlisted: %(names)s.", names=", ".join(finalists)))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 

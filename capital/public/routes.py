@@ -120,7 +120,8 @@ def archive():
 @cached_page(public.next_embargo_end)
 def feed():
     """The announcements, once each is public."""
-    body = atom_feed(public.public_capitals(clock.now()), str(get_locale()))
+    now = clock.now()
+    body = atom_feed(public.public_capitals(now), str(get_locale()), public.public_shortlists(now))
     return Response(body, mimetype="application/atom+xml")
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import selectinload
 from capital.domain.nominations import ACTIVE_STATES
 from capital.domain.phase import Phase
 from capital.domain.publication import (
-    PUBLISHED_PHASES, nominees_are_public, result_is_public, shortlist_is_public, years_of,
+    PUBLISHED_PHASES, SHORTLIST_PUBLISHED_PHASES, nominees_are_public, result_is_public, shortlist_is_public,
+    years_of,
 )
 from capital.extensions import db
 from capital.models import Ballot, City, Cycle, Nomination, Result, VotingRound
@@ -51,6 +52,21 @@ def public_finalists(cycle: Cycle, now: datetime) -> set[int]:
     if not shortlist_is_public(cycle, now):
         return set()
     return set(voting.finalists(cycle) or ())
+
+
+def public_shortlists(now: datetime) -> list[tuple[Cycle, list[str]]]:
+    """Every published shortlist, latest first: its cycle and its finalists' host cities, in the shortlist's order."""
+    cycles = db.session.scalars(select(Cycle).where(
+        Cycle.shortlist_size > 0, Cycle.shortlist_publication_dt <= now, Cycle.phase.in_(SHORTLIST_PUBLISHED_PHASES))
+        .order_by(Cycle.shortlist_publication_dt.desc())).all()
+    shown = []
+    for cycle in cycles:
+        ids = voting.finalists(cycle) or []
+        names = dict(db.session.execute(select(Nomination.id, City.name).join(City, City.id == Nomination.host_city_id)
+                                        .where(Nomination.id.in_(ids))).all())
+        if ids:
+            shown.append((cycle, [names[n] for n in ids]))
+    return shown
 
 
 def public_nominees(cycle: Cycle) -> list[Nomination]:
