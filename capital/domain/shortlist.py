@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from datetime import datetime
+from typing import Any
+
 from capital.domain.ballots import BallotFormError, FieldError, Ranking
-from capital.domain.messages import Message, N_
+from capital.domain.messages import Decision, Message, N_
 
 
 def read_approvals(approved: Iterable[int], nomination_ids: Sequence[int], size: int) -> Ranking:
@@ -32,3 +35,16 @@ def read_approvals(approved: Iterable[int], nomination_ids: Sequence[int], size:
             N_("Approve at most %(size)s nominations: you ticked %(count)s."), {"size": size, "count": len(chosen)},
             "shortlist.too_many"))])
     return (tuple(sorted(chosen)),)
+
+
+def finalist_update_decision(is_finalist: bool, timeline: Any, now: datetime) -> Decision:
+    """Whether a nomination may receive its updated dossier or presentation now: a finalist's, from the
+    shortlist's publication (``timeline.finalist_update``) to its deadline excluded."""
+    if not is_finalist:
+        return Decision.refuse(Message(N_("Only a finalist may upload an updated dossier."), {},
+                                       "finalist_update.not_finalist"))
+    window = timeline.finalist_update if timeline is not None else None
+    if window is None or not window.is_open(now):
+        return Decision.refuse(Message(N_("Updated dossiers are accepted from the shortlist's publication until "
+                                          "their deadline only."), {}, "finalist_update.closed"))
+    return Decision.allow()

@@ -1,4 +1,4 @@
-"""the shortlist vote: a voting round may be the board's approval vote for the shortlist
+"""the shortlist vote: a voting round may be the board's approval vote for the shortlist; a finalist's update
 
 Revision ID: c4e6a8b0d2f5
 Revises: c4e6a8b0d2f3
@@ -18,8 +18,15 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('voting_rounds', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_shortlist', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_attachments_known_kind'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_attachments_known_kind'), "kind IN ('letter', 'image', 'update')")
 
 
 def downgrade():
+    op.execute("DELETE FROM attachments WHERE kind = 'update'")
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_attachments_known_kind'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_attachments_known_kind'), "kind IN ('letter', 'image')")
     with op.batch_alter_table('voting_rounds', schema=None) as batch_op:
         batch_op.drop_column('is_shortlist')

@@ -81,27 +81,11 @@ def test_a_cast_without_the_csrf_token_is_refused(client, db, vote, member):
 
 def test_shortlisted_shows_on_the_public_pages_and_the_api_from_its_publication_to_the_second(
         client, db, make_vote, monkeypatch):
-    from datetime import UTC, datetime
-
     from capital.public import clock
-    from capital.services import voting
-    from capital.services.cycles import advance_due_cycles
     from tests.conftest import VOTE_YEAR
+    from tests.web.test_finalist_update import PUBLICATION as publication, publish_shortlist
 
-    opens, closes = datetime(VOTE_YEAR, 1, 20, 12, tzinfo=UTC), datetime(VOTE_YEAR, 2, 1, 12, tzinfo=UTC)
-    publication = datetime(VOTE_YEAR, 2, 5, 12, tzinfo=UTC)
-    vote = make_vote(hosts=("Palermo", "Venlo", "Lyon"), members=3, shortlist_size=2, shortlist_open_dt=opens,
-                     shortlist_close_dt=closes, shortlist_publication_dt=publication,
-                     finalist_update_close_dt=datetime(VOTE_YEAR, 2, 20, 12, tzinfo=UTC))
-    advance_due_cycles(opens)
-    db.session.commit()
-    for member in vote.members:
-        voting.cast_ballot(vote.cycle, member, ((vote.ids()["Venlo"],),), now=opens + timedelta(hours=1),
-                           shortlist=True)
-        db.session.commit()
-    advance_due_cycles(closes)
-    advance_due_cycles(publication)
-    db.session.commit()
+    publish_shortlist(db, make_vote)
     urls = ("/nominees", f"/{VOTE_YEAR}")
     api = f"/api/v1/cycles/{VOTE_YEAR}/nominees"
     monkeypatch.setattr(clock, "now", lambda: publication - timedelta(seconds=1))
