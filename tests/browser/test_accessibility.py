@@ -380,7 +380,7 @@ def test_the_second_factor_pages_pass_axe_and_reflow(locale, live_server, browse
 
 
 @pytest.mark.parametrize("locale", ["en", "ar"])
-def test_the_shortlist_pages_pass_axe_and_reflow(locale, live_server, browser, db, make_vote, make_user):
+def test_the_shortlist_pages_pass_axe_and_reflow(locale, live_server, browser, db, make_shortlist_vote, make_user):
     """The board's shortlist ballot (blank, refused, reviewed, cast), the published shortlist on the public
     pages and a finalist's page with its update form: the pages the shortlist added."""
     from capital.services import voting
@@ -388,13 +388,7 @@ def test_the_shortlist_pages_pass_axe_and_reflow(locale, live_server, browser, d
 
     assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
     now = utcnow().replace(microsecond=0)
-    vote = make_vote(hosts=("Palermo", "Venlo", "Lyon", "Tunis"), members=3,
-                     terms=(now.date() - timedelta(days=400), date(2031, 12, 31)), shortlist_size=2,
-                     shortlist_open_dt=now - timedelta(hours=1), shortlist_close_dt=now + timedelta(days=7),
-                     shortlist_publication_dt=now + timedelta(days=8), finalist_update_close_dt=now + timedelta(days=9))
-    vote.cycle.nominations_open_dt, vote.cycle.nominations_close_dt = now - timedelta(days=60), now - timedelta(days=30)
-    change_phase(vote.cycle, Phase.SHORTLIST_VOTING, actor=vote.secretariat, now=now - timedelta(minutes=30),
-                 by_hand=True)
+    vote = make_shortlist_vote(now)
     member, ids = vote.members[0], vote.ids()
     venlo = next(n for n in vote.nominations if n.host_city.name == "Venlo")
     representative = make_user(Role.REPRESENTATIVE, city=venlo.nominating_city, locale=locale)

@@ -2,28 +2,19 @@
 shortlist, is told at the field that they ticked too many, reviews the approvals in words, casts the
 ballot and gets the receipt."""
 
-from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from capital.domain.phase import Phase
 from capital.models import Ballot
 from capital.models.types import utcnow
-from capital.services.cycles import change_phase
 from tests.browser.test_ballot_journey import activate, tab_to
 from tests.browser.test_nomination_journey import sign_in
 
 
 def test_a_board_member_approves_a_shortlist_with_the_keyboard_in_arabic(live_server, new_page, screenshot,
-                                                                         make_vote, db):
+                                                                         make_shortlist_vote, db):
     now = utcnow().replace(microsecond=0)
-    vote = make_vote(hosts=("تونس", "Palermo", "Lyon"), members=3,
-                     terms=(now.date() - timedelta(days=400), date(2031, 12, 31)), shortlist_size=2,
-                     shortlist_open_dt=now - timedelta(hours=1), shortlist_close_dt=now + timedelta(days=7),
-                     shortlist_publication_dt=now + timedelta(days=8), finalist_update_close_dt=now + timedelta(days=9))
-    vote.cycle.nominations_open_dt, vote.cycle.nominations_close_dt = now - timedelta(days=60), now - timedelta(days=30)
-    change_phase(vote.cycle, Phase.SHORTLIST_VOTING, actor=vote.secretariat, now=now - timedelta(minutes=30),
-                 by_hand=True)
+    vote = make_shortlist_vote(now, hosts=("تونس", "Palermo", "Lyon"))
     member = vote.members[0]
     member.locale = "ar"
     db.session.commit()

@@ -5,26 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from capital.domain.phase import Phase
 from capital.models import Ballot
 from capital.models.types import utcnow
-from capital.services.cycles import change_phase
 
 
 @pytest.fixture
-def vote(db, make_vote):
-    now = utcnow().replace(microsecond=0)
-    vote = make_vote(hosts=("Palermo", "Venlo", "Lyon", "Tunis"), members=3,
-                     terms=(now.date() - timedelta(days=400), now.date() + timedelta(days=400)),
-                     shortlist_size=2, shortlist_open_dt=now - timedelta(hours=1),
-                     shortlist_close_dt=now + timedelta(days=7), shortlist_publication_dt=now + timedelta(days=8),
-                     finalist_update_close_dt=now + timedelta(days=9))
-    # The shortlist vote runs now, on the real clock: nominations closed a month ago.
-    vote.cycle.nominations_open_dt, vote.cycle.nominations_close_dt = now - timedelta(days=60), now - timedelta(days=30)
-    change_phase(vote.cycle, Phase.SHORTLIST_VOTING, actor=vote.secretariat, now=now - timedelta(minutes=30),
-                 by_hand=True)
-    db.session.commit()
-    return vote
+def vote(make_shortlist_vote):
+    return make_shortlist_vote(utcnow().replace(microsecond=0))
 
 
 @pytest.fixture
