@@ -12,12 +12,14 @@ class Role(Titled, IntEnum):
     REPRESENTATIVE = 1
     BOARD = 2
     SECRETARIAT = 3
+    OBSERVER = 5  # reads the audit log, the roll, the mail log and counted results; changes nothing
 
 
 ROLE_TITLES = Role.set_titles({
     Role.REPRESENTATIVE: N_("City representative"),
     Role.BOARD: N_("Board member"),
     Role.SECRETARIAT: N_("Secretariat"),
+    Role.OBSERVER: N_("Observer"),
 })
 
 

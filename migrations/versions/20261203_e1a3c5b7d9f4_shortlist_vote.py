@@ -1,7 +1,7 @@
 """the shortlist vote: a voting round may be the board's approval vote for the shortlist; a finalist's update
 
-Revision ID: c4e6a8b0d2f5
-Revises: c4e6a8b0d2f3
+Revision ID: e1a3c5b7d9f4
+Revises: e1a3c5b7d9f2
 Create Date: 2026-12-03 14:30:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'c4e6a8b0d2f5'
-down_revision = 'c4e6a8b0d2f3'
+revision = 'e1a3c5b7d9f4'
+down_revision = 'e1a3c5b7d9f2'
 branch_labels = None
 depends_on = None
 
