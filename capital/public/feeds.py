@@ -67,8 +67,9 @@ def announced_at(cycle: Cycle) -> datetime:
     return cycle.announcement_dt or cycle.phase_changed_dt
 
 
-def icalendar_file(cycle: Cycle | None) -> bytes:
-    """The cycle's public deadlines and its 16 May celebration(s) as an iCalendar file."""
+def icalendar_file(cycle: Cycle | None, finalists: list[str] = ()) -> bytes:
+    """The cycle's public deadlines and its 16 May celebration(s) as an iCalendar file; the shortlist's
+    publication names the ``finalists`` (given once the shortlist is public)."""
     calendar = Calendar()
     calendar.add("prodid", "-//International Observatory of Mayors on Living Together//Capital//EN")
     calendar.add("version", "2.0")
@@ -89,6 +90,8 @@ def icalendar_file(cycle: Cycle | None) -> bytes:
         event.add("summary", _("%(deadline)s — Capital of Living Together %(year)s",
                                deadline=_(DEADLINE_LABELS[name]), year=cycle.year))
         event.add("url", page)
+        if name == "shortlist_publication_dt" and finalists:
+            event.add("description", _("Shortlisted: %(names)s.", names=", ".join(finalists)))
         calendar.add_component(event)
     for year in range(cycle.celebration_date.year, cycle.celebration_date.year + (2 if cycle.is_biennial else 1)):
         event = Event()

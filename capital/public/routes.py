@@ -133,7 +133,10 @@ def feed():
 @cached_page(public.next_embargo_end)
 def calendar():
     """The current cycle's public deadlines and the 16 May celebration."""
-    return Response(icalendar_file(public.calendar_cycle()), mimetype="text/calendar",
+    cycle = public.calendar_cycle()
+    shown = dict(public.public_shortlists(clock.now()))
+    finalists = shown.get(cycle, []) if cycle is not None else []
+    return Response(icalendar_file(cycle, finalists), mimetype="text/calendar",
                     headers={"Content-Disposition": "attachment; filename=capital.ics"})
 
 

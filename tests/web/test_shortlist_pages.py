@@ -77,7 +77,7 @@ def test_shortlisted_shows_on_the_public_pages_and_the_api_from_its_publication_
     api = f"/api/v1/cycles/{VOTE_YEAR}/nominees"
     monkeypatch.setattr(clock, "now", lambda: publication - timedelta(seconds=1))
     client.app.extensions["capital_page_cache"].bump()
-    for url in (*urls, "/feed.atom"):
+    for url in (*urls, "/feed.atom", "/calendar.ics"):
         assert "Shortlisted" not in client.get(url).get_data(as_text=True), url
     assert not any(n["is_shortlisted"] for n in client.get(api).get_json()["items"])
     monkeypatch.setattr(clock, "now", lambda: publication)
@@ -89,5 +89,7 @@ def test_shortlisted_shows_on_the_public_pages_and_the_api_from_its_publication_
     items = client.get(api).get_json()["items"]
     assert {n["host_city"]["name"]: n["is_shortlisted"] for n in items} == {
         "Palermo": False, "Venlo": True, "Lyon": False}
+    calendar = client.get("/calendar.ics").get_data(as_text=True)
+    assert "Shortlisted: Venlo." in calendar
     feed = client.get("/feed.atom").get_data(as_text=True)
     assert f"The shortlist of the Capital of Living Together {VOTE_YEAR}" in feed and "Shortlisted: Venlo." in feed
