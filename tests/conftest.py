@@ -563,6 +563,28 @@ def make_vote(db, make_city, make_user):
     return factory
 
 
+@pytest.fixture
+def make_shortlist_vote(db, make_vote):
+    """A vote whose shortlist vote (a shortlist of ``size``) opened half an hour before ``now``, on the real
+    clock's terms: nominations closed a month ago, the members' terms cover ``now``."""
+    from capital.domain.phase import Phase
+    from capital.services.cycles import change_phase
+
+    def factory(now, hosts=("Palermo", "Venlo", "Lyon", "Tunis"), members=3, size=2):
+        vote = make_vote(hosts=hosts, members=members, terms=(now.date() - timedelta(days=400), date(2031, 12, 31)),
+                         shortlist_size=size, shortlist_open_dt=now - timedelta(hours=1),
+                         shortlist_close_dt=now + timedelta(days=7), shortlist_publication_dt=now + timedelta(days=8),
+                         finalist_update_close_dt=now + timedelta(days=9))
+        vote.cycle.nominations_open_dt = now - timedelta(days=60)
+        vote.cycle.nominations_close_dt = now - timedelta(days=30)
+        change_phase(vote.cycle, Phase.SHORTLIST_VOTING, actor=vote.secretariat, now=now - timedelta(minutes=30),
+                     by_hand=True)
+        db.session.commit()
+        return vote
+
+    return factory
+
+
 def write_group_mail(now) -> int:
     """Write every recorded group mail at ``now``, range by range, as the writer tasks would,
     starting no task (the tests send by hand where it matters); the number of mails written.

@@ -7,7 +7,7 @@ from capital.api.schemas import (
     CapitalPageSchema, CyclePageSchema, CycleSchema, NomineePageSchema, ReportSchema, ResultSchema,
 )
 from capital.domain.publication import nominees_are_public, years_of
-from capital.domain.timeline import DEADLINE_FIELDS
+from capital.domain.timeline import timeline_fields
 from capital.extensions import db
 from capital.i18n import _
 from capital.models import Cycle
@@ -53,7 +53,7 @@ def _cycle(cycle: Cycle, now):
         "year": cycle.year, "years": list(years_of(cycle.year, cycle.is_biennial)),
         "celebration_date": cycle.celebration_date, "is_biennial": cycle.is_biennial,
         "phase": public.shown_phase(cycle, now).name.lower(), "method": cycle.method,
-        "deadlines": {name.removesuffix("_dt"): getattr(cycle, name) for name in DEADLINE_FIELDS},
+        "deadlines": {name.removesuffix("_dt"): getattr(cycle, name) for name in timeline_fields(cycle)},
         "nominees_public": nominees_are_public(cycle.phase), "result_public": public.is_result_public(cycle, now),
         "capital": _city(capital) if capital is not None else None,
         "url": _url("public.year_page", year=cycle.year),
@@ -111,9 +111,11 @@ def nominees(year):
     cycle = _cycle_or_404(year)
     if not nominees_are_public(cycle.phase):
         return _not_public(_("The nominees are published here once nominations have closed."))
+    finalists = public.public_finalists(cycle, clock.now())
     return _page(public.public_nominees_query(cycle),
                  lambda n: {"title": n.title, "host_city": _city(n.host_city),
-                            "nominating_city": _city(n.nominating_city)}, NomineePageSchema)
+                            "nominating_city": _city(n.nominating_city), "is_shortlisted": n.id in finalists},
+                 NomineePageSchema)
 
 
 @bp.route("/cycles/<int:year>/result")

@@ -91,7 +91,8 @@ class Attachment(db.Model):
     """A file of a dossier, kept outside the web root under a random key."""
 
     __tablename__ = "attachments"
-    __table_args__ = (db.CheckConstraint("kind IN ('letter', 'image')", name="known_kind"),)
+    # "update": a finalist's updated dossier or presentation (PDF), after the shortlist.
+    __table_args__ = (db.CheckConstraint("kind IN ('letter', 'image', 'update')", name="known_kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nomination_id: Mapped[int] = mapped_column(ForeignKey("nominations.id", ondelete="CASCADE"), index=True)

@@ -59,6 +59,11 @@ for _locale in LOCALES:
             TextAreaField(_l("Programme for 16 May"), validators=[Optional(), Length(max=100000)]))
 
 
+class FinalistUpdateForm(FlaskForm):
+    update = FileField(_l("Updated dossier or presentation (PDF)"))
+    submit = SubmitField(_l("Upload"))
+
+
 class ConfirmForm(FlaskForm):
     """A confirmation step: the page says what will happen; this button does it."""
 

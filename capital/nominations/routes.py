@@ -10,7 +10,7 @@ from capital.auth.access import role_required
 from capital.domain.dossier import BudgetRange, Theme
 from capital.domain.revisions import StaleVersion, merge, parse_version
 from capital.domain.eligibility import EligibilityRules
-from capital.domain.messages import RuleViolation
+from capital.domain.messages import Message, N_, RuleViolation
 from capital.domain.nominations import ACTIVE_STATES, NominationState
 from capital.domain.localisation import LOCALES
 from capital.domain.roles import Role
@@ -21,7 +21,7 @@ from capital.models import Attachment, Endorsement, Mail, Nomination
 from capital.models.types import utcnow
 from capital.nominations import bp
 from capital.nominations.forms import (
-    ConfirmForm, DossierForm, EndorseForm, StartNominationForm, VersionedConfirmForm,
+    ConfirmForm, DossierForm, EndorseForm, FinalistUpdateForm, StartNominationForm, VersionedConfirmForm,
 )
 from capital.services import nominations as service
 from capital.services.cycles import cycle_timeline
@@ -305,7 +305,7 @@ def edit(nomination_id):
 
 @bp.route("/nominations/<int:nomination_id>")
 @login_required
-def show(nomination_id):
+def show(nomination_id, update_form=None):
     nomination = _visible_nomination(nomination_id)
     own = service.is_city_representative(current_user, nomination.nominating_city_id)
     endorse_form = None
@@ -320,12 +320,37 @@ def show(nomination_id):
         actions = {"edit": service.edit_decision(nomination, now).ok,
                    "submit": service.submit_decision(nomination, now).ok,
                    "withdraw": service.withdraw_decision(nomination, now).ok}
+    update_form = update_form or (FinalistUpdateForm() if own and service.finalist_update_decision(nomination, now)
+                                  else None)
     return render_template(
         "nominations/show.html", nomination=nomination, own=own, endorse_form=endorse_form, actions=actions,
         endorse_refusal=endorse_refusal,
         checklist=service.check_rules(nomination) if own else None, timeline=cycle_timeline(nomination.cycle),
         can_download=service.can_download(current_user, nomination), confirm_form=ConfirmForm(),
+        update_form=update_form, update=service.update_of(nomination), form=update_form,
     )
+
+
+@bp.route("/nominations/<int:nomination_id>/finalist-update", methods=["POST"])
+@role_required(Role.REPRESENTATIVE)
+def finalist_update(nomination_id):
+    """A finalist's updated dossier or presentation, until its deadline; errors at the field."""
+    nomination = _own_nomination(nomination_id)
+    form = FinalistUpdateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    upload = form.update.data
+    try:
+        if not upload or not upload.filename:
+            raise RuleViolation(Message(N_("Choose a PDF file to upload."), {}, "finalist_update.no_file"))
+        service.attach_finalist_update(nomination, upload.filename, upload.read(), actor=current_user, now=utcnow())
+    except RuleViolation as error:
+        db.session.rollback()
+        form.update.errors = [*form.update.errors, *(translate(reason) for reason in error.reasons)]
+        return show(nomination_id, update_form=form)
+    commit()
+    flash(_("Your updated dossier is uploaded."), "success")
+    return redirect(url_for("nominations.show", nomination_id=nomination.id))
 
 
 @bp.route("/nominations/<int:nomination_id>/submit", methods=["GET", "POST"])

@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 from flask import current_app, url_for
 from icalendar import Calendar, Event
 
-from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS
+from capital.domain.timeline import DEADLINE_LABELS, timeline_fields
 from capital.i18n import _
 from capital.models import Cycle
 from capital.services.public import Capital
@@ -26,9 +26,11 @@ def _tag(parent, name: str, text: str | None = None, **attributes) -> ET.Element
     return element
 
 
-def atom_feed(capitals: list[Capital], locale: str, citations: dict | None = None) -> bytes:
-    """One entry per public announcement, latest first; an entry whose cycle has a jury report
-    carries its citation (``citations``: cycle id -> the report as the reader sees it)."""
+def atom_feed(capitals: list[Capital], locale: str, citations: dict | None = None,
+              shortlists: list[tuple[Cycle, list[str]]] = ()) -> bytes:
+    """One entry per public announcement, latest first, then one per published shortlist (its cycle and
+    its finalists' names), latest first; an announcement whose cycle has a jury report carries its
+    citation (``citations``: cycle id -> the report as the reader sees it)."""
     citations = citations or {}
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": locale})
@@ -37,7 +39,8 @@ def atom_feed(capitals: list[Capital], locale: str, citations: dict | None = Non
     _tag(feed, "link", rel="self", href=_absolute("public.feed"))
     _tag(feed, "link", rel="alternate", href=_absolute("public.archive"))
     published = [announced_at(c.cycle) for c in capitals]
-    _tag(feed, "updated", max(published).isoformat() if published else "2019-05-16T00:00:00+00:00")
+    moments = published + [cycle.shortlist_publication_dt for cycle, _ in shortlists]
+    _tag(feed, "updated", max(moments).isoformat() if moments else "2019-05-16T00:00:00+00:00")
     author = _tag(feed, "author")
     _tag(author, "name", _("International Observatory of Mayors on Living Together"))
     for capital, when in zip(capitals, published):
@@ -56,6 +59,14 @@ def atom_feed(capitals: list[Capital], locale: str, citations: dict | None = Non
             # The citation in its own language (the reader's, or the one it was first written in).
             content = _tag(entry, "content", "\n\n".join(report.citation), type="text")
             content.set("xml:lang", report.locale)
+    for cycle, finalists in shortlists:
+        entry = _tag(feed, "entry")
+        _tag(entry, "id", _absolute("public.year_page", year=cycle.year) + "#shortlist")
+        _tag(entry, "title", _("The shortlist of the Capital of Living Together %(year)s", year=cycle.year))
+        _tag(entry, "link", rel="alternate", href=_absolute("public.year_page", year=cycle.year))
+        _tag(entry, "updated", cycle.shortlist_publication_dt.isoformat())
+        _tag(entry, "published", cycle.shortlist_publication_dt.isoformat())
+        _tag(entry, "summary", _("Shortlisted: %(names)s.", names=", ".join(finalists)))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
@@ -64,8 +75,9 @@ def announced_at(cycle: Cycle) -> datetime:
     return cycle.announcement_dt or cycle.phase_changed_dt
 
 
-def icalendar_file(cycle: Cycle | None) -> bytes:
-    """The cycle's public deadlines and its 16 May celebration(s) as an iCalendar file."""
+def icalendar_file(cycle: Cycle | None, finalists: list[str] = ()) -> bytes:
+    """The cycle's public deadlines and its 16 May celebration(s) as an iCalendar file; the shortlist's
+    publication names the ``finalists`` (given once the shortlist is public)."""
     calendar = Calendar()
     calendar.add("prodid", "-//International Observatory of Mayors on Living Together//Capital//EN")
     calendar.add("version", "2.0")
@@ -74,7 +86,7 @@ def icalendar_file(cycle: Cycle | None) -> bytes:
         return calendar.to_ical()
     host = current_app.config["BASE_URL"].split("://")[-1].split("/")[0].split(":")[0]
     page = _absolute("public.year_page", year=cycle.year)
-    for name in DEADLINE_FIELDS:
+    for name in timeline_fields(cycle):
         moment = getattr(cycle, name)
         if moment is None:
             continue
@@ -86,6 +98,8 @@ def icalendar_file(cycle: Cycle | None) -> bytes:
         event.add("summary", _("%(deadline)s — Capital of Living Together %(year)s",
                                deadline=_(DEADLINE_LABELS[name]), year=cycle.year))
         event.add("url", page)
+        if name == "shortlist_publication_dt" and finalists:
+            event.add("description", _("Shortlisted: %(names)s.", names=", ".join(finalists)))
         calendar.add_component(event)
     for year in range(cycle.celebration_date.year, cycle.celebration_date.year + (2 if cycle.is_biennial else 1)):
         event = Event()

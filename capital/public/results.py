@@ -157,6 +157,7 @@ def year_context(cycle: Cycle, year: int, now) -> dict:
         phase=public.shown_phase(cycle, now),
         rounds=[round_view(result, year) for result in public.public_results(cycle, now)],
         nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
+        finalists=public.public_finalists(cycle, now),
         number=number, share_title=_("Capital of Living Together %(year)s", year=year),
         share_description=description, capital_map=capital_map(capital),
         share_image=url_for("public.share_image", year=year, lang=str(get_locale())) if capital else None,

@@ -48,7 +48,7 @@ def home():
     capitals = public.public_capitals(now)
     latest_capital = capitals[0].cycle if capitals else None
     upcoming = public.running_cycle()
-    behind = deadlines_behind(upcoming.phase) if upcoming else ()
+    behind = deadlines_behind(upcoming.phase, upcoming) if upcoming else ()
     if latest_capital is not None:
         description = _("%(city)s is the Capital of Living Together %(year)s.",
                         city=latest_capital.capital_city.name, year=latest_capital.year)
@@ -87,8 +87,10 @@ def nominees():
             .where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
             .order_by(Nomination.title)
         ).all()
-    return render_template("public/nominees.html", cycle=cycle, nominations=nominations,
-                           phase=public.shown_phase(cycle, clock.now()) if cycle is not None else None)
+    now = clock.now()
+    finalists = public.public_finalists(cycle, now) if cycle is not None else set()
+    return render_template("public/nominees.html", cycle=cycle, nominations=nominations, finalists=finalists,
+                           phase=public.shown_phase(cycle, now) if cycle is not None else None)
 
 
 @bp.route("/<int:year>")
@@ -165,7 +167,8 @@ def feed():
     """The announcements, once each is public."""
     now, locale = clock.now(), str(get_locale())
     capitals = public.public_capitals(now)
-    body = atom_feed(capitals, locale, {c.cycle.id: reports.public_report(c.cycle, now, locale) for c in capitals})
+    body = atom_feed(capitals, locale, {c.cycle.id: reports.public_report(c.cycle, now, locale) for c in capitals},
+                     public.public_shortlists(now))
     return Response(body, mimetype="application/atom+xml")
 
 
@@ -173,7 +176,10 @@ def feed():
 @cached_page(public.next_embargo_end)
 def calendar():
     """The current cycle's public deadlines and the 16 May celebration."""
-    return Response(icalendar_file(public.calendar_cycle()), mimetype="text/calendar",
+    cycle = public.calendar_cycle()
+    shown = dict(public.public_shortlists(clock.now()))
+    finalists = shown.get(cycle, []) if cycle is not None else []
+    return Response(icalendar_file(cycle, finalists), mimetype="text/calendar",
                     headers={"Content-Disposition": "attachment; filename=capital.ics"})
 
 

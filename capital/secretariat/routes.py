@@ -6,10 +6,12 @@ from sqlalchemy.orm import selectinload
 from capital.auth.access import recent_login_required
 from capital.domain.audit_chain import BREAK_TITLES, Break
 from capital.domain.membership import CityStatus, SignatureForm
-from capital.domain.phase import Phase, deadline_for
+from capital.domain.phase import ALL_DEADLINE_FIELDS, Phase, course, deadline_for
 from capital.domain.phases import ALLOWED_TRANSITIONS, transition_deadline
 from capital.domain.roles import Role
-from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline, labelled_deadlines, next_cycle_year
+from capital.domain.timeline import (
+    DEADLINE_FIELDS, DEADLINE_LABELS, STAGE_FIELDS, default_timeline, labelled_deadlines, next_cycle_year,
+)
 from capital.extensions import db
 from capital.domain.messages import RuleViolation
 from capital.i18n import _, _l, format_decimal
@@ -51,8 +53,13 @@ def require_secretariat():
 
 # Where each rule's reason is shown on the secretariat's forms (see capital.forms.add_reasons).
 CYCLE_FIELDS = {
-    **{f"timeline.order.{name}": name for name in DEADLINE_FIELDS},
-    **{f"timeline.past.{name}": name for name in DEADLINE_FIELDS},
+    **{f"timeline.order.{name}": name for name in ALL_DEADLINE_FIELDS},
+    **{f"timeline.past.{name}": name for name in ALL_DEADLINE_FIELDS},
+    "cycle.assessment_dates": "has_assessment",
+    "cycle.assessment_fixed": "has_assessment",
+    "cycle.shortlist_dates": "shortlist_size",
+    "cycle.shortlist_fixed": "shortlist_size",
+    "cycle.shortlist_size": "shortlist_size",
     "timeline.after_celebration": "announcement_dt",
     "cycle.year_taken": "year",
     "cycle.timeline_year": "year",
@@ -125,7 +132,7 @@ def create_cycle():
         if outcome:
             return redirect(url_for("secretariat.cycle", cycle_id=outcome.value.id))
     return render_template("secretariat/cycle_form.html", form=form, latest=latest, cycle=None,
-                           zone=zone, deadline_fields=DEADLINE_FIELDS)
+                           zone=zone, deadline_fields=DEADLINE_FIELDS, stage_fields=STAGE_FIELDS)
 
 
 def _get_cycle(cycle_id: int) -> Cycle:
@@ -141,7 +148,11 @@ def cycle(cycle_id):
 
 
 def _cycle_page(cycle: Cycle, trail, form: RapporteurForm):
-    phase_moves = [(target, _refusal(cycle, target)) for target in sorted(ALLOWED_TRANSITIONS[cycle.phase])]
+    # Only the moves the cycle's course has (with cancelling and no capital), in the course's order.
+    stages = course(cycle_service.cycle_timeline(cycle) or cycle)
+    targets = sorted((target for target in ALLOWED_TRANSITIONS[cycle.phase]
+                      if target in stages or target in (Phase.CANCELLED, Phase.NO_CAPITAL)), key=lambda p: p.step)
+    phase_moves = [(target, _refusal(cycle, target)) for target in targets]
     return render_template("secretariat/cycle.html", cycle=cycle, deadlines=labelled_deadlines(cycle), trail=trail,
                            settings=cycle_service.CycleSettings.of(cycle),
                            phase_moves=phase_moves, phases=Phase, form=form, report=reports.report_of(cycle),
@@ -194,7 +205,7 @@ def edit_cycle(cycle_id):
         if outcome:
             return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
     return render_template("secretariat/cycle_form.html", form=form, cycle=cycle, latest=None,
-                           zone=zone, deadline_fields=DEADLINE_FIELDS)
+                           zone=zone, deadline_fields=DEADLINE_FIELDS, stage_fields=STAGE_FIELDS)
 
 
 def _phase(name: str) -> Phase:

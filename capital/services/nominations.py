@@ -23,12 +23,15 @@ from capital.domain.membership import CityStatus
 from capital.domain.messages import Decision, Message, N_, RuleViolation
 from capital.domain.nominations import ACTIVE_STATES, NominationState
 from capital.domain.phase import Phase, dossiers_visible
+from capital.domain.publication import shortlist_is_public
 from capital.domain.roles import Role
+from capital.domain.shortlist import finalist_update_decision as finalist_update_decision_rule
 from capital.extensions import db
 from capital.models import (
     Attachment, City, Cycle, EligibilityDecision, Endorsement, Nomination, NominationRevision, NominationText, User,
 )
 from capital.services.audit import record
+from capital.services import voting
 from capital.services.cycles import cycle_timeline
 from capital.services.dispatch import on_commit
 from capital.services.mail import absolute_url, queue_mail
@@ -43,8 +46,9 @@ MAX_IMAGE_PIXELS = 16_000_000
 CONFLICT_SAVES_SHOWN = 10
 # ``version=UNCHECKED``: a change that comes from no page (demo data, scripts), so has no version to compare.
 UNCHECKED = object()
-OPEN_PHASES = (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED,
-               Phase.TALLIED)
+OPEN_PHASES = (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED, Phase.ASSESSMENT, Phase.ASSESSED,
+               Phase.SHORTLIST_VOTING, Phase.SHORTLIST_COUNTED, Phase.SHORTLISTED, Phase.VOTING_OPEN,
+               Phase.VOTING_CLOSED, Phase.TALLIED)
 
 
 @dataclass
@@ -374,6 +378,43 @@ def attach_file(nomination: Nomination, kind: str, filename: str, data: bytes, *
     _revise(nomination, before, actor=actor, now=now)
     record("nomination.file_added", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id,
            data={"kind": kind, "sha256": sha256, "size": len(stored)})
+    return attachment
+
+
+def update_of(nomination: Nomination) -> Attachment | None:
+    return next((item for item in nomination.attachments if item.kind == "update"), None)
+
+
+def finalist_update_decision(nomination: Nomination, now: datetime) -> Decision:
+    """Whether ``nomination`` may receive its finalist's update now (capital.domain.shortlist)."""
+    cycle = nomination.cycle
+    is_finalist = shortlist_is_public(cycle, now) and nomination.id in (voting.finalists(cycle) or ())
+    return finalist_update_decision_rule(is_finalist, cycle_timeline(cycle), now)
+
+
+def attach_finalist_update(nomination: Nomination, filename: str, data: bytes, *, actor: User,
+                           now: datetime) -> Attachment:
+    """Store a finalist's updated dossier or presentation (a PDF, checked like the mayor's letter),
+    replacing an earlier one; refused outside the window, and for a nomination not on the shortlist."""
+    nomination = _lock(nomination)
+    _enforce(finalist_update_decision(nomination, now))
+    check_file_name(filename)
+    info = check_pdf(data, max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    name = safe_display_name(filename, default="update.pdf")
+    if not name.lower().endswith(".pdf"):
+        name += ".pdf"
+    store = file_store()
+    key = store.save(data)
+    if (previous := update_of(nomination)) is not None:
+        nomination.attachments.remove(previous)
+        on_commit(lambda old=previous.storage_key: store.delete(old))
+    attachment = Attachment(kind="update", storage_key=key, filename=name, content_type="application/pdf",
+                            size=len(data), sha256=info.sha256, uploaded_by_id=actor.id, uploaded_dt=now)
+    nomination.attachments.append(attachment)
+    nomination.updated_dt = now
+    db.session.flush()
+    record("nomination.file_added", nomination, actor=actor, now=now, cycle_id=nomination.cycle_id,
+           data={"kind": "update", "sha256": info.sha256, "size": len(data)})
     return attachment
 
 

@@ -17,10 +17,12 @@ from sqlalchemy.orm import selectinload
 from capital.domain.nominations import ACTIVE_STATES
 from capital.domain.phase import Phase
 from capital.domain.publication import (
-    PUBLISHED_PHASES, nominees_are_public, public_phase, result_is_public, years_of,
+    PUBLISHED_PHASES, SHORTLIST_PUBLISHED_PHASES, nominees_are_public, public_phase, result_is_public,
+    shortlist_is_public, years_of,
 )
 from capital.extensions import db
 from capital.models import Ballot, City, Cycle, Nomination, Result, VotingRound
+from capital.services import voting
 
 
 def is_result_public(cycle: Cycle, now: datetime) -> bool:
@@ -58,6 +60,28 @@ def public_nominees_query(cycle: Cycle) -> Select:
             .order_by(Nomination.title, Nomination.id))
 
 
+def public_finalists(cycle: Cycle, now: datetime) -> set[int]:
+    """The finalists' nomination ids, once the shortlist is public (empty before, and without one)."""
+    if not shortlist_is_public(cycle, now):
+        return set()
+    return set(voting.finalists(cycle) or ())
+
+
+def public_shortlists(now: datetime) -> list[tuple[Cycle, list[str]]]:
+    """Every published shortlist, latest first: its cycle and its finalists' host cities, in the shortlist's order."""
+    cycles = db.session.scalars(select(Cycle).where(
+        Cycle.shortlist_size > 0, Cycle.shortlist_publication_dt <= now, Cycle.phase.in_(SHORTLIST_PUBLISHED_PHASES))
+        .order_by(Cycle.shortlist_publication_dt.desc())).all()
+    shown = []
+    for cycle in cycles:
+        ids = voting.finalists(cycle) or []
+        names = dict(db.session.execute(select(Nomination.id, City.name).join(City, City.id == Nomination.host_city_id)
+                                        .where(Nomination.id.in_(ids))).all())
+        if ids:
+            shown.append((cycle, [names[n] for n in ids]))
+    return shown
+
+
 def public_nominees(cycle: Cycle) -> list[Nomination]:
     """The cycle's standing nominations, once nominations have closed; otherwise none."""
     if not nominees_are_public(cycle.phase):
@@ -71,13 +95,13 @@ def public_capital(cycle: Cycle, now: datetime) -> City | None:
 
 
 def public_results(cycle: Cycle, now: datetime) -> list[Result]:
-    """Every counted round of the cycle, first round first, once the result is public."""
+    """Every counted round of the cycle's final vote, first round first, once the result is public."""
     if not is_result_public(cycle, now):
         return []
     return list(db.session.scalars(
         select(Result).join(VotingRound, Result.round_id == VotingRound.id)
         .options(selectinload(Result.round))
-        .where(VotingRound.cycle_id == cycle.id).order_by(VotingRound.number)
+        .where(VotingRound.cycle_id == cycle.id, VotingRound.is_shortlist.is_(False)).order_by(VotingRound.number)
     ))
 
 
@@ -206,5 +230,7 @@ def calendar_cycle() -> Cycle | None:
 
 
 def next_embargo_end(now: datetime) -> datetime | None:
-    """The first announcement time after ``now``: public pages may change on their own then."""
-    return db.session.scalar(select(func.min(Cycle.announcement_dt)).where(Cycle.announcement_dt > now))
+    """The first announcement or shortlist publication after ``now``: public pages may change on their own then."""
+    moments = [db.session.scalar(select(func.min(column)).where(column > now))
+               for column in (Cycle.announcement_dt, Cycle.shortlist_publication_dt)]
+    return min((moment for moment in moments if moment is not None), default=None)

@@ -289,7 +289,7 @@ def test_the_vote_and_the_public_record_pass_axe_and_reflow(locale, live_server,
         page.wait_for_load_state()
         assert page.locator(".error-summary").count() == 1
         check_page(page, "ballot (refused)", problems)
-        page.select_option(f"#rank_{vote.nominations[0].id}", "1")
+        page.fill(f"#rank_{vote.nominations[0].id}", "1")
         page.click(f"form[action='/board/vote/review'] button[type=submit]")
         page.wait_for_load_state()
         check_page(page, "ballot review", problems)
@@ -381,6 +381,60 @@ def test_the_second_factor_pages_pass_axe_and_reflow(locale, live_server, browse
         submit("confirm it is you (refused)", "999999" if second_factor_code(current_app._get_current_object(), member.email) != "999999"
                else "888888")
         assert page.locator(".error-summary").count() == 1
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_the_shortlist_pages_pass_axe_and_reflow(locale, live_server, browser, db, make_shortlist_vote, make_user):
+    """The board's shortlist ballot (blank, refused, reviewed, cast), the published shortlist on the public
+    pages and a finalist's page with its update form: the pages the shortlist added."""
+    from capital.services import voting
+    from capital.services.cycles import change_phase
+
+    assert AXE.is_file(), "run `make browser` (it installs axe-core from the npm registry)"
+    now = utcnow().replace(microsecond=0)
+    vote = make_shortlist_vote(now)
+    member, ids = vote.members[0], vote.ids()
+    venlo = next(n for n in vote.nominations if n.host_city.name == "Venlo")
+    representative = make_user(Role.REPRESENTATIVE, city=venlo.nominating_city, locale=locale)
+    member.locale = locale
+    db.session.commit()
+    context, page = axe_context(browser, locale)
+    problems: list[str] = []
+
+    visit = visitor(page, live_server, problems)
+
+    try:
+        sign_in(page, live_server, member.email)
+        visit("/board/", "/board/shortlist")
+        page.click("form[action='/board/shortlist/review'] button[type=submit]")  # nothing ticked: refused
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").count() == 1
+        check_page(page, "shortlist ballot (refused)", problems)
+        page.check(f"#approve_{ids['Venlo']}")
+        page.click("form[action='/board/shortlist/review'] button[type=submit]")
+        page.wait_for_load_state()
+        check_page(page, "shortlist review", problems)
+        page.click("button[name=cast]")
+        page.wait_for_load_state()
+        assert page.locator(".receipt .code").count() == 1
+        check_page(page, "shortlist receipt", problems)
+        for voter in vote.members[1:]:
+            voting.cast_ballot(vote.cycle, voter, ((ids["Venlo"],),), now=now, shortlist=True)
+            db.session.commit()
+        cycle = db.session.get(Cycle, vote.cycle_id)
+        change_phase(cycle, Phase.SHORTLIST_COUNTED, actor=vote.secretariat, now=now, by_hand=True)
+        change_phase(cycle, Phase.SHORTLISTED, actor=vote.secretariat, now=now, by_hand=True)
+        db.session.commit()
+        page.click("button.link-button")  # sign out
+        page.wait_for_load_state()
+        visit("/nominees", f"/{cycle.year}")
+        assert page.locator(".tag").count() == 1
+        sign_in(page, live_server, representative.email)
+        visit(f"/city/nominations/{venlo.id}")
+        assert page.locator("input[name=update]").count() == 1
         assert not problems, "\n".join(problems)
     finally:
         context.close()
