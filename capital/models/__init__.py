@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 
+from capital.models.assessment import Assessment, AssessmentScore, Criterion
 from capital.models.audit import AuditEntry, WorkerHeartbeat
 from capital.models.cities import City, DeclarationSignature
 from capital.models.cycles import TALLY_METHODS, Cycle, VotingRound
@@ -11,7 +12,7 @@ from capital.models.users import BoardTerm, Invitation, RoleGrant, User
 from capital.models.voting import Ballot, Designation, Participation, Recusal, Result
 
 __all__ = [
-    "TALLY_METHODS", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City", "Cycle",
+    "TALLY_METHODS", "Assessment", "AssessmentScore", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City", "Criterion", "Cycle",
     "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "Invitation", "Mail", "Mailing",
     "MailingPart", "MailState",
     "Nomination", "NominationText", "Participation", "Passkey", "RecoveryCode", "Recusal", "Result", "RoleGrant",

@@ -20,6 +20,7 @@ from capital.models import Attachment, Endorsement, Mail, Nomination
 from capital.models.types import utcnow
 from capital.nominations import bp
 from capital.nominations.forms import ConfirmForm, DossierForm, EndorseForm, StartNominationForm
+from capital.services import criteria as criteria_service
 from capital.services import nominations as service
 from capital.services.cycles import cycle_timeline
 from capital.services.dispatch import commit
@@ -192,7 +193,8 @@ def edit(nomination_id):
     limits = EligibilityRules.from_dict(nomination.cycle.rules).dossier_limits
     return render_template("nominations/edit.html", nomination=nomination, form=form, checklist=checklist,
                            editable=editable, timeline=cycle_timeline(nomination.cycle), remove_form=ConfirmForm(),
-                           limits=limits, max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024))
+                           limits=limits, max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024),
+                           criteria=criteria_service.cycle_criteria(nomination.cycle))
 
 
 @bp.route("/nominations/<int:nomination_id>")
