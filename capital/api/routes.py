@@ -7,7 +7,7 @@ from capital.api.schemas import (
     CapitalPageSchema, CyclePageSchema, CycleSchema, NomineePageSchema, ResultSchema,
 )
 from capital.domain.publication import nominees_are_public, years_of
-from capital.domain.timeline import DEADLINE_FIELDS
+from capital.domain.timeline import timeline_fields
 from capital.extensions import db
 from capital.i18n import _
 from capital.models import Cycle
@@ -40,7 +40,7 @@ def _cycle(cycle: Cycle, now):
         "year": cycle.year, "years": list(years_of(cycle.year, cycle.is_biennial)),
         "celebration_date": cycle.celebration_date, "is_biennial": cycle.is_biennial,
         "phase": cycle.phase.name.lower(), "method": cycle.method,
-        "deadlines": {name.removesuffix("_dt"): getattr(cycle, name) for name in DEADLINE_FIELDS},
+        "deadlines": {name.removesuffix("_dt"): getattr(cycle, name) for name in timeline_fields(cycle)},
         "nominees_public": nominees_are_public(cycle.phase), "result_public": public.is_result_public(cycle, now),
         "capital": _city(capital) if capital is not None else None,
         "url": _url("public.year_page", year=cycle.year),

@@ -174,7 +174,7 @@ def conflict():
 def _conflict_cycle():
     """The cycle in progress whose vote a member may still stand aside from."""
     cycle = current_cycle()
-    return cycle if cycle is not None and cycle.phase <= Phase.VOTING_OPEN else None
+    return cycle if cycle is not None and not cycle.phase.has_reached(Phase.VOTING_CLOSED) else None
 
 
 @bp.route("/vote/roll")

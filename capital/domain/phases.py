@@ -1,7 +1,10 @@
 """The phases of a designation cycle and the moves between them (docs/cycle.md).
 
 The normal course is draft → nominations open → nominations closed (eligibility review) →
-voting open → voting closed → tallied → announced. Any phase that is not final may be
+[assessment → assessed] → [shortlist voting → shortlist counted → shortlisted] → voting open
+→ voting closed → tallied → announced. The stages in brackets are the cycle's choice: a
+timeline has the deadlines of the stages the cycle holds, and a cycle goes through every
+stage its timeline has, skipping none (see :func:`capital.domain.phase.course`). Any phase that is not final may be
 cancelled (by the secretariat, by hand). No capital is designated when the review leaves no
 eligible nomination, or when the board misses its quorum in every allowed voting round; a
 missed quorum with rounds left reopens voting (voting closed → voting open).
@@ -18,14 +21,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from capital.domain.messages import Message, N_, RuleViolation
-from capital.domain.phase import FINAL_PHASES, Phase, deadline_for
+from capital.domain.phase import FINAL_PHASES, Phase, course, deadline_for, next_in_course
 from capital.domain.timeline import Timeline, validate_timeline
 
 
 ALLOWED_TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     Phase.DRAFT: frozenset({Phase.NOMINATIONS_OPEN, Phase.CANCELLED}),
     Phase.NOMINATIONS_OPEN: frozenset({Phase.NOMINATIONS_CLOSED, Phase.CANCELLED}),
-    Phase.NOMINATIONS_CLOSED: frozenset({Phase.VOTING_OPEN, Phase.NO_CAPITAL, Phase.CANCELLED}),
+    Phase.NOMINATIONS_CLOSED: frozenset({
+        Phase.ASSESSMENT, Phase.SHORTLIST_VOTING, Phase.VOTING_OPEN, Phase.NO_CAPITAL, Phase.CANCELLED,
+    }),
+    Phase.ASSESSMENT: frozenset({Phase.ASSESSED, Phase.CANCELLED}),
+    Phase.ASSESSED: frozenset({Phase.SHORTLIST_VOTING, Phase.VOTING_OPEN, Phase.CANCELLED}),
+    Phase.SHORTLIST_VOTING: frozenset({Phase.SHORTLIST_COUNTED, Phase.CANCELLED}),
+    # A shortlist vote that misses its quorum designates no capital (docs/vote.md).
+    Phase.SHORTLIST_COUNTED: frozenset({Phase.SHORTLISTED, Phase.NO_CAPITAL, Phase.CANCELLED}),
+    Phase.SHORTLISTED: frozenset({Phase.VOTING_OPEN, Phase.CANCELLED}),
     Phase.VOTING_OPEN: frozenset({Phase.VOTING_CLOSED, Phase.CANCELLED}),
     # Back to voting open is the second round, when the quorum was missed.
     Phase.VOTING_CLOSED: frozenset({Phase.TALLIED, Phase.VOTING_OPEN, Phase.NO_CAPITAL, Phase.CANCELLED}),
@@ -41,7 +52,12 @@ ALLOWED_TRANSITIONS: dict[Phase, frozenset[Phase]] = {
 _AUTOMATIC_STEPS: dict[Phase, tuple[Phase, ...]] = {
     Phase.DRAFT: (Phase.NOMINATIONS_OPEN,),
     Phase.NOMINATIONS_OPEN: (Phase.NOMINATIONS_CLOSED,),
-    Phase.NOMINATIONS_CLOSED: (Phase.VOTING_OPEN, Phase.NO_CAPITAL),
+    Phase.NOMINATIONS_CLOSED: (Phase.ASSESSMENT, Phase.SHORTLIST_VOTING, Phase.VOTING_OPEN, Phase.NO_CAPITAL),
+    Phase.ASSESSMENT: (Phase.ASSESSED,),
+    Phase.ASSESSED: (Phase.SHORTLIST_VOTING, Phase.VOTING_OPEN),
+    Phase.SHORTLIST_VOTING: (Phase.SHORTLIST_COUNTED,),
+    Phase.SHORTLIST_COUNTED: (Phase.SHORTLISTED, Phase.NO_CAPITAL),
+    Phase.SHORTLISTED: (Phase.VOTING_OPEN,),
     Phase.VOTING_OPEN: (Phase.VOTING_CLOSED,),
     Phase.VOTING_CLOSED: (Phase.VOTING_OPEN, Phase.TALLIED),
     Phase.TALLIED: (Phase.ANNOUNCED, Phase.NO_CAPITAL),
@@ -52,8 +68,17 @@ _AUTOMATIC_STEPS: dict[Phase, tuple[Phase, ...]] = {
 _TIMED_STEPS = frozenset({
     (Phase.DRAFT, Phase.NOMINATIONS_OPEN),
     (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED),
+    (Phase.NOMINATIONS_CLOSED, Phase.ASSESSMENT),
+    (Phase.NOMINATIONS_CLOSED, Phase.SHORTLIST_VOTING),
     (Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN),
     (Phase.NOMINATIONS_CLOSED, Phase.NO_CAPITAL),
+    (Phase.ASSESSMENT, Phase.ASSESSED),
+    (Phase.ASSESSED, Phase.SHORTLIST_VOTING),
+    (Phase.ASSESSED, Phase.VOTING_OPEN),
+    (Phase.SHORTLIST_VOTING, Phase.SHORTLIST_COUNTED),
+    (Phase.SHORTLIST_COUNTED, Phase.SHORTLISTED),
+    (Phase.SHORTLIST_COUNTED, Phase.NO_CAPITAL),
+    (Phase.SHORTLISTED, Phase.VOTING_OPEN),
     (Phase.VOTING_OPEN, Phase.VOTING_CLOSED),
     (Phase.TALLIED, Phase.ANNOUNCED),
 })
@@ -68,7 +93,9 @@ class TransitionContext:
     """Facts about the cycle that some transitions depend on, gathered by the caller.
 
     ``quorum_met`` is the quorum of the latest voting round (None while unknown);
-    ``rounds_used`` counts the voting rounds held so far; ``max_rounds`` is the cycle's limit.
+    ``rounds_used`` counts the voting rounds held so far; ``max_rounds`` is the cycle's limit;
+    ``shortlist_drawn`` says whether the shortlist vote met its quorum and drew finalists
+    (None until it is counted).
     """
 
     eligible_nominations: int = 0
@@ -76,6 +103,7 @@ class TransitionContext:
     quorum_met: bool | None = None
     rounds_used: int = 0
     max_rounds: int = 2
+    shortlist_drawn: bool | None = None
 
 
 def transition_deadline(current: Phase, target: Phase, timeline: Timeline) -> datetime | None:
@@ -114,6 +142,16 @@ def check_transition(
         raise TransitionError(
             _msg(N_("The cycle can't move directly from its current phase to that one."), "phase.not_allowed")
         )
+    if target not in (Phase.CANCELLED, Phase.NO_CAPITAL) and not _is_second_round(current, target):
+        if target not in course(timeline):
+            raise TransitionError(
+                _msg(N_("This cycle has no such stage: give its dates in the cycle's settings first."),
+                     "phase.no_such_stage")
+            )
+        if target != next_in_course(current, timeline):
+            raise TransitionError(
+                _msg(N_("The cycle can't skip a stage of its timeline."), "phase.skips_stage")
+            )
     if by_hand and not is_secretariat:
         raise TransitionError(
             _msg(N_("Only the secretariat can change a cycle's phase by hand."), "phase.not_secretariat")
@@ -163,16 +201,12 @@ def phase_at(now: datetime, timeline: Timeline) -> Phase:
     cancellation: use it to say where a cycle stands on paper, not to move it. The tally
     follows the voting deadline at once, so the time until the announcement is "tallied".
     """
-    if now < timeline.nominations_open_dt:
-        return Phase.DRAFT
-    if now < timeline.nominations_close_dt:
-        return Phase.NOMINATIONS_OPEN
-    if now < timeline.voting_open_dt:
-        return Phase.NOMINATIONS_CLOSED
-    if now < timeline.voting_close_dt:
-        return Phase.VOTING_OPEN
-    if now < timeline.announcement_dt:
-        return Phase.TALLIED
+    for phase in course(timeline):
+        if phase == Phase.VOTING_CLOSED:
+            continue
+        deadline = deadline_for(phase, timeline)
+        if deadline is None or now < deadline:
+            return phase
     return Phase.ANNOUNCED
 
 
@@ -187,16 +221,32 @@ def _check_guards(
             raise TransitionError(
                 _msg(N_("Some nominations are still waiting for the eligibility review."), "phase.review_pending")
             )
-        if target == Phase.VOTING_OPEN:
+        if target != Phase.NO_CAPITAL:
             if not ctx.eligible_nominations:
                 raise TransitionError(_msg(N_("There is no eligible nomination to vote on."), "phase.no_eligible"))
             _require_valid_timeline(timeline, now, target)
-        elif ctx.eligible_nominations:  # → no capital
+        elif ctx.eligible_nominations:
             raise TransitionError(
                 _msg(N_("There are eligible nominations: the cycle should go on to the vote."), "phase.has_eligible")
             )
+    elif current == Phase.SHORTLIST_COUNTED:
+        drawn = _need(context).shortlist_drawn
+        if drawn is None:
+            raise ValueError("the shortlist is not counted yet: pass shortlist_drawn")
+        if target == Phase.SHORTLISTED and not drawn:
+            raise TransitionError(
+                _msg(N_("The shortlist vote missed its quorum: there is no shortlist to publish."),
+                     "phase.shortlist_missed")
+            )
+        if target == Phase.NO_CAPITAL and drawn:
+            raise TransitionError(
+                _msg(N_("The shortlist vote met its quorum: the cycle goes on to the final vote."),
+                     "phase.shortlist_drawn")
+            )
     elif current in (Phase.VOTING_CLOSED, Phase.TALLIED):
         _check_vote_guards(current, target, _need(context, quorum=True))
+    elif target in (Phase.SHORTLIST_VOTING, Phase.VOTING_OPEN):
+        _require_valid_timeline(timeline, now, target)
 
 
 def _check_vote_guards(current: Phase, target: Phase, ctx: TransitionContext) -> None:
@@ -227,6 +277,10 @@ def _check_vote_guards(current: Phase, target: Phase, ctx: TransitionContext) ->
             raise TransitionError(
                 _msg(N_("The quorum was not met: open another voting round first."), "phase.round_available")
             )
+
+
+def _is_second_round(current: Phase, target: Phase) -> bool:
+    return current == Phase.VOTING_CLOSED and target == Phase.VOTING_OPEN
 
 
 def _require_valid_timeline(timeline: Timeline, now: datetime, target: Phase) -> None:

@@ -32,7 +32,7 @@ def result_is_public(phase: Phase, announcement_dt: datetime | None, now: dateti
 
 def nominees_are_public(phase: Phase) -> bool:
     """True once nominations have closed, unless the cycle was cancelled."""
-    return phase >= Phase.NOMINATIONS_CLOSED and phase != Phase.CANCELLED
+    return phase.has_reached(Phase.NOMINATIONS_CLOSED) and phase != Phase.CANCELLED
 
 
 def years_of(year: int, is_biennial: bool) -> tuple[int, ...]:

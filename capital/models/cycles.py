@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capital.domain.phase import Phase
@@ -25,6 +26,7 @@ class Cycle(db.Model):
         CheckConstraint("quorum_share > 0 AND quorum_share <= 1", name="quorum_share_range"),
         CheckConstraint(f"method IN ({', '.join(repr(method) for method in TALLY_METHODS)})", name="known_method"),
         CheckConstraint("max_rounds >= 1", name="max_rounds_positive"),
+        CheckConstraint("shortlist_size >= 0", name="shortlist_size_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +42,14 @@ class Cycle(db.Model):
     voting_open_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voting_close_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     announcement_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The optional stages' deadlines (capital.domain.timeline.STAGE_FIELDS): set exactly when
+    # the cycle holds the stage.
+    assessment_open_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assessment_close_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shortlist_open_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shortlist_close_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shortlist_publication_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finalist_update_close_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     method: Mapped[str] = mapped_column(String(20), default="schulze")
     quorum_share: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.5"))
@@ -47,6 +57,10 @@ class Cycle(db.Model):
     is_secret: Mapped[bool] = mapped_column(default=True)
     allows_ballot_replacement: Mapped[bool] = mapped_column(default=False)
     requires_recusal: Mapped[bool] = mapped_column(default=True)
+    # A stored row without these is a cycle without the stages (as every cycle before them);
+    # new cycles get them on by default from capital.services.cycles.CycleSettings.
+    has_assessment: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    shortlist_size: Mapped[int] = mapped_column(default=0, server_default="0")  # 0: no shortlist
     # Eligibility rules and dossier limits, as capital.domain.eligibility stores them.
     rules: Mapped[dict] = mapped_column(JSON, default=dict)
     # Days before the nomination deadline on which cities that have not submitted are reminded,

@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 from flask import current_app, url_for
 from icalendar import Calendar, Event
 
-from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS
+from capital.domain.timeline import DEADLINE_LABELS, timeline_fields
 from capital.i18n import _
 from capital.models import Cycle
 from capital.services.public import Capital
@@ -67,7 +67,7 @@ def icalendar_file(cycle: Cycle | None) -> bytes:
         return calendar.to_ical()
     host = current_app.config["BASE_URL"].split("://")[-1].split("/")[0].split(":")[0]
     page = _absolute("public.year_page", year=cycle.year)
-    for name in DEADLINE_FIELDS:
+    for name in timeline_fields(cycle):
         moment = getattr(cycle, name)
         if moment is None:
             continue

@@ -44,7 +44,7 @@ def home():
     capitals = public.public_capitals(now)
     latest_capital = capitals[0].cycle if capitals else None
     upcoming = public.running_cycle()
-    behind = deadlines_behind(upcoming.phase) if upcoming else ()
+    behind = deadlines_behind(upcoming.phase, upcoming) if upcoming else ()
     if latest_capital is not None:
         description = _("%(city)s is the Capital of Living Together %(year)s.",
                         city=latest_capital.capital_city.name, year=latest_capital.year)

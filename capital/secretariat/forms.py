@@ -8,6 +8,7 @@ from wtforms import (
     BooleanField, DateField, EmailField, SelectChoice,
     SelectField, StringField, SubmitField, TextAreaField, ValidationError,
 )
+from wtforms.validators import StopValidation
 from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
@@ -17,12 +18,12 @@ from capital.domain.localisation import LOCALES, is_timezone, timezone_names
 from capital.domain.eligibility import RULE_SWITCHES, EligibilityRules
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.roles import Role
-from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, Timeline, celebration_day
+from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, STAGE_FIELDS, Timeline, celebration_day
 from capital.forms import DateTimeLocalField, DecimalField, IntegerField, bounded_int, strip
 from capital.i18n import LANGUAGE_NAMES, _, _l, timezone_choices
 from capital.models import TALLY_METHODS
 from capital.services.cities import CityProfile, country_codes, is_country_code
-from capital.services.cycles import REMINDER_DAYS_MESSAGE, CycleSettings
+from capital.services.cycles import MAX_SHORTLIST_SIZE, REMINDER_DAYS_MESSAGE, CycleSettings
 
 # datetime-local inputs send "2027-01-16T13:00"; some browsers add seconds.
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -68,6 +69,30 @@ def _deadline(name: str) -> DateTimeLocalField:
     return DateTimeLocalField(_l(DEADLINE_LABELS[name]), format=LOCAL_FORMATS, validators=[DataRequired()])
 
 
+def _stage_held(form, stage: str) -> bool:
+    if stage == "assessment":
+        return bool(form.has_assessment.data)
+    return bool(form.shortlist_size.data)
+
+
+def _stage_date(stage: str):
+    """A validator: the date is needed when the cycle holds ``stage``, and ignored otherwise."""
+    def check(form, field):
+        if not _stage_held(form, stage):
+            field.errors[:] = []
+            field.data = None
+            raise StopValidation()
+        if not (field.raw_data and field.raw_data[0].strip()):
+            field.errors[:] = []  # not "not a valid date": nothing was typed
+            raise StopValidation(_("Give this date, or turn this stage off."))
+    return check
+
+
+def _stage_deadline(name: str, stage: str) -> DateTimeLocalField:
+    """The field for the deadline ``name`` of the optional ``stage``."""
+    return DateTimeLocalField(_l(DEADLINE_LABELS[name]), format=LOCAL_FORMATS, validators=[_stage_date(stage)])
+
+
 class CycleForm(FlaskForm):
     """A cycle's timeline (in the secretariat member's time zone) and its rules."""
 
@@ -82,6 +107,17 @@ class CycleForm(FlaskForm):
     announcement_dt = _deadline("announcement_dt")
     nomination_reminder_days = StringField(_l("Reminders before the nomination deadline (days)"),
                                            validators=[_check_reminder_days])
+
+    has_assessment = BooleanField(_l("Assessors score every eligible dossier against the criteria"))
+    assessment_open_dt = _stage_deadline("assessment_open_dt", "assessment")
+    assessment_close_dt = _stage_deadline("assessment_close_dt", "assessment")
+    # Left empty, as 0: no shortlist.
+    shortlist_size = IntegerField(_l("Finalists on the shortlist"),
+                                  validators=[Optional(), NumberRange(0, MAX_SHORTLIST_SIZE)])
+    shortlist_open_dt = _stage_deadline("shortlist_open_dt", "shortlist")
+    shortlist_close_dt = _stage_deadline("shortlist_close_dt", "shortlist")
+    shortlist_publication_dt = _stage_deadline("shortlist_publication_dt", "shortlist")
+    finalist_update_close_dt = _stage_deadline("finalist_update_close_dt", "shortlist")
 
     method = SelectField(_l("Counting method"),
                          choices=[SelectChoice(method, METHOD_TITLES[method]) for method in TALLY_METHODS])
@@ -120,6 +156,8 @@ class CycleForm(FlaskForm):
             "requires_recusal": settings.requires_recusal,
             "recent_capital_years": settings.rules.recent_capital_years,
             "nomination_reminder_days": ", ".join(str(days) for days in settings.nomination_reminder_days),
+            "has_assessment": settings.has_assessment,
+            "shortlist_size": settings.shortlist_size,
         }
         data |= {name: getattr(settings.rules, name) for name in RULE_SWITCHES}
         data |= {field: getattr(settings.rules.dossier_limits, limit) for field, limit in _WORD_LIMITS.items()}
@@ -127,8 +165,9 @@ class CycleForm(FlaskForm):
 
     def timeline(self, year: int, zone: ZoneInfo) -> Timeline:
         """The deadlines entered, read as local times in ``zone`` and kept in UTC."""
-        deadlines = {name: getattr(self, name).data.replace(tzinfo=zone).astimezone(timezone.utc)
-                     for name in DEADLINE_FIELDS}
+        names = [*DEADLINE_FIELDS, *(name for stage, fields in STAGE_FIELDS.items() if _stage_held(self, stage)
+                                     for name in fields)]
+        deadlines = {name: getattr(self, name).data.replace(tzinfo=zone).astimezone(timezone.utc) for name in names}
         return Timeline(**deadlines, celebration_date=celebration_day(year))
 
     def settings(self) -> CycleSettings:
@@ -146,6 +185,8 @@ class CycleForm(FlaskForm):
             requires_recusal=self.requires_recusal.data,
             rules=rules,
             nomination_reminder_days=reminder_days(self.nomination_reminder_days.data or "") or (),
+            has_assessment=bool(self.has_assessment.data),
+            shortlist_size=self.shortlist_size.data or 0,
         )
 
 

@@ -7,10 +7,12 @@ from capital.auth.access import recent_login_required, role_required
 from capital.domain.criteria import criteria_editable
 from capital.domain.localisation import LOCALES
 from capital.domain.membership import CityStatus, SignatureForm
-from capital.domain.phase import Phase, deadline_for
+from capital.domain.phase import ALL_DEADLINE_FIELDS, Phase, course, deadline_for
 from capital.domain.phases import ALLOWED_TRANSITIONS, transition_deadline
 from capital.domain.roles import Role
-from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS, default_timeline, labelled_deadlines, next_cycle_year
+from capital.domain.timeline import (
+    DEADLINE_FIELDS, DEADLINE_LABELS, STAGE_FIELDS, default_timeline, labelled_deadlines, next_cycle_year,
+)
 from capital.extensions import db
 from capital.domain.messages import RuleViolation
 from capital.i18n import LANGUAGE_NAMES, _, format_decimal
@@ -36,8 +38,13 @@ def require_secretariat():
 
 # Where each rule's reason is shown on the secretariat's forms (see capital.forms.add_reasons).
 CYCLE_FIELDS = {
-    **{f"timeline.order.{name}": name for name in DEADLINE_FIELDS},
-    **{f"timeline.past.{name}": name for name in DEADLINE_FIELDS},
+    **{f"timeline.order.{name}": name for name in ALL_DEADLINE_FIELDS},
+    **{f"timeline.past.{name}": name for name in ALL_DEADLINE_FIELDS},
+    "cycle.assessment_dates": "has_assessment",
+    "cycle.assessment_fixed": "has_assessment",
+    "cycle.shortlist_dates": "shortlist_size",
+    "cycle.shortlist_fixed": "shortlist_size",
+    "cycle.shortlist_size": "shortlist_size",
     "timeline.after_celebration": "announcement_dt",
     "cycle.year_taken": "year",
     "cycle.timeline_year": "year",
@@ -110,7 +117,7 @@ def create_cycle():
         if outcome:
             return redirect(url_for("secretariat.cycle", cycle_id=outcome.value.id))
     return render_template("secretariat/cycle_form.html", form=form, latest=latest, cycle=None,
-                           zone=zone, deadline_fields=DEADLINE_FIELDS)
+                           zone=zone, deadline_fields=DEADLINE_FIELDS, stage_fields=STAGE_FIELDS)
 
 
 def _get_cycle(cycle_id: int) -> Cycle:
@@ -122,7 +129,11 @@ def cycle(cycle_id):
     cycle = _get_cycle(cycle_id)
     trail = paged(select(AuditEntry).options(selectinload(AuditEntry.actor)).where(AuditEntry.cycle_id == cycle.id),
                   {"dt": AuditEntry.dt}, "dt")
-    phase_moves = [(target, _refusal(cycle, target)) for target in sorted(ALLOWED_TRANSITIONS[cycle.phase])]
+    # Only the moves the cycle's course has (with cancelling and no capital), in the course's order.
+    stages = course(cycle_service.cycle_timeline(cycle) or cycle)
+    targets = sorted((target for target in ALLOWED_TRANSITIONS[cycle.phase]
+                      if target in stages or target in (Phase.CANCELLED, Phase.NO_CAPITAL)), key=lambda p: p.step)
+    phase_moves = [(target, _refusal(cycle, target)) for target in targets]
     return render_template("secretariat/cycle.html", cycle=cycle, deadlines=labelled_deadlines(cycle), trail=trail,
                            settings=cycle_service.CycleSettings.of(cycle),
                            phase_moves=phase_moves, phases=Phase,
@@ -151,7 +162,7 @@ def edit_cycle(cycle_id):
         if outcome:
             return redirect(url_for("secretariat.cycle", cycle_id=cycle.id))
     return render_template("secretariat/cycle_form.html", form=form, cycle=cycle, latest=None,
-                           zone=zone, deadline_fields=DEADLINE_FIELDS)
+                           zone=zone, deadline_fields=DEADLINE_FIELDS, stage_fields=STAGE_FIELDS)
 
 
 def _phase(name: str) -> Phase:

@@ -21,7 +21,9 @@ from capital.domain.nominations import NominationState
 from capital.domain.phase import FINAL_PHASES, Phase
 from capital.domain.phases import TransitionContext, TransitionError, check_transition, due_transition
 from capital.domain.roles import Role
-from capital.domain.timeline import DEADLINE_FIELDS, Timeline, carry_over, default_timeline, validate_timeline
+from capital.domain.timeline import (
+    DEADLINE_FIELDS, STAGE_FIELDS, Timeline, carry_over, default_timeline, validate_timeline,
+)
 from capital.extensions import db
 from capital.models import TALLY_METHODS, Cycle, Nomination, Result, User, VotingRound
 from capital.models.cycles import NOMINATION_REMINDER_DAYS
@@ -36,13 +38,21 @@ log = logging.getLogger(__name__)
 REMINDER_DAYS_MESSAGE = N_("Give whole numbers of days from 1 to 365, separated by commas.")
 VOTING_SETTINGS = ("method", "quorum_share", "max_rounds", "is_secret", "allows_ballot_replacement",
                    "requires_recusal")
+STAGE_SETTINGS = ("has_assessment", "shortlist_size")
+DEFAULT_SHORTLIST_SIZE = 5
+MAX_SHORTLIST_SIZE = 50
 # The steps out of these phases depend on the vote's quorum: they wait until it is known.
 _NEEDS_QUORUM = frozenset({Phase.VOTING_CLOSED, Phase.TALLIED})
 
 
 @dataclass(frozen=True)
 class CycleSettings:
-    """A cycle's voting rules and eligibility rules (the defaults: docs/rules.md and docs/vote.md)."""
+    """A cycle's voting rules and eligibility rules (the defaults: docs/rules.md and docs/vote.md).
+
+    The defaults of the fields describe a cycle without the optional stages, as every cycle
+    before them was (and as a stored row without them reads); a new cycle starts from
+    :data:`NEW_CYCLE_SETTINGS`, which holds both stages.
+    """
 
     method: str = "schulze"
     quorum_share: Decimal = Decimal("0.5")
@@ -53,11 +63,19 @@ class CycleSettings:
     rules: EligibilityRules = field(default_factory=EligibilityRules)
     # Days before the nomination deadline on which cities that have not submitted are reminded.
     nomination_reminder_days: tuple[int, ...] = NOMINATION_REMINDER_DAYS
+    # The optional stages (docs/cycle.md): assessment against the criteria, and a shortlist of
+    # this many finalists (0: no shortlist, the final vote is over every eligible nomination).
+    has_assessment: bool = False
+    shortlist_size: int = 0
+
+    @property
+    def has_shortlist(self) -> bool:
+        return self.shortlist_size > 0
 
     @classmethod
     def of(cls, cycle: Cycle) -> CycleSettings:
         """The settings ``cycle`` holds now."""
-        return cls(**{name: getattr(cycle, name) for name in VOTING_SETTINGS},
+        return cls(**{name: getattr(cycle, name) for name in (*VOTING_SETTINGS, *STAGE_SETTINGS)},
                    rules=EligibilityRules.from_dict(cycle.rules),
                    nomination_reminder_days=tuple(cycle.nomination_reminder_days))
 
@@ -72,7 +90,25 @@ class CycleSettings:
             found.append(Message(N_("Allow at least one voting round."), {}, "cycle.max_rounds"))
         if not all(isinstance(days, int) and 1 <= days <= 365 for days in self.nomination_reminder_days):
             found.append(Message(REMINDER_DAYS_MESSAGE, {}, "cycle.nomination_reminder_days"))
+        if self.shortlist_size != 0 and not 2 <= self.shortlist_size <= MAX_SHORTLIST_SIZE:
+            found.append(Message(N_("A shortlist has from 2 to %(most)s finalists; give 0 for no shortlist."),
+                                 {"most": MAX_SHORTLIST_SIZE}, "cycle.shortlist_size"))
         return found
+
+    def stage_problems(self, timeline: Timeline) -> list[Message]:
+        """What is wrong between these settings and ``timeline``: a stage held needs its dates, and only then."""
+        found = []
+        if self.has_assessment != timeline.has_assessment:
+            found.append(Message(N_("Give the assessment's dates when the cycle holds an assessment, and only then."),
+                                 {}, "cycle.assessment_dates"))
+        if self.has_shortlist != timeline.has_shortlist:
+            found.append(Message(N_("Give the shortlist's dates when the cycle has a shortlist, and only then."),
+                                 {}, "cycle.shortlist_dates"))
+        return found
+
+
+# What a new cycle starts from unless it copies an earlier one: both stages on (docs/cycle.md).
+NEW_CYCLE_SETTINGS = CycleSettings(has_assessment=True, shortlist_size=DEFAULT_SHORTLIST_SIZE)
 
 
 @dataclass(frozen=True)
@@ -86,10 +122,18 @@ class PhaseChange:
 
 
 def cycle_timeline(cycle: Cycle) -> Timeline | None:
-    """The cycle's deadlines as a :class:`Timeline`; None for an archived cycle recorded without them."""
+    """The cycle's deadlines as a :class:`Timeline`; None for an archived cycle recorded without them.
+
+    The stages' deadlines are part of it when the cycle holds the stage (its settings say so).
+    """
     values = {name: getattr(cycle, name) for name in DEADLINE_FIELDS}
     if any(value is None for value in values.values()):
         return None
+    held = {"assessment": cycle.has_assessment, "shortlist": bool(cycle.shortlist_size)}
+    for stage, names in STAGE_FIELDS.items():
+        stage_values = {name: getattr(cycle, name) for name in names}
+        if held[stage] and all(value is not None for value in stage_values.values()):
+            values |= stage_values
     return Timeline(**values, celebration_date=cycle.celebration_date)
 
 
@@ -98,12 +142,18 @@ def latest_cycle() -> Cycle | None:
     return db.session.scalar(select(Cycle).order_by(Cycle.year.desc()).limit(1))
 
 
-def proposal(year: int, copy_from: Cycle | None = None) -> tuple[Timeline, CycleSettings]:
+def proposal(year: int, copy_from: Cycle | None = None,
+             settings: CycleSettings | None = None) -> tuple[Timeline, CycleSettings]:
     """The timeline and settings a new cycle for ``year`` starts from: ``copy_from``'s carried
-    over to ``year`` ("copy last year's settings"), or else the defaults."""
+    over to ``year`` ("copy last year's settings"), or else the defaults (:data:`NEW_CYCLE_SETTINGS`).
+    Given ``settings``, the default timeline has the stages they hold."""
     copied = cycle_timeline(copy_from) if copy_from is not None else None
-    timeline = carry_over(copied, year) if copied is not None else default_timeline(year)
-    settings = CycleSettings.of(copy_from) if copy_from is not None else CycleSettings()
+    if settings is None:
+        settings = CycleSettings.of(copy_from) if copy_from is not None else NEW_CYCLE_SETTINGS
+    if copied is not None:
+        timeline = carry_over(copied, year)
+    else:
+        timeline = default_timeline(year, has_assessment=settings.has_assessment, has_shortlist=settings.has_shortlist)
     return timeline, settings
 
 
@@ -116,10 +166,11 @@ def create_cycle(year: int, *, timeline: Timeline | None = None, settings: Cycle
     else the defaults. Raises :class:`RuleViolation` with
     every problem when the year is taken, the timeline is not valid or a setting is out of range.
     """
-    proposed_timeline, proposed_settings = proposal(year, copy_from)
+    proposed_timeline, proposed_settings = proposal(year, copy_from, settings)
     timeline = proposed_timeline if timeline is None else timeline
     settings = proposed_settings if settings is None else settings
-    problems = [*_year_problems(year), *validate_timeline(timeline, now, phase=Phase.DRAFT), *settings.problems()]
+    problems = [*_year_problems(year), *validate_timeline(timeline, now, phase=Phase.DRAFT), *settings.problems(),
+                *settings.stage_problems(timeline)]
     if timeline.celebration_date.year != year:
         problems.append(Message(N_("The timeline must lead to the celebration of %(year)s."), {"year": year},
                                 "cycle.timeline_year"))
@@ -156,7 +207,8 @@ def update_cycle(cycle: Cycle, *, timeline: Timeline, settings: CycleSettings, a
     before = {**_timeline_data(cycle_timeline(cycle)), **_settings_data(CycleSettings.of(cycle))}
     _apply(cycle, timeline, settings)
     after = {**_timeline_data(timeline), **_settings_data(settings)}
-    changes = {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
+    changes = {name: [before.get(name), after.get(name)] for name in {**before, **after}
+               if before.get(name) != after.get(name)}
     if changes:
         db.session.flush()
         record("cycle.updated", cycle, actor=actor, now=now, cycle_id=cycle.id, data={"changes": changes})
@@ -194,7 +246,7 @@ def transition_context(cycle: Cycle) -> TransitionContext:
 def check_phase_change(cycle: Cycle, target: Phase, *, actor: Actor, now: datetime, by_hand: bool) -> None:
     """Raise :class:`TransitionError` unless ``actor`` may move ``cycle`` to ``target`` now."""
     context = transition_context(cycle)
-    if cycle.phase in _NEEDS_QUORUM and context.quorum_met is None and target != Phase.CANCELLED:
+    if _not_counted(cycle.phase, context) and target != Phase.CANCELLED:
         raise TransitionError(Message(N_("The votes have not been counted yet."), {}, "phase.not_counted"))
     check_transition(cycle.phase, target, timeline=cycle_timeline(cycle), now=now, by_hand=by_hand,
                      is_secretariat=isinstance(actor, User) and actor.has_role(Role.SECRETARIAT),
@@ -255,7 +307,7 @@ def advance_due_cycles(now: datetime) -> list[PhaseChange]:
             continue
         timeline = cycle_timeline(cycle)
         context = transition_context(cycle)
-        if timeline is None or (cycle.phase in _NEEDS_QUORUM and context.quorum_met is None):
+        if timeline is None or _not_counted(cycle.phase, context):
             continue
         target = due_transition(cycle.phase, timeline, now, context)
         if target is None:
@@ -306,6 +358,13 @@ def _move(cycle: Cycle, target: Phase, *, actor: Actor, now: datetime, by_hand: 
            data={"from": previous.name, "to": target.name, "by_hand": by_hand})
 
 
+def _not_counted(phase: Phase, context: TransitionContext) -> bool:
+    """Whether the steps out of ``phase`` wait for a count that does not exist yet."""
+    if phase == Phase.SHORTLIST_COUNTED:
+        return context.shortlist_drawn is None
+    return phase in _NEEDS_QUORUM and context.quorum_met is None
+
+
 def _locked(cycle: Cycle) -> Cycle:
     # populate_existing: decide on the committed row, not on what this session read earlier.
     return db.session.get(Cycle, cycle.id, with_for_update=True, populate_existing=True)
@@ -314,16 +373,23 @@ def _locked(cycle: Cycle) -> Cycle:
 def _update_problems(cycle: Cycle, timeline: Timeline, settings: CycleSettings, now: datetime) -> list[Message]:
     if cycle.phase in FINAL_PHASES:
         return [Message(N_("This cycle is over: it can no longer change."), {}, "cycle.final")]
-    problems = [*validate_timeline(timeline, now, phase=cycle.phase), *settings.problems()]
+    problems = [*validate_timeline(timeline, now, phase=cycle.phase), *settings.problems(),
+                *settings.stage_problems(timeline)]
     if timeline.celebration_date != cycle.celebration_date:
         problems.append(Message(N_("The year of a cycle can't change."), {}, "cycle.year_fixed"))
     current = CycleSettings.of(cycle)
-    if cycle.phase >= Phase.VOTING_OPEN and any(
+    if cycle.phase.has_reached(Phase.ASSESSMENT) and settings.has_assessment != current.has_assessment:
+        problems.append(Message(N_("Assessment can't be added or removed once the eligibility review is over."), {},
+                                "cycle.assessment_fixed"))
+    if cycle.phase.has_reached(Phase.SHORTLIST_VOTING) and settings.shortlist_size != current.shortlist_size:
+        problems.append(Message(N_("The shortlist can't change once its vote has opened."), {},
+                                "cycle.shortlist_fixed"))
+    if cycle.phase.has_reached(Phase.VOTING_OPEN) and any(
         getattr(settings, name) != getattr(current, name) for name in VOTING_SETTINGS
     ):
         problems.append(Message(N_("The voting rules can't change once voting has opened."), {},
                                 "cycle.voting_rules_fixed"))
-    if cycle.phase >= Phase.NOMINATIONS_CLOSED and settings.rules != current.rules:
+    if cycle.phase.has_reached(Phase.NOMINATIONS_CLOSED) and settings.rules != current.rules:
         problems.append(Message(N_("The eligibility rules can't change once nominations have closed."), {},
                                 "cycle.eligibility_rules_fixed"))
     return problems
@@ -340,13 +406,16 @@ def _year_taken(year: int) -> Message:
 
 def _apply(cycle: Cycle, timeline: Timeline, settings: CycleSettings) -> None:
     _apply_timeline(cycle, timeline)
-    for name in VOTING_SETTINGS:
+    for name in (*VOTING_SETTINGS, *STAGE_SETTINGS):
         setattr(cycle, name, getattr(settings, name))
     cycle.rules = settings.rules.to_dict()
     cycle.nomination_reminder_days = sorted(set(settings.nomination_reminder_days), reverse=True)
 
 
 def _apply_timeline(cycle: Cycle, timeline: Timeline) -> None:
+    for names in STAGE_FIELDS.values():  # a stage the timeline lacks keeps no dates
+        for name in names:
+            setattr(cycle, name, None)
     for name, value in timeline.deadlines().items():
         setattr(cycle, name, value)
     cycle.celebration_date = timeline.celebration_date
@@ -359,7 +428,7 @@ def _timeline_data(timeline: Timeline | None) -> dict:
 
 
 def _settings_data(settings: CycleSettings) -> dict:
-    data = {name: getattr(settings, name) for name in VOTING_SETTINGS}
+    data = {name: getattr(settings, name) for name in (*VOTING_SETTINGS, *STAGE_SETTINGS)}
     data["quorum_share"] = str(Decimal(settings.quorum_share).normalize())
     data["rules"] = settings.rules.to_dict()
     data["nomination_reminder_days"] = sorted(set(settings.nomination_reminder_days), reverse=True)

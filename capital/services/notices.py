@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from capital.domain.messages import N_
 from capital.domain.phase import Phase
-from capital.domain.timeline import DEADLINE_FIELDS, DEADLINE_LABELS
+from capital.domain.timeline import DEADLINE_LABELS, timeline_fields
 from capital.extensions import db
 from capital.models import Cycle, Mailing, Nomination, Result, VotingRound
 from capital.services import voting
@@ -34,7 +34,7 @@ VOTE_REMINDER_DAYS = (3, 1)
 
 def _dates(cycle: Cycle) -> list[tuple[str, datetime]]:
     """The cycle's deadlines, labelled, for the mails' list of dates."""
-    return [(DEADLINE_LABELS[name], getattr(cycle, name)) for name in DEADLINE_FIELDS[1:]]
+    return [(DEADLINE_LABELS[name], getattr(cycle, name)) for name in timeline_fields(cycle)[1:]]
 
 
 def _queue(kind: str, audience: str, subject: str, cycle: Cycle, now: datetime, *, context: dict,

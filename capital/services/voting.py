@@ -143,7 +143,7 @@ def declare_conflict(cycle: Cycle, user: User, reason: str, *, now: datetime) ->
     if not reason:
         raise _refuse(N_("Say why you have a conflict of interest."), "conflict.reason_missing")
     cycle = _shared(cycle)
-    if cycle.phase > Phase.VOTING_OPEN:
+    if cycle.phase.has_reached(Phase.VOTING_CLOSED):
         raise _refuse(N_("The vote is over: a conflict can no longer be declared."), "conflict.too_late")
     if db.session.scalar(select(Recusal.id).where(Recusal.cycle_id == cycle.id, Recusal.user_id == user.id)):
         raise _refuse(N_("You have already stood aside from this cycle’s vote."), "conflict.already")

@@ -7,7 +7,7 @@ from itertools import product
 
 import pytest
 
-from capital.domain.phase import FINAL_PHASES, Phase, PHASE_TITLES
+from capital.domain.phase import FINAL_PHASES, PHASE_TITLES, STAGE_PHASES, Phase
 
 from capital.domain.phases import (
 
@@ -29,6 +29,10 @@ from capital.domain.phases import (
 from capital.domain.timeline import default_timeline
 
 TIMELINE = default_timeline(2027)
+# The timelines of a cycle with both stages, with assessment only and with a shortlist only.
+STAGED = default_timeline(2027, has_assessment=True, has_shortlist=True)
+ASSESSED_ONLY = default_timeline(2027, has_assessment=True)
+SHORTLIST_ONLY = default_timeline(2027, has_shortlist=True)
 SECOND = timedelta(seconds=1)
 EARLY = TIMELINE.nominations_open_dt - timedelta(days=1)  # every deadline still ahead
 
@@ -44,7 +48,20 @@ EXPECTED_EDGES = {
     (P.VOTING_CLOSED, P.NO_CAPITAL),
     (P.TALLIED, P.ANNOUNCED),
     (P.TALLIED, P.NO_CAPITAL),
-} | {(phase, P.CANCELLED) for phase in Phase if phase not in FINAL_PHASES}
+}
+# The steps of the optional stages, each with a timeline whose course has it.
+STAGE_EDGES = {
+    (P.NOMINATIONS_CLOSED, P.ASSESSMENT): STAGED,
+    (P.NOMINATIONS_CLOSED, P.SHORTLIST_VOTING): SHORTLIST_ONLY,
+    (P.ASSESSMENT, P.ASSESSED): STAGED,
+    (P.ASSESSED, P.SHORTLIST_VOTING): STAGED,
+    (P.ASSESSED, P.VOTING_OPEN): ASSESSED_ONLY,
+    (P.SHORTLIST_VOTING, P.SHORTLIST_COUNTED): STAGED,
+    (P.SHORTLIST_COUNTED, P.SHORTLISTED): STAGED,
+    (P.SHORTLIST_COUNTED, P.NO_CAPITAL): STAGED,
+    (P.SHORTLISTED, P.VOTING_OPEN): STAGED,
+}
+EXPECTED_EDGES |= set(STAGE_EDGES) | {(phase, P.CANCELLED) for phase in Phase if phase not in FINAL_PHASES}
 
 # For each allowed step, facts under which it may happen.
 FACTS = {
@@ -55,8 +72,9 @@ FACTS = {
     (P.VOTING_CLOSED, P.NO_CAPITAL): TransitionContext(quorum_met=False, rounds_used=2, max_rounds=2),
     (P.TALLIED, P.ANNOUNCED): TransitionContext(quorum_met=True, rounds_used=1),
     (P.TALLIED, P.NO_CAPITAL): TransitionContext(quorum_met=False, rounds_used=2, max_rounds=2),
+    (P.SHORTLIST_COUNTED, P.NO_CAPITAL): TransitionContext(shortlist_drawn=False),
 }
-ANY_FACTS = TransitionContext(eligible_nominations=1, quorum_met=True, rounds_used=1)
+ANY_FACTS = TransitionContext(eligible_nominations=1, quorum_met=True, rounds_used=1, shortlist_drawn=True)
 
 ALL_PAIRS = list(product(Phase, Phase))
 
@@ -65,11 +83,11 @@ def code_of(error: pytest.ExceptionInfo[TransitionError]) -> str:
     return error.value.reason.code
 
 
-def by_hand(current, target, *, now=EARLY, context=None, is_secretariat=True, timeline=TIMELINE):
+def by_hand(current, target, *, now=EARLY, context=None, is_secretariat=True, timeline=None):
     check_transition(
         current,
         target,
-        timeline=timeline,
+        timeline=timeline or STAGE_EDGES.get((current, target), TIMELINE),
         now=now,
         by_hand=True,
         is_secretariat=is_secretariat,
@@ -293,13 +311,14 @@ def test_the_worker_waits_for_the_review():
 
 @pytest.mark.parametrize("phase", list(Phase), ids=lambda phase: phase.name)
 def test_due_transition_takes_one_allowed_step_and_is_repeatable(phase):
-    later = TIMELINE.announcement_dt + timedelta(days=1)
-    facts = TransitionContext(eligible_nominations=1, quorum_met=True, rounds_used=1)
-    first = due_transition(phase, TIMELINE, later, facts)
-    assert first == due_transition(phase, TIMELINE, later, facts)
+    timeline = STAGED if phase in STAGE_PHASES["assessment_open_dt"] | STAGE_PHASES["shortlist_open_dt"] else TIMELINE
+    later = timeline.announcement_dt + timedelta(days=1)
+    facts = TransitionContext(eligible_nominations=1, quorum_met=True, rounds_used=1, shortlist_drawn=True)
+    first = due_transition(phase, timeline, later, facts)
+    assert first == due_transition(phase, timeline, later, facts)
     if phase in FINAL_PHASES:
         assert first is None
-    elif phase in (P.DRAFT, P.NOMINATIONS_CLOSED):
+    elif phase in (P.DRAFT, P.NOMINATIONS_CLOSED, P.ASSESSED, P.SHORTLISTED):
         assert first is None  # far too late to open a window: the timeline must be corrected first
     else:
         assert first in ALLOWED_TRANSITIONS[phase] and first != P.CANCELLED
@@ -327,6 +346,6 @@ def test_phase_at_follows_the_timeline():
 
 def test_every_phase_has_a_title_and_keeps_its_value():
     assert set(PHASE_TITLES) == set(Phase)
-    assert [phase.value for phase in Phase] == list(range(1, 10))
+    assert [phase.value for phase in Phase] == list(range(1, 15))
     assert P.NO_CAPITAL.title == "No capital designated"
     assert P.ANNOUNCED.is_final and not P.TALLIED.is_final

@@ -27,7 +27,8 @@ def test_no_other_phase_is_ever_public(phase):
 def test_nominees_are_public_once_nominations_close_unless_cancelled():
     assert [p for p in Phase if nominees_are_public(p)] == [
         Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED, Phase.TALLIED, Phase.ANNOUNCED,
-        Phase.NO_CAPITAL]
+        Phase.NO_CAPITAL, Phase.ASSESSMENT, Phase.ASSESSED, Phase.SHORTLIST_VOTING, Phase.SHORTLIST_COUNTED,
+        Phase.SHORTLISTED]
 
 
 def test_a_biennial_cycle_covers_two_celebrations():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capital.domain.phase import FINAL_PHASES, Phase, deadline_for, dossiers_visible
+from capital.domain.phase import ALL_DEADLINE_FIELDS, FINAL_PHASES, Phase, deadline_for, dossiers_visible
 from capital.domain.timeline import (
     DEADLINE_FIELDS,
     DEADLINE_LABELS,
@@ -196,7 +196,8 @@ def test_deadline_for_each_phase(phase, field):
 def test_dossiers_are_visible_from_the_close_of_nominations_unless_the_cycle_is_cancelled():
     visible = {phase for phase in Phase if dossiers_visible(phase)}
     assert visible == {Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED, Phase.TALLIED,
-                       Phase.ANNOUNCED, Phase.NO_CAPITAL}
+                       Phase.ANNOUNCED, Phase.NO_CAPITAL, Phase.ASSESSMENT, Phase.ASSESSED, Phase.SHORTLIST_VOTING,
+                       Phase.SHORTLIST_COUNTED, Phase.SHORTLISTED}
 
 
 def test_second_round_opens_now_for_a_week_and_moves_the_announcement_as_much():
@@ -212,7 +213,7 @@ def test_second_round_opens_now_for_a_week_and_moves_the_announcement_as_much():
 
 
 def test_every_deadline_has_a_label():
-    assert set(DEADLINE_LABELS) == set(DEADLINE_FIELDS)
+    assert set(DEADLINE_LABELS) == set(ALL_DEADLINE_FIELDS)
 
 
 @pytest.mark.parametrize(("today", "latest", "year"), [

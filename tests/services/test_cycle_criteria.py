@@ -76,7 +76,7 @@ def test_an_invalid_criterion_is_refused_with_its_reasons(db, secretariat):
     assert {r.code for r in refused.value.reasons} == {"criterion.name", "criterion.scale", "criterion.weight"}
 
 
-@pytest.mark.parametrize("phase", [Phase.VOTING_OPEN, Phase.ANNOUNCED])
+@pytest.mark.parametrize("phase", [Phase.ASSESSMENT, Phase.ASSESSED, Phase.VOTING_OPEN, Phase.ANNOUNCED])
 def test_criteria_are_frozen_once_assessment_has_opened(db, secretariat, make_cycle, phase):
     cycle = create_cycle(YEAR, actor=secretariat, now=NOW)
     criterion = cycle_criteria(cycle)[0]

@@ -17,7 +17,7 @@ from capital.domain.roles import Role
 from capital.domain.timeline import carry_over, default_timeline
 from capital.models import AuditEntry, Cycle
 from capital.services.cycles import (
-    CycleSettings, advance_due_cycles, change_phase, create_cycle, cycle_timeline, transition_context, update_cycle,
+    NEW_CYCLE_SETTINGS, CycleSettings, advance_due_cycles, change_phase, create_cycle, cycle_timeline, transition_context, update_cycle,
 )
 from capital.services.ticks import run_tick
 
@@ -34,7 +34,8 @@ def secretariat(make_user):
 
 @pytest.fixture
 def draft(db, secretariat):
-    cycle = create_cycle(YEAR, actor=secretariat, now=NOW)
+    # Without the optional stages, as every cycle before them (tests/services/test_stages.py has them).
+    cycle = create_cycle(YEAR, settings=CycleSettings(), actor=secretariat, now=NOW)
     db.session.commit()
     return cycle
 
@@ -47,8 +48,10 @@ def test_a_new_cycle_takes_the_default_timeline_and_rules(db, secretariat):
     cycle = create_cycle(YEAR, actor=secretariat, now=NOW)
     db.session.commit()
     assert cycle.phase == Phase.DRAFT
-    assert cycle_timeline(cycle) == default_timeline(YEAR)
-    assert CycleSettings.of(cycle) == CycleSettings()
+    # Both optional stages are on for a new cycle, with their default dates.
+    assert cycle_timeline(cycle) == default_timeline(YEAR, has_assessment=True, has_shortlist=True)
+    assert CycleSettings.of(cycle) == NEW_CYCLE_SETTINGS
+    assert cycle.has_assessment and cycle.shortlist_size == 5
     assert cycle.rules == EligibilityRules().to_dict()
     [entry] = _audit(db, "cycle.created")
     assert entry.cycle_id == cycle.id and entry.actor_id == secretariat.id
