@@ -139,6 +139,7 @@ def dashboard():
         (Role.SECRETARIAT, "secretariat.dashboard"),
         (Role.BOARD, "board.dashboard"),
         (Role.REPRESENTATIVE, "nominations.dashboard"),
+        (Role.ASSESSOR, "assessment.dashboard"),
     ]
     mine = [(role, endpoint) for role, endpoint in pages if current_user.has_role(role)]
     if len(mine) == 1:

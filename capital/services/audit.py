@@ -25,6 +25,7 @@ ACTION_TITLES = {
     "account.deactivated": N_("Account deactivated"),
     "account.reactivated": N_("Account reactivated"),
     "account.settings_changed": N_("Personal settings changed"),
+    "assessment.submitted": N_("Assessment submitted"),
     "board_term.added": N_("Board term added"),
     "city.created": N_("City added"),
     "city.updated": N_("City changed"),
