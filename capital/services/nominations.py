@@ -35,8 +35,9 @@ from capital.uploads import FileStore, check_file_name, check_image, check_pdf, 
 
 MAX_IMAGES = 6
 MAX_IMAGE_PIXELS = 40_000_000
-OPEN_PHASES = (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED,
-               Phase.TALLIED)
+OPEN_PHASES = (Phase.NOMINATIONS_OPEN, Phase.NOMINATIONS_CLOSED, Phase.ASSESSMENT, Phase.ASSESSED,
+               Phase.SHORTLIST_VOTING, Phase.SHORTLIST_COUNTED, Phase.SHORTLISTED, Phase.VOTING_OPEN,
+               Phase.VOTING_CLOSED, Phase.TALLIED)
 
 
 @dataclass
