@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from capital.domain.messages import Decision, Message, N_
+from capital.domain.phase import Phase
 
 NOTE_LENGTH = 5000
 HUNDRED = Decimal(100)
@@ -68,13 +69,21 @@ def may_assess(facts: PanelFacts, *, is_assessment_phase: bool, now: datetime, c
     return Decision.allow()
 
 
-def may_see_assessments(facts: PanelFacts, *, now: datetime, closes: datetime | None) -> bool:
+def assessment_is_over(phase: Phase, *, now: datetime, closes: datetime | None) -> bool:
+    """Whether a cycle's assessment is over: its deadline has passed (at its very second), or the
+    cycle has gone on past it (closed by hand ahead of the date); a cancelled cycle's, at the date."""
+    if closes is not None and now >= closes:
+        return True
+    return phase != Phase.CANCELLED and phase.has_reached(Phase.ASSESSED)
+
+
+def may_see_assessments(facts: PanelFacts, *, is_over: bool) -> bool:
     """Whether this person may see the panel's scores and notes (everyone's) now.
 
-    Never when recused; never before the deadline; then the panel's members once they have
-    submitted, and the secretariat (which does not assess) from the deadline on.
+    Never when recused; never before the assessment is over (:func:`assessment_is_over`); then
+    the panel's members once they have submitted, and the secretariat (which does not assess).
     """
-    if facts.is_recused or closes is None or now < closes:
+    if facts.is_recused or not is_over:
         return False
     if facts.is_on_panel:
         return facts.has_submitted

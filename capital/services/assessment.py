@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from capital.domain.assessment import (
-    Entry, PanelFacts, Problem, Scale, entry_problems, may_assess, may_see_assessments, read_score, summarise,
-    weighted_total,
+    Entry, PanelFacts, Problem, Scale, assessment_is_over, entry_problems, may_assess, may_see_assessments,
+    read_score, summarise, weighted_total,
 )
 from capital.domain.messages import RuleViolation
 from capital.domain.nominations import NominationState
@@ -105,7 +105,8 @@ def panel(cycle: Cycle, now: datetime) -> list[User]:
 
 def may_see(cycle: Cycle, user: User, now: datetime) -> bool:
     """Whether ``user`` may see everyone's scores and notes in ``cycle`` now (the domain's rule)."""
-    return may_see_assessments(panel_facts(cycle, user, now), now=now, closes=cycle.assessment_close_dt)
+    return may_see_assessments(panel_facts(cycle, user, now),
+                               is_over=assessment_is_over(cycle.phase, now=now, closes=cycle.assessment_close_dt))
 
 
 def assessment_cycle() -> Cycle | None:

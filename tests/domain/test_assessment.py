@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 
 from capital.domain.assessment import (
-    Entry, PanelFacts, Scale, entry_problems, may_assess, may_see_assessments, read_score, summarise, weighted_total,
+    Entry, PanelFacts, Scale, assessment_is_over, entry_problems, may_assess, may_see_assessments, read_score,
+    summarise, weighted_total,
 )
+from capital.domain.phase import Phase
 
 CLOSES = datetime(2031, 2, 1, 12, tzinfo=UTC)
 BEFORE, AT = CLOSES - timedelta(seconds=1), CLOSES
@@ -54,21 +56,32 @@ def test_a_submitted_assessment_is_read_only():
         "assessment.submitted"]
 
 
+def over(now, phase=Phase.ASSESSMENT, closes=CLOSES) -> bool:
+    return assessment_is_over(phase, now=now, closes=closes)
+
+
+def test_the_assessment_is_over_at_the_second_of_its_deadline_or_once_closed_by_hand():
+    assert not over(BEFORE) and over(AT)
+    assert over(BEFORE, Phase.ASSESSED) and over(BEFORE, Phase.VOTING_OPEN)
+    assert not over(BEFORE, Phase.NOMINATIONS_CLOSED) and not over(BEFORE, Phase.CANCELLED)
+    assert over(AT, Phase.CANCELLED)
+
+
 def test_nobody_sees_the_assessments_before_the_deadline_not_even_having_submitted():
     for facts in (submitted(BOARD), submitted(EXPERT), SECRETARIAT):
-        assert not may_see_assessments(facts, now=BEFORE, closes=CLOSES)
-        assert may_see_assessments(facts, now=AT, closes=CLOSES)
+        assert not may_see_assessments(facts, is_over=over(BEFORE))
+        assert may_see_assessments(facts, is_over=over(AT))
 
 
 def test_after_the_deadline_a_panel_member_who_did_not_submit_still_sees_nothing():
     for facts in (BOARD, EXPERT):
-        assert not may_see_assessments(facts, now=AT + timedelta(days=30), closes=CLOSES)
+        assert not may_see_assessments(facts, is_over=over(AT + timedelta(days=30)))
 
 
 def test_the_recused_and_the_public_never_see_the_assessments():
     for facts in (recused(submitted(BOARD)), recused(SECRETARIAT), PanelFacts(), PanelFacts(is_assessor=False)):
-        assert not may_see_assessments(facts, now=AT + timedelta(days=365), closes=CLOSES)
-    assert not may_see_assessments(SECRETARIAT, now=AT, closes=None)
+        assert not may_see_assessments(facts, is_over=over(AT + timedelta(days=365)))
+    assert not may_see_assessments(SECRETARIAT, is_over=over(AT, Phase.NOMINATIONS_CLOSED, closes=None))
 
 
 def test_a_score_is_a_whole_number_on_its_scale_or_nothing():

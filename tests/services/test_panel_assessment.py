@@ -228,3 +228,16 @@ def test_reminders_at_three_days_and_one_day_go_to_those_who_have_not_submitted_
     assert queue_due_assessment_reminders(CLOSES - timedelta(days=1)) == 1
     assert queue_due_assessment_reminders(CLOSES) == 0
     assert db.session.scalar(select(func.count(Mailing.id)).where(Mailing.kind == "assessment_reminder")) == 2
+
+
+def test_closing_the_assessment_by_hand_early_ends_it_and_opens_the_comparison(panel, db):
+    from capital.services.cycles import change_phase
+
+    panel.complete(panel.expert)
+    change_phase(panel.cycle, Phase.ASSESSED, actor=panel.vote.secretariat, now=DURING, by_hand=True)
+    db.session.commit()
+    assert panel.cycle.assessment_close_dt == CLOSES  # the date stays; the stage is over
+    with pytest.raises(RuleViolation):
+        service.save_assessment(panel.cycle, panel.entries(), actor=panel.board[0], now=DURING + SECOND)
+    db.session.rollback()
+    assert service.may_see(panel.cycle, panel.expert, DURING + SECOND)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -170,3 +171,14 @@ def test_an_expert_reads_the_eligible_dossiers(client, setting):
     assert "Lyon together" in page and "Venlo together" in page
     assert client.get(f"/city/nominations/{setting.nominations[0].id}").status_code == 200
     assert client.get("/dashboard").headers["Location"].endswith("/assessment/")
+
+
+def test_no_public_page_feed_or_api_reads_the_assessment():
+    from capital.config import ROOT
+
+    public = [*(ROOT / "capital" / "public").rglob("*.py"), *(ROOT / "capital" / "api").rglob("*.py"),
+              ROOT / "capital" / "services" / "public.py"]
+    assert len(public) > 5
+    readers = [path.name for path in public if re.search(r"\bAssessment|services\.assessment|services import assessment",
+                                                         path.read_text("utf-8"))]
+    assert readers == []
