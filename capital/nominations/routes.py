@@ -194,7 +194,8 @@ def edit(nomination_id):
     return render_template("nominations/edit.html", nomination=nomination, form=form, checklist=checklist,
                            editable=editable, timeline=cycle_timeline(nomination.cycle), remove_form=ConfirmForm(),
                            limits=limits, max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024),
-                           criteria=criteria_service.cycle_criteria(nomination.cycle))
+                           criteria=criteria_service.cycle_criteria(nomination.cycle)
+                           if nomination.cycle.has_assessment else [])
 
 
 @bp.route("/nominations/<int:nomination_id>")

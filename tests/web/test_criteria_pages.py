@@ -16,7 +16,7 @@ FRENCH_ONLY = {"name_fr": "Héritage du 16 mai", "description_fr": "Ce qui reste
 
 @pytest.fixture
 def cycle(make_cycle, db):
-    cycle = make_cycle(Phase.NOMINATIONS_OPEN)
+    cycle = make_cycle(Phase.NOMINATIONS_OPEN, has_assessment=True)
     give_criteria(cycle)
     db.session.commit()
     return cycle
@@ -80,4 +80,15 @@ def test_the_dossier_form_shows_the_criteria_to_the_city(client, make_city, make
     response = client.post("/city/nominations/new", {"host_city_id": city.id})
     page = client.get(response.headers["Location"], headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert "Cómo se evaluarán los expedientes: 7 criterios" in page
-    assert "Ciudad inclusiva" in page
+    assert "Diversidad e inclusión: una ciudad donde todos, sea cual sea su origen, tienen su lugar." in page
+
+
+def test_a_cycle_without_assessment_shows_no_criteria_to_the_cities(client, make_city, make_user, cycle, db):
+    cycle.has_assessment = False
+    db.session.commit()
+    city = make_city("Venlo", country="NL", timezone="Europe/Amsterdam")
+    client.login(make_user(Role.REPRESENTATIVE, city=city).email)
+    response = client.post("/city/nominations/new", {"host_city_id": city.id})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "How the dossiers will be assessed" not in page
+    assert "Diversity and inclusion: a city where everyone" not in page
