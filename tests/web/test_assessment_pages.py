@@ -182,3 +182,35 @@ def test_no_public_page_feed_or_api_reads_the_assessment():
     readers = [path.name for path in public if re.search(r"\bAssessment|services\.assessment|services import assessment",
                                                          path.read_text("utf-8"))]
     assert readers == []
+
+
+def test_the_comparison_and_the_dashboard_keep_their_queries_whatever_the_number_of_dossiers(
+        client, setting, db, make_city):
+    from capital.models import Assessment, AssessmentScore
+    from tests.web.test_query_counts import queries_for
+
+    def grow(count):
+        for _ in range(count):
+            city = make_city()
+            db.session.add(Nomination(cycle_id=setting.cycle.id, nominating_city_id=city.id, host_city_id=city.id,
+                                      title="More", state=NominationState.ELIGIBLE))
+        db.session.commit()
+        assessment = db.session.scalar(select(Assessment))
+        for nomination in db.session.scalars(select(Nomination).where(Nomination.cycle_id == setting.cycle.id)):
+            for criterion in setting.criteria:
+                if db.session.scalar(select(AssessmentScore.id).where(
+                        AssessmentScore.nomination_id == nomination.id,
+                        AssessmentScore.criterion_id == criterion.id)) is None:
+                    db.session.add(AssessmentScore(assessment_id=assessment.id, nomination_id=nomination.id,
+                                                   criterion_id=criterion.id, score=2, note="n"))
+        db.session.commit()
+
+    client.login(setting.member.email)
+    for nomination in setting.nominations:
+        setting.form(client, nomination)
+    client.post("/assessment/submit", {"submit": "1"})
+    setting.close(db)
+    few = queries_for(client, db, "/assessment/compare"), queries_for(client, db, "/assessment/")
+    grow(12)
+    many = queries_for(client, db, "/assessment/compare"), queries_for(client, db, "/assessment/")
+    assert many == few
