@@ -241,3 +241,12 @@ def test_closing_the_assessment_by_hand_early_ends_it_and_opens_the_comparison(p
         service.save_assessment(panel.cycle, panel.entries(), actor=panel.board[0], now=DURING + SECOND)
     db.session.rollback()
     assert service.may_see(panel.cycle, panel.expert, DURING + SECOND)
+
+
+def test_the_periodic_tick_sends_the_assessment_reminders(panel, db):
+    from capital.services.ticks import run_tick
+
+    summary = run_tick(CLOSES - timedelta(days=1))
+    assert summary["assessment_reminders"] == 1
+    assert run_tick(CLOSES - timedelta(days=1))["assessment_reminders"] == 0
+    assert db.session.scalar(select(Mailing.occasion).where(Mailing.kind == "assessment_reminder")) == "1d"
