@@ -224,12 +224,14 @@ def submit_assessment(cycle: Cycle, *, actor: User, now: datetime) -> Assessment
 # --- reading everyone's (after the deadline) ---------------------------------------------------------
 
 def _means(cycle: Cycle):
-    """SQL: each dossier's mean score on each criterion over the submitted assessments."""
+    """SQL: each dossier's mean score on each criterion over the submitted assessments of the
+    people not recused (a conflict declared after submitting withdraws the assessment)."""
     return (select(AssessmentScore.nomination_id, AssessmentScore.criterion_id,
                    func.avg(AssessmentScore.score).label("mean"))
             .join(Assessment, Assessment.id == AssessmentScore.assessment_id)
+            .join(User, User.id == Assessment.assessor_id)
             .where(Assessment.cycle_id == cycle.id, Assessment.submitted_dt.is_not(None),
-                   AssessmentScore.score.is_not(None))
+                   AssessmentScore.score.is_not(None), ~recused_condition(cycle))
             .group_by(AssessmentScore.nomination_id, AssessmentScore.criterion_id).subquery("means"))
 
 
@@ -297,7 +299,7 @@ def comparison_rows(cycle: Cycle, nominations: list[Nomination], criteria: list[
         .join(Assessment, Assessment.id == AssessmentScore.assessment_id)
         .join(User, User.id == Assessment.assessor_id)
         .where(Assessment.cycle_id == cycle.id, Assessment.submitted_dt.is_not(None),
-               AssessmentScore.nomination_id.in_(ids))
+               AssessmentScore.nomination_id.in_(ids), ~recused_condition(cycle))
         .order_by(User.name, Assessment.id)).all() if ids else []
     scores: dict[tuple[int, int], list[int]] = {}
     notes: dict[tuple[int, int], list[Note]] = {}
@@ -317,5 +319,6 @@ def comparison_rows(cycle: Cycle, nominations: list[Nomination], criteria: list[
 
 
 def submission_count(cycle: Cycle) -> int:
-    return db.session.scalar(select(func.count(Assessment.id)).where(
-        Assessment.cycle_id == cycle.id, Assessment.submitted_dt.is_not(None)))
+    """The submitted assessments that count: those of people not recused."""
+    return db.session.scalar(select(func.count(Assessment.id)).join(User, User.id == Assessment.assessor_id).where(
+        Assessment.cycle_id == cycle.id, Assessment.submitted_dt.is_not(None), ~recused_condition(cycle)))

@@ -250,3 +250,16 @@ def test_the_periodic_tick_sends_the_assessment_reminders(panel, db):
     assert summary["assessment_reminders"] == 1
     assert run_tick(CLOSES - timedelta(days=1))["assessment_reminders"] == 0
     assert db.session.scalar(select(Mailing.occasion).where(Mailing.kind == "assessment_reminder")) == "1d"
+
+
+def test_an_assessment_submitted_before_a_recusal_no_longer_counts(panel, db):
+    from capital.services import voting
+
+    panel.complete(panel.expert, score=5)
+    panel.complete(panel.board[0], score=1)
+    voting.declare_conflict(panel.cycle, panel.board[0], "A relative leads the Lyon dossier", now=DURING)
+    db.session.commit()
+    assert set(service.panel_totals(panel.cycle).values()) == {Decimal(100)}
+    assert service.submission_count(panel.cycle) == 1
+    rows = service.comparison_rows(panel.cycle, panel.nominations, panel.criteria)
+    assert {note.author for row in rows for notes in row.notes.values() for note in notes} == {"Ana Experta"}

@@ -214,3 +214,13 @@ def test_the_comparison_and_the_dashboard_keep_their_queries_whatever_the_number
     grow(12)
     many = queries_for(client, db, "/assessment/compare"), queries_for(client, db, "/assessment/")
     assert many == few
+
+
+def test_an_expert_declares_a_conflict_and_then_neither_assesses_nor_sees(client, setting, db):
+    client.login(setting.expert.email)
+    assert "/board/vote/conflict" in client.get("/assessment/").get_data(as_text=True)
+    response = client.post("/board/vote/conflict", {"reason": "I advised the Lyon dossier"})
+    assert response.headers["Location"].endswith("/assessment/")
+    page = client.get("/assessment/").get_data(as_text=True)
+    assert "Se ha abstenido en este ciclo: no evalúa ni ve las evaluaciones." in page
+    assert client.get(f"/assessment/dossiers/{setting.nominations[0].id}").status_code == 403
