@@ -105,7 +105,7 @@ def test_a_board_member_assesses_keyboard_only_in_arabic(panel_world, live_serve
 
 ROLE_PAGES = {
     "expert": lambda w: ["/assessment/", f"/assessment/dossiers/{w['nominations'][0].id}", "/assessment/submit",
-                         "/review/board"],
+                         "/review/board", "/board/vote/conflict"],
     "board": lambda w: ["/assessment/", f"/assessment/dossiers/{w['nominations'][0].id}", "/assessment/submit",
                         "/board/"],
     "secretariat": lambda w: ["/assessment/", f"/secretariat/cycles/{w['cycle'].id}/criteria",
