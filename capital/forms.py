@@ -91,6 +91,8 @@ def error_links(*forms, messages=()) -> list[tuple[str | None, str]]:
         if not isinstance(form, Form):
             continue  # a page without this form
         links.extend((None, message) for message in form.form_errors)
+        # Fields a template writes itself (the ballot's ranks) give their problems this way.
+        links.extend(getattr(form, "field_problems", ()))
         for field in form:
             if field.type in _HIDDEN_TYPES:
                 target = None

@@ -59,7 +59,7 @@ def _arguments(copy: Path, bench: str, redis_url: str) -> list[str]:
 
 @pytest.mark.timeout(1200)  # gunicorn, Celery and wrk start in each: slow on a loaded machine, not stuck
 def test_every_bench_runs_at_its_tiniest_size_and_prints_its_table(tmp_path):
-    assert {"mail.py", "year_page.py", "load.py", "scale.py", "tally.py"} <= set(BENCHES)
+    assert {"mail.py", "year_page.py", "load.py", "scale.py", "tally.py", "ballot.py"} <= set(BENCHES)
     copy = _clean_copy(tmp_path / "checkout")
     redis_url = TEST_REDIS_URL.rsplit("/", 1)[0] + "/12"
     pending, finished = list(BENCHES), {}

@@ -98,9 +98,11 @@ def nominees(year):
     cycle = _cycle_or_404(year)
     if not nominees_are_public(cycle.phase):
         return _not_public(_("The nominees are published here once nominations have closed."))
+    finalists = public.public_finalists(cycle, clock.now())
     return _page(public.public_nominees_query(cycle),
                  lambda n: {"title": n.title, "host_city": _city(n.host_city),
-                            "nominating_city": _city(n.nominating_city)}, NomineePageSchema)
+                            "nominating_city": _city(n.nominating_city), "is_shortlisted": n.id in finalists},
+                 NomineePageSchema)
 
 
 @bp.route("/cycles/<int:year>/result")

@@ -58,6 +58,8 @@ class NomineeSchema(Schema):
     title = fields.String(required=True)
     host_city = fields.Nested(CitySchema, required=True)
     nominating_city = fields.Nested(CitySchema, required=True)
+    is_shortlisted = fields.Boolean(required=True, metadata={
+        "description": "On the published shortlist; false before its publication time and without one."})
 
 
 class RoundResultSchema(Schema):

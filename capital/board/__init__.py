@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("board", __name__)
 
-from capital.board import routes  # noqa: E402,F401
+from capital.board import routes, shortlist_routes  # noqa: E402,F401

@@ -1,9 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from capital.forms import strip
-from capital.i18n import _, _l
+from capital.i18n import _l
 
 
 class ConflictForm(FlaskForm):
@@ -24,21 +24,28 @@ def rank_field_name(nomination_id: int) -> str:
     return f"rank_{nomination_id}"
 
 
-def ballot_form(nominations, *, replacing: bool, formdata=None):
-    """The ballot: one rank (blank for no preference) per nomination; a replacement code when replacing."""
+class BallotForm(FlaskForm):
+    """The ballot's CSRF token and, when replacing, the replacement code.
 
-    class BallotForm(FlaskForm):
-        """Its fields are added below: the nominations are known only now."""
+    The ranks are plain inputs the template writes from the preloaded ballot rows (one text
+    field per nomination: n fields, not n² options); their values and their problems are kept
+    here, ``ranks`` and ``rank_errors`` by nomination id, so that the page shows each problem at
+    its field and in the error summary (``field_problems``).
+    """
 
-    choices = [SelectChoice("", _("No preference"))] + [
-        SelectChoice(str(rank), str(rank)) for rank in range(1, len(nominations) + 1)]
-    for nomination in nominations:
-        # The choice is checked by the ballot rules, which say at the field what is wrong.
-        setattr(BallotForm, rank_field_name(nomination.id), SelectField(
-            _("Rank for %(city)s: “%(title)s”", city=nomination.host_city.name, title=nomination.title),
-            choices=choices, validate_choice=False, default=""))
-    if replacing:
-        BallotForm.replacement_secret = StringField(
-            _l("Your replacement code (shown with your receipt)"), filters=[strip],
-            validators=[DataRequired(message=_l("Enter the replacement code you were given with your receipt."))])
-    return BallotForm(formdata=formdata) if formdata is not None else BallotForm()
+    replacement_secret = StringField(
+        _l("Your replacement code (shown with your receipt)"), filters=[strip],
+        validators=[DataRequired(message=_l("Enter the replacement code you were given with your receipt."))])
+
+    def __init__(self, *args, replacing: bool, nomination_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if not replacing:
+            del self.replacement_secret
+        self.nomination_ids = list(nomination_ids)
+        self.ranks: dict[int, str] = {}
+        self.rank_errors: dict[int, list[str]] = {}
+
+    @property
+    def field_problems(self) -> list[tuple[str, str]]:
+        """The rank problems for the error summary, in the ballot's order: (``#field``, message)."""
+        return [(f"#{rank_field_name(n)}", message) for n in self.nomination_ids for message in self.rank_errors.get(n, ())]

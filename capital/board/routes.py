@@ -5,7 +5,7 @@ from sqlalchemy import select
 from capital import throttle
 from capital.auth.access import role_required
 from capital.board import bp
-from capital.board.forms import ConflictForm, RunnerUpForm, ballot_form, rank_field_name
+from capital.board.forms import BallotForm, ConflictForm, RunnerUpForm
 from capital.domain.ballots import BallotFormError, ranking_in_words, ranks_of, read_ballot, unranked
 from capital.domain.messages import RuleViolation
 from capital.domain.phase import Phase
@@ -45,28 +45,43 @@ def _recusal(cycle) -> Recusal | None:
 
 
 def _ballot_context():
-    """The cycle, its current round, the nominations on the ballot and the ballot form for the
-    signed-in member (with the replacement code when they may replace their ballot); 404 without a vote."""
+    """The cycle, its current round, the ballot's rows and the ballot form for the signed-in member
+    (with the replacement code when they may replace their ballot); 404 without a vote."""
     cycle = voting.vote_cycle()
     if cycle is None:
         abort(404)
     voting_round = voting.current_round(cycle)
-    nominations = voting.ballot_nominations(voting_round)
+    rows = voting.ballot_rows(cycle.id, voting_round.tie_break_order)
     replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
-    return cycle, voting_round, nominations, ballot_form(nominations, replacing=replacing)
+    form = BallotForm(replacing=replacing, nomination_ids=[row.id for row in rows])
+    if request.method == "POST":
+        form.ranks = {n: value for n, value in _posted_ranks().items() if n in set(form.nomination_ids)}
+    return cycle, voting_round, rows, form
 
 
-def _render_ballot(cycle, voting_round, nominations, form):
+def _render_ballot(cycle, voting_round, rows, form):
     voted = voting.has_voted(cycle, current_user)
     is_open = cycle.phase == Phase.VOTING_OPEN and voting_round.closed_dt is None and utcnow() < voting_round.closes_dt
-    names = voting.nomination_names(nominations)
+    names = voting.row_names(rows)
     response = make_response(render_template(
-        "board/ballot.html", cycle=cycle, voting_round=voting_round, nominations=nominations, form=form,
+        "board/ballot.html", cycle=cycle, voting_round=voting_round, rows=rows, form=form,
         has_voted=voted, is_open=is_open, on_roll=current_user.id in voting_round.roll,
         recusal=_recusal(cycle), tie_break=[names[n] for n in voting_round.tie_break_order],
-        rank_field_name=rank_field_name))
+        texts=ballot_texts(len(rows))))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def ballot_texts(count: int) -> dict[str, str]:
+    """The ballot's per-line texts, translated once for the page (each line fills them in), and
+    the address of a dossier without its id: 200 lines need neither 600 look-ups nor 200 url_for."""
+    return {
+        "label": _("Rank for %(city)s: “%(title)s”"),
+        "nominated_by": _("Nominated by %(city)s."),
+        "dossier": _("Read the dossier of %(city)s"),
+        "dossier_url": url_for("nominations.show", nomination_id=0).removesuffix("0"),
+        "range": _("A number from 1 to %(count)s, or blank.", count=count),
+    }
 
 
 def _posted_ranks() -> dict[int, str]:
@@ -78,18 +93,17 @@ def _posted_ranks() -> dict[int, str]:
     return ranks
 
 
-def _read(form, nominations):
+def _read(form, rows):
     """The ranking the posted form means, or None with every problem put at its field."""
     valid = form.validate_on_submit()
     if not valid and not any(field.errors for field in form):
         abort(400)  # only the CSRF token, which has no field to point at
     try:
-        ranking = read_ballot(_posted_ranks(), [n.id for n in nominations])
+        ranking = read_ballot(_posted_ranks(), form.nomination_ids)
     except BallotFormError as error:
         for problem in error.errors:
             # A problem of the whole ballot (nothing ranked) is shown at its first rank.
-            field = form[rank_field_name(problem.nomination_id or nominations[0].id)]
-            field.errors = [*field.errors, translate(problem.message)]
+            form.rank_errors.setdefault(problem.nomination_id or rows[0].id, []).append(translate(problem.message))
         return None
     return ranking if valid else None
 
@@ -112,17 +126,16 @@ _ballot_throttle = throttle.limit("ballot", "CAPITAL_BALLOT_LIMIT", key=_member_
 @role_required(Role.BOARD)
 @_ballot_throttle
 def review():
-    cycle, voting_round, nominations, form = _ballot_context()
-    replacing = hasattr(form, "replacement_secret")
-    ranking = _read(form, nominations)
+    cycle, voting_round, rows, form = _ballot_context()
+    replacing = form.replacement_secret is not None
+    ranking = _read(form, rows)
     if ranking is None:
-        return _render_ballot(cycle, voting_round, nominations, form)
-    names = {n.id: n.host_city.name for n in nominations}
+        return _render_ballot(cycle, voting_round, rows, form)
+    names = {row.id: row.host for row in rows}
     response = make_response(render_template(
-        "board/review.html", cycle=cycle, voting_round=voting_round, form=form, nominations=nominations,
+        "board/review.html", cycle=cycle, voting_round=voting_round, form=form, rows=rows,
         words=ranking_in_words(ranking, names), ranks=ranks_of(ranking),
-        unranked=[names[n] for n in unranked(ranking, [n.id for n in nominations])], replacing=replacing,
-        rank_field_name=rank_field_name))
+        unranked=[names[n] for n in unranked(ranking, form.nomination_ids)], replacing=replacing))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -131,13 +144,13 @@ def review():
 @role_required(Role.BOARD)
 @_ballot_throttle
 def cast():
-    cycle, voting_round, nominations, form = _ballot_context()
-    replacing = hasattr(form, "replacement_secret")
+    cycle, voting_round, rows, form = _ballot_context()
+    replacing = form.replacement_secret is not None
     if "change" in request.form:
-        return _render_ballot(cycle, voting_round, nominations, form)
-    ranking = _read(form, nominations)
+        return _render_ballot(cycle, voting_round, rows, form)
+    ranking = _read(form, rows)
     if ranking is None:
-        return _render_ballot(cycle, voting_round, nominations, form)
+        return _render_ballot(cycle, voting_round, rows, form)
     try:
         receipt = voting.cast_ballot(cycle, current_user, ranking, now=utcnow(),
                                      replacement_secret=form.replacement_secret.data if replacing else None)
@@ -145,9 +158,12 @@ def cast():
         db.session.rollback()
         # A refused ranking or code is shown at its field; the rest (voting closed, not on the
         # roll, already voted) at the top, since the form may no longer be on the page.
-        add_reasons(form, error.reasons, {"ballot.unknown_nomination": rank_field_name(nominations[0].id),
-                                          "ballot.bad_replacement_secret": "replacement_secret"})
-        return _render_ballot(cycle, voting_round, nominations, form)
+        problems = [reason for reason in error.reasons if reason.code == "ballot.unknown_nomination"]
+        for reason in problems:
+            form.rank_errors.setdefault(rows[0].id, []).append(translate(reason))
+        add_reasons(form, [reason for reason in error.reasons if reason not in problems],
+                    {"ballot.bad_replacement_secret": "replacement_secret"})
+        return _render_ballot(cycle, voting_round, rows, form)
     commit()
     # Shown this once: the receipt is stored nowhere beside the voter, so it cannot be shown again.
     response = make_response(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,

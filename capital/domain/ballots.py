@@ -10,7 +10,7 @@ Reading the ballot form
     least ``r - 1`` nominations ranked better. ``1, 3`` (rank 2 missing, no tie at 1) or a
     ranking that starts at 2 cannot be meant and is refused at the field, as is a rank that
     is not a number from 1 to n, a field for a nomination that is not on the ballot, and a
-    ballot that ranks nothing.
+    ballot that ranks nothing. A rank may be written in any decimal digits (``٣`` is 3).
 
 Draws and codes
     The tie-break order is derived from a published seed and the nominations' ids alone
@@ -79,7 +79,8 @@ def read_ballot(ranks: Mapping[int, str | int | None], nomination_ids: Sequence[
         text = "" if raw is None else str(raw).strip()
         if not text:
             continue
-        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= count:
+        # Any decimal digits: an Arabic keyboard types ٣ for 3.
+        if not text.isdecimal() or not 1 <= int(text) <= count:
             errors.append(FieldError(nomination_id, Message(
                 N_("Give a rank from 1 to %(count)s, or leave the field blank for no preference."),
                 {"count": count}, "ballot.rank_out_of_range")))

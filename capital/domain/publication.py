@@ -8,6 +8,7 @@ whatever URL is tried.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from capital.domain.phase import Phase
 
@@ -28,6 +29,28 @@ def result_is_public(phase: Phase, announcement_dt: datetime | None, now: dateti
     if phase not in PUBLISHED_PHASES:
         return False
     return announcement_dt is None or now >= announcement_dt
+
+
+# The phases in which a cycle's shortlist has been published (if it has one): from its
+# publication on, through the final vote, to the end (no capital after the final vote included).
+SHORTLIST_PUBLISHED_PHASES = frozenset({
+    Phase.SHORTLISTED, Phase.VOTING_OPEN, Phase.VOTING_CLOSED, Phase.TALLIED, Phase.ANNOUNCED, Phase.NO_CAPITAL,
+})
+
+
+def shortlist_is_public(cycle: Any, now: datetime) -> bool:
+    """True once ``cycle`` (anything with ``phase``, ``shortlist_size`` and ``shortlist_publication_dt``)
+    has published its shortlist and the publication time has come, to the second.
+
+    Publishing by hand before the planned time moves the publication time to that moment (see
+    :func:`capital.services.cycles.enter_phase`), so it publishes at once. A cycle without a
+    shortlist, or whose shortlist vote missed its quorum (it never reached "shortlisted"), has
+    none to show: the caller asks for the finalists only when this is true. Who is a finalist,
+    the counts and the shortlist ballots are public only then.
+    """
+    if not cycle.shortlist_size or cycle.shortlist_publication_dt is None:
+        return False
+    return cycle.phase in SHORTLIST_PUBLISHED_PHASES and now >= cycle.shortlist_publication_dt
 
 
 def nominees_are_public(phase: Phase) -> bool:

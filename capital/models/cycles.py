@@ -15,7 +15,8 @@ from capital.models.types import IntEnumType, UTCDateTime, enum_check, utcnow
 
 from capital.voting import METHODS
 
-TALLY_METHODS = tuple(METHODS)
+# The final vote's methods: every ranked method (approval counts the shortlist, never the final vote).
+TALLY_METHODS = tuple(method for method in METHODS if method != "approval")
 NOMINATION_REMINDER_DAYS = (14, 3, 1)
 
 
@@ -90,7 +91,9 @@ class VotingRound(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
-    number: Mapped[int] = mapped_column(default=1)
+    number: Mapped[int] = mapped_column(default=1)  # the final vote's rounds from 1; the shortlist vote is 0
+    # The board's approval vote for the shortlist (docs/vote.md), with the same roll, receipts and secrecy.
+    is_shortlist: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     opens_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     closes_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     # Drawn and published when voting opens; the tally breaks ties by it and nothing else.

@@ -132,6 +132,7 @@ def year_context(cycle: Cycle, year: int, now) -> dict:
         year=year, cycle=cycle, **shown,
         rounds=[round_view(result, year) for result in public.public_results(cycle, now)],
         nominees=public.public_nominees(cycle), nominees_public=public.nominees_are_public(cycle.phase),
+        finalists=public.public_finalists(cycle, now),
         number=number, share_title=_("Capital of Living Together %(year)s", year=year),
         share_description=description,
     )

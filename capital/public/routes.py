@@ -79,7 +79,8 @@ def nominees():
             .where(Nomination.cycle_id == cycle.id, Nomination.state.in_(ACTIVE_STATES))
             .order_by(Nomination.title)
         ).all()
-    return render_template("public/nominees.html", cycle=cycle, nominations=nominations)
+    finalists = public.public_finalists(cycle, clock.now()) if cycle is not None else set()
+    return render_template("public/nominees.html", cycle=cycle, nominations=nominations, finalists=finalists)
 
 
 @bp.route("/<int:year>")

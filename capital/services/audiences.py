@@ -106,9 +106,17 @@ def member_cities(params: dict) -> Select:
     if params.get("without_submission_in") is not None:
         cities = and_(cities, City.id.not_in(select(Nomination.nominating_city_id).where(
             Nomination.cycle_id == params["without_submission_in"], Nomination.state.in_(_HAS_SUBMITTED))))
+    return _city_recipients(cities)
+
+
+def _city_recipients(cities, variant="") -> Select:
+    """The active representatives of the ``cities`` (a condition on City), each in their mail
+    language and time zone (else the city's), and each city's contact address, in its first
+    representative's language and the city's zone; ``variant`` an expression on City."""
     representative = and_(User.is_active_account.is_(True), _is_representative())
     people = select(*_row(City.id, func.lower(User.email), func.coalesce(User.mail_locale, User.locale),
-                          func.coalesce(User.timezone, City.timezone), User.name, City.id, City.name)
+                          func.coalesce(User.timezone, City.timezone), User.name, City.id, City.name,
+                          variant=variant)
                     ).join(User, User.city_id == City.id).where(cities, representative)
     first = (select(func.coalesce(User.mail_locale, User.locale)).where(User.city_id == City.id, representative)
              .order_by(User.id).limit(1).correlate(City).scalar_subquery())
@@ -116,8 +124,24 @@ def member_cities(params: dict) -> Select:
     # An address that is also an active representative's gets that person's mail, once.
     someone = exists().where(User.email == contact, representative)
     contacts = select(*_row(City.id, contact, func.coalesce(first, "en"), City.timezone, "", City.id,
-                            City.name)).where(cities, ~someone)
+                            City.name, variant=variant)).where(cities, ~someone)
     return union_all(people, contacts)
+
+
+def _finalist_context(variant: str) -> dict:
+    return {"is_finalist": variant == "finalist"}
+
+
+@audience("nominating_cities", variant_context=_finalist_context)
+def nominating_cities(params: dict) -> Select:
+    """Every city that put a nomination forward in the cycle ``params["cycle_id"]`` (whatever its
+    status since), its representatives and its contact; the variant "finalist" for a city one of
+    whose nominations is among ``params["finalist_ids"]``, else ""."""
+    put_forward = select(Nomination.nominating_city_id).where(
+        Nomination.cycle_id == params["cycle_id"], Nomination.state.in_(_HAS_SUBMITTED))
+    finalist = exists().where(Nomination.nominating_city_id == City.id,
+                              Nomination.id.in_(params["finalist_ids"])).correlate(City)
+    return _city_recipients(City.id.in_(put_forward), case((finalist, "finalist"), else_=""))
 
 
 # --- people ------------------------------------------------------------------------------------------------

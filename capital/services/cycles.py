@@ -30,7 +30,8 @@ from capital.models.cycles import NOMINATION_REMINDER_DAYS
 from capital.services import criteria, voting
 from capital.services.audit import Actor, record
 from capital.services.notices import (
-    queue_announcement_mail, queue_call_for_nominations, queue_result_mail, queue_voting_open_mail,
+    queue_announcement_mail, queue_call_for_nominations, queue_result_mail, queue_shortlist_mail,
+    queue_voting_open_mail,
 )
 
 log = logging.getLogger(__name__)
@@ -226,13 +227,18 @@ def transition_context(cycle: Cycle) -> TransitionContext:
                Nomination.state.in_([NominationState.ELIGIBLE, NominationState.SUBMITTED]))
         .group_by(Nomination.state)
     ).all())
-    rounds_used = db.session.scalar(select(func.count(VotingRound.id)).where(VotingRound.cycle_id == cycle.id))
+    rounds_used = db.session.scalar(select(func.count(VotingRound.id)).where(
+        VotingRound.cycle_id == cycle.id, VotingRound.is_shortlist.is_(False)))
     # A round "meets its quorum" for the phases when it designates a city: a count without a
     # winner (an unresolved tie) leads on like a missed quorum, to another round or no capital.
     latest = db.session.execute(
         select(Result.is_quorum_met, Result.winner_nomination_id).join(VotingRound, Result.round_id == VotingRound.id)
-        .where(VotingRound.cycle_id == cycle.id).order_by(VotingRound.number.desc()).limit(1)
+        .where(VotingRound.cycle_id == cycle.id, VotingRound.is_shortlist.is_(False))
+        .order_by(VotingRound.number.desc()).limit(1)
     ).first()
+    # The shortlist is drawn when its vote met the quorum and someone was approved.
+    counted = voting.shortlist_result(cycle)
+    drawn = None if counted is None else bool(counted.is_quorum_met and counted.tally.get("shortlist_ids"))
     quorum_met = None if latest is None else bool(latest.is_quorum_met and latest.winner_nomination_id is not None)
     return TransitionContext(
         eligible_nominations=counts.get(NominationState.ELIGIBLE, 0),
@@ -240,6 +246,7 @@ def transition_context(cycle: Cycle) -> TransitionContext:
         quorum_met=quorum_met,
         rounds_used=rounds_used,
         max_rounds=cycle.max_rounds,
+        shortlist_drawn=drawn,
     )
 
 
@@ -333,6 +340,15 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
         _apply_timeline(cycle, cycle_timeline(cycle).second_round(now))
     if cycle.phase == Phase.NOMINATIONS_OPEN:
         queue_call_for_nominations(cycle, now)
+    elif cycle.phase == Phase.SHORTLIST_VOTING:
+        voting.open_round(cycle, actor=actor, now=now, shortlist=True)
+    elif cycle.phase == Phase.SHORTLIST_COUNTED and voting.close_round(cycle, now=now, shortlist=True) is not None:
+        voting.tally_round(cycle, now=now, shortlist=True)
+    elif cycle.phase == Phase.SHORTLISTED:
+        # Publishing by hand ahead of the planned time publishes now, as the announcement does.
+        if cycle.shortlist_publication_dt is None or cycle.shortlist_publication_dt > now:
+            cycle.shortlist_publication_dt = now
+        queue_shortlist_mail(cycle, voting.finalists(cycle) or [], now)
     elif cycle.phase == Phase.VOTING_OPEN:
         queue_voting_open_mail(cycle, voting.open_round(cycle, actor=actor, now=now), now)
     elif cycle.phase == Phase.VOTING_CLOSED and voting.close_round(cycle, now=now) is not None:

@@ -23,7 +23,7 @@ from capital.domain.messages import N_
 from capital.domain.phase import Phase
 from capital.domain.timeline import DEADLINE_LABELS, timeline_fields
 from capital.extensions import db
-from capital.models import Cycle, Mailing, Nomination, Result, VotingRound
+from capital.models import City, Cycle, Mailing, Nomination, Result, VotingRound
 from capital.services import voting
 from capital.services.mail import absolute_url
 from capital.services.mailings import queue_group_mail
@@ -188,6 +188,18 @@ def queue_result_mail(cycle: Cycle, result: Result, now: datetime) -> Mailing | 
                            "roll": result.eligible_voters, "quorum_met": result.is_quorum_met,
                            "winner": winner.host_city.name if winner else None,
                            "announcement": cycle.announcement_dt, "link": absolute_url("board.results")})
+
+
+def queue_shortlist_mail(cycle: Cycle, finalist_ids: list[int], now: datetime) -> Mailing | None:
+    """To every city that put a nomination forward: the published shortlist, and whether it is a
+    finalist (with the opening of the final vote), each in its mail language. Call it in
+    the transaction that publishes the shortlist; None when it was already recorded."""
+    names = dict(db.session.execute(select(Nomination.id, City.name).join(City, City.id == Nomination.host_city_id)
+                                    .where(Nomination.id.in_(finalist_ids))).all())
+    context = {"finalists": [names[n] for n in finalist_ids], "voting_opens": cycle.voting_open_dt,
+               "link": absolute_url("public.year_page", year=cycle.year)}
+    return _queue("shortlist", "nominating_cities", N_("The shortlist of the Capital of Living Together %(year)s"),
+                  cycle, now, context=context, params={"cycle_id": cycle.id, "finalist_ids": list(finalist_ids)})
 
 
 def queue_announcement_mail(cycle: Cycle, now: datetime) -> list[Mailing]:

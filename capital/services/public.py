@@ -16,9 +16,12 @@ from sqlalchemy.orm import selectinload
 
 from capital.domain.nominations import ACTIVE_STATES
 from capital.domain.phase import Phase
-from capital.domain.publication import PUBLISHED_PHASES, nominees_are_public, result_is_public, years_of
+from capital.domain.publication import (
+    PUBLISHED_PHASES, nominees_are_public, result_is_public, shortlist_is_public, years_of,
+)
 from capital.extensions import db
 from capital.models import Ballot, City, Cycle, Nomination, Result, VotingRound
+from capital.services import voting
 
 
 def is_result_public(cycle: Cycle, now: datetime) -> bool:
@@ -43,6 +46,13 @@ def public_nominees_query(cycle: Cycle) -> Select:
             .order_by(Nomination.title, Nomination.id))
 
 
+def public_finalists(cycle: Cycle, now: datetime) -> set[int]:
+    """The finalists' nomination ids, once the shortlist is public (empty before, and without one)."""
+    if not shortlist_is_public(cycle, now):
+        return set()
+    return set(voting.finalists(cycle) or ())
+
+
 def public_nominees(cycle: Cycle) -> list[Nomination]:
     """The cycle's standing nominations, once nominations have closed; otherwise none."""
     if not nominees_are_public(cycle.phase):
@@ -56,13 +66,13 @@ def public_capital(cycle: Cycle, now: datetime) -> City | None:
 
 
 def public_results(cycle: Cycle, now: datetime) -> list[Result]:
-    """Every counted round of the cycle, first round first, once the result is public."""
+    """Every counted round of the cycle's final vote, first round first, once the result is public."""
     if not is_result_public(cycle, now):
         return []
     return list(db.session.scalars(
         select(Result).join(VotingRound, Result.round_id == VotingRound.id)
         .options(selectinload(Result.round))
-        .where(VotingRound.cycle_id == cycle.id).order_by(VotingRound.number)
+        .where(VotingRound.cycle_id == cycle.id, VotingRound.is_shortlist.is_(False)).order_by(VotingRound.number)
     ))
 
 
@@ -191,5 +201,7 @@ def calendar_cycle() -> Cycle | None:
 
 
 def next_embargo_end(now: datetime) -> datetime | None:
-    """The first announcement time after ``now``: public pages may change on their own then."""
-    return db.session.scalar(select(func.min(Cycle.announcement_dt)).where(Cycle.announcement_dt > now))
+    """The first announcement or shortlist publication after ``now``: public pages may change on their own then."""
+    moments = [db.session.scalar(select(func.min(column)).where(column > now))
+               for column in (Cycle.announcement_dt, Cycle.shortlist_publication_dt)]
+    return min((moment for moment in moments if moment is not None), default=None)

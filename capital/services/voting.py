@@ -28,6 +28,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.exc import IntegrityError
 
 from capital.domain.ballots import (
@@ -41,9 +42,11 @@ from capital.domain.publication import result_is_public
 from capital.domain.roles import Role
 from capital.extensions import db
 from capital.models import (
-    Ballot, BoardTerm, Cycle, Designation, Nomination, Participation, Recusal, Result, RoleGrant, User, VotingRound,
+    Ballot, BoardTerm, City, Cycle, Designation, Nomination, Participation, Recusal, Result, RoleGrant, User,
+    VotingRound,
 )
 from capital.services.audit import Actor, record
+from capital.voting import shortlist as choose_shortlist
 from capital.voting import tally
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ NO_CAPITAL_REASONS = {
     "no_eligible": N_("No nomination was eligible."),
     "quorum_missed": N_("The board did not reach its quorum in the last allowed voting round."),
     "unresolved_tie": N_("The count ended in a tie that could not be resolved."),
+    "shortlist_quorum_missed": N_("The board did not reach its quorum in the shortlist vote."),
 }
 # Nominations whose cities are in conflict: any that was put forward, whatever became of it.
 _PUT_FORWARD = (NominationState.SUBMITTED, NominationState.ELIGIBLE, NominationState.INELIGIBLE)
@@ -71,16 +75,64 @@ def _refuse(message: str, code: str, **params) -> RuleViolation:
     return RuleViolation(Message(message, params, code))
 
 
-def current_round(cycle: Cycle) -> VotingRound | None:
-    """The cycle's latest voting round, or None before voting first opened."""
-    return db.session.scalar(select(VotingRound).where(VotingRound.cycle_id == cycle.id)
+def current_round(cycle: Cycle, *, shortlist: bool = False) -> VotingRound | None:
+    """The cycle's latest round of the final vote (or its shortlist vote), or None before it opened."""
+    return db.session.scalar(select(VotingRound).where(VotingRound.cycle_id == cycle.id,
+                                                       VotingRound.is_shortlist.is_(shortlist))
                              .order_by(VotingRound.number.desc()).limit(1))
 
 
+def shortlist_result(cycle: Cycle) -> Result | None:
+    """The count of the cycle's shortlist vote, once there is one."""
+    return db.session.scalar(select(Result).join(VotingRound, Result.round_id == VotingRound.id)
+                             .where(VotingRound.cycle_id == cycle.id, VotingRound.is_shortlist.is_(True)))
+
+
+def finalists(cycle: Cycle) -> list[int] | None:
+    """The nominations the shortlist vote put on the shortlist, in its order; None without a counted
+    shortlist vote (ask :func:`capital.domain.publication.shortlist_is_public` before showing them)."""
+    result = shortlist_result(cycle)
+    if result is None or not result.is_quorum_met:
+        return None
+    return list(result.tally.get("shortlist_ids", []))
+
+
 def ballot_nominations(voting_round: VotingRound) -> list[Nomination]:
-    """The nominations on the round's ballot, in the order of their host cities' names."""
-    nominations = db.session.scalars(select(Nomination).where(Nomination.id.in_(voting_round.tie_break_order))).all()
+    """The nominations on the round's ballot, in the order of their host cities' names (both cities loaded)."""
+    nominations = db.session.scalars(
+        select(Nomination).where(Nomination.id.in_(voting_round.tie_break_order))
+        .options(selectinload(Nomination.host_city), selectinload(Nomination.nominating_city))).all()
     return sorted(nominations, key=lambda n: (n.host_city.name_latin.casefold(), n.id))
+
+
+@dataclass(frozen=True)
+class BallotRow:
+    """One line of a ballot as the page shows it: the nomination, its title and both its cities' names."""
+
+    id: int
+    title: str
+    host: str
+    nominating: str
+
+
+def ballot_rows(cycle_id: int, nomination_ids: list[int]) -> list[BallotRow]:
+    """The ballot's lines for ``nomination_ids`` (of the cycle ``cycle_id``), in the order of their host
+    cities' names, read in one query."""
+    host, nominating = aliased(City), aliased(City)
+    # Selected by cycle, one parameter, then kept by id: cheaper than an IN of 200 parameters.
+    rows = db.session.execute(
+        select(Nomination.id, Nomination.title, host.name, host.name_latin, nominating.name)
+        .join(host, Nomination.host_city_id == host.id)
+        .join(nominating, Nomination.nominating_city_id == nominating.id)
+        .where(Nomination.cycle_id == cycle_id)).all()
+    wanted = set(nomination_ids)
+    rows = sorted((row for row in rows if row[0] in wanted), key=lambda row: (row[3].casefold(), row[0]))
+    return [BallotRow(id=row[0], title=row[1], host=row[2], nominating=row[4]) for row in rows]
+
+
+def row_names(rows: list[BallotRow]) -> dict[int, str]:
+    """Each line's unique name on the ballot file, as :func:`nomination_names` gives it."""
+    return candidate_names([(row.id, row.host, row.nominating) for row in rows])
 
 
 def nomination_names(nominations: list[Nomination]) -> dict[int, str]:
@@ -91,15 +143,24 @@ def nomination_names(nominations: list[Nomination]) -> dict[int, str]:
 # --- opening: the roll and the tie-break ------------------------------------------------------
 
 
-def open_round(cycle: Cycle, *, actor: Actor, now: datetime) -> VotingRound:
+def open_round(cycle: Cycle, *, actor: Actor, now: datetime, shortlist: bool = False) -> VotingRound:
     """Start the next voting round: freeze the roll, recuse automatically, draw the tie-break.
 
     Called when the cycle enters "voting open"; the round closes at the cycle's voting deadline.
+    With ``shortlist``, the round is the shortlist vote (number 0), called when the cycle enters
+    "shortlist voting" and closing at the shortlist deadline. The ballot holds every eligible
+    nomination, or only the finalists once the cycle has drawn a shortlist.
     """
-    number = (db.session.scalar(select(func.max(VotingRound.number)).where(VotingRound.cycle_id == cycle.id))
-              or 0) + 1
+    if shortlist:
+        number = 0
+    else:
+        number = (db.session.scalar(select(func.max(VotingRound.number)).where(
+            VotingRound.cycle_id == cycle.id, VotingRound.is_shortlist.is_(False))) or 0) + 1
     eligible = db.session.scalars(select(Nomination.id).where(
         Nomination.cycle_id == cycle.id, Nomination.state == NominationState.ELIGIBLE)).all()
+    drawn = None if shortlist else finalists(cycle)
+    if drawn is not None:
+        eligible = [n for n in eligible if n in set(drawn)]
     put_forward = db.session.execute(select(Nomination.nominating_city_id, Nomination.host_city_id).where(
         Nomination.cycle_id == cycle.id, Nomination.state.in_(_PUT_FORWARD))).all()
     conflicted = {city for row in put_forward for city in row}
@@ -114,14 +175,15 @@ def open_round(cycle: Cycle, *, actor: Actor, now: datetime) -> VotingRound:
         record("voting.recused", recusal, actor="system", now=now, cycle_id=cycle.id,
                data={"user_id": user_id, "automatic": True})
     seed = new_seed()
-    voting_round = VotingRound(cycle_id=cycle.id, number=number, opens_dt=now, closes_dt=cycle.voting_close_dt,
+    voting_round = VotingRound(cycle_id=cycle.id, number=number, opens_dt=now, is_shortlist=shortlist,
+                               closes_dt=cycle.shortlist_close_dt if shortlist else cycle.voting_close_dt,
                                tie_break_seed=seed, tie_break_order=tie_break_order(seed, eligible),
                                roll=list(roll.voters))
     db.session.add(voting_round)
     db.session.flush()
     record("voting.round_opened", voting_round, actor=actor, now=now, cycle_id=cycle.id,
-           data={"round": number, "roll": len(roll.voters), "tie_break_seed": seed,
-                 "tie_break_order": voting_round.tie_break_order})
+           data={"round": number, **({"shortlist": True} if shortlist else {}), "roll": len(roll.voters),
+                 "tie_break_seed": seed, "tie_break_order": voting_round.tie_break_order})
     return voting_round
 
 
@@ -167,9 +229,9 @@ def _has_voted(voting_round: VotingRound, user: User) -> bool:
         Participation.round_id == voting_round.id, Participation.user_id == user.id)) is not None
 
 
-def has_voted(cycle: Cycle, user: User) -> bool:
-    """Whether ``user`` has cast a ballot in the cycle's current round."""
-    voting_round = current_round(cycle)
+def has_voted(cycle: Cycle, user: User, *, shortlist: bool = False) -> bool:
+    """Whether ``user`` has cast a ballot in the cycle's current round (or its shortlist vote)."""
+    voting_round = current_round(cycle, shortlist=shortlist)
     return voting_round is not None and _has_voted(voting_round, user)
 
 
@@ -177,18 +239,22 @@ def has_voted(cycle: Cycle, user: User) -> bool:
 
 
 def cast_ballot(cycle: Cycle, voter: User, ranking: Ranking, *, now: datetime,
-                replacement_secret: str | None = None) -> Receipt:
+                replacement_secret: str | None = None, shortlist: bool = False) -> Receipt:
     """Store ``voter``'s ballot in the open round and return the receipt (show it, keep it nowhere).
 
     One counted ballot per voter per round: the database refuses a second participation. With
     ``replacement_secret`` (when the cycle allows replacing) the ballot that secret belongs to
     is replaced instead; a used secret is spent. Refused outside the voting window, to anyone
-    not on the round's roll, and for a nomination not on the ballot.
+    not on the round's roll, and for a nomination not on the ballot. With ``shortlist`` the
+    ballot goes to the shortlist vote: ``ranking`` is one group, its approvals, at most K.
     """
-    voting_round = _open_round_for(cycle, voter, now)
+    voting_round = _open_round_for(cycle, voter, now, shortlist=shortlist)
     ranked = [n for group in ranking for n in group]
     if not ranked or len(set(ranked)) != len(ranked) or not set(ranked) <= set(voting_round.tie_break_order):
         raise _refuse(N_("The ballot names a nomination that is not on it."), "ballot.unknown_nomination")
+    if shortlist and (len(ranking) != 1 or len(ranked) > cycle.shortlist_size):
+        raise _refuse(N_("Approve at most %(size)s nominations: you ticked %(count)s."), "shortlist.too_many",
+                      size=cycle.shortlist_size, count=len(ranked))
     code = new_receipt_code()
     secret = new_replacement_secret() if cycle.allows_ballot_replacement else None
     ballot = Ballot(id=_ballot_id(), round_id=voting_round.id, receipt_code=code,
@@ -208,7 +274,7 @@ def cast_ballot(cycle: Cycle, voter: User, ranking: Ranking, *, now: datetime,
     db.session.add(ballot)
     db.session.flush()
     record("voting.voted", participation, actor=voter, now=now, cycle_id=cycle.id,
-           data={"round": voting_round.number})
+           data={"round": voting_round.number, **({"shortlist": True} if shortlist else {})})
     return Receipt(code, secret)
 
 
@@ -226,12 +292,13 @@ def _shared(cycle: Cycle) -> Cycle:
     return db.session.get(Cycle, cycle.id, with_for_update={"read": True}, populate_existing=True)
 
 
-def _open_round_for(cycle: Cycle, voter: User, now: datetime) -> VotingRound:
+def _open_round_for(cycle: Cycle, voter: User, now: datetime, *, shortlist: bool = False) -> VotingRound:
     cycle = _shared(cycle)
-    voting_round = current_round(cycle)
+    voting_round = current_round(cycle, shortlist=shortlist)
     if voting_round is not None:
         voting_round = db.session.get(VotingRound, voting_round.id, populate_existing=True)
-    if (voting_round is None or cycle.phase != Phase.VOTING_OPEN or voting_round.closed_dt is not None
+    phase = Phase.SHORTLIST_VOTING if shortlist else Phase.VOTING_OPEN
+    if (voting_round is None or cycle.phase != phase or voting_round.closed_dt is not None
             or not voting_round.opens_dt <= now < voting_round.closes_dt):
         raise _refuse(N_("Voting is not open: the ballot was not stored."), "ballot.closed")
     if voter.id not in voting_round.roll:
@@ -256,9 +323,10 @@ def _replace(cycle: Cycle, voting_round: VotingRound, voter: User, secret: str, 
 # --- closing and counting ---------------------------------------------------------------------
 
 
-def close_round(cycle: Cycle, *, now: datetime) -> VotingRound | None:
-    """Close the cycle's current round and rewrite its ballots in a random order; idempotent."""
-    voting_round = current_round(cycle)
+def close_round(cycle: Cycle, *, now: datetime, shortlist: bool = False) -> VotingRound | None:
+    """Close the cycle's current round (or its shortlist vote) and rewrite its ballots in a random order;
+    idempotent."""
+    voting_round = current_round(cycle, shortlist=shortlist)
     if voting_round is None:
         return None
     voting_round = db.session.get(VotingRound, voting_round.id, with_for_update=True, populate_existing=True)
@@ -289,8 +357,12 @@ def ballot_file(cycle: Cycle, voting_round: VotingRound, names: dict[int, str]) 
     if not cycle.is_secret:
         ids = {b.voter_id for b in ballots if b.voter_id}
         voters = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-    lines = [f"# Capital of Living Together {cycle.year}: board vote, round {voting_round.number}",
-             f"# method: {cycle.method}; tie-break seed: {voting_round.tie_break_seed}",
+    if voting_round.is_shortlist:
+        heading = f"shortlist vote of {cycle.shortlist_size}, each line its approvals"
+    else:
+        heading = f"board vote, round {voting_round.number}"
+    lines = [f"# Capital of Living Together {cycle.year}: {heading}",
+             f"# method: {_method(cycle, voting_round)}; tie-break seed: {voting_round.tie_break_seed}",
              "# candidates, tie-break order: " + ", ".join(names[n] for n in voting_round.tie_break_order)]
     for ballot in ballots:
         line = " > ".join(" = ".join(names[n] for n in group) for group in ballot.ranking)
@@ -301,13 +373,19 @@ def ballot_file(cycle: Cycle, voting_round: VotingRound, names: dict[int, str]) 
     return "\n".join(lines) + "\n"
 
 
-def tally_round(cycle: Cycle, *, now: datetime) -> Result | None:
+def _method(cycle: Cycle, voting_round: VotingRound) -> str:
+    return "approval" if voting_round.is_shortlist else cycle.method
+
+
+def tally_round(cycle: Cycle, *, now: datetime, shortlist: bool = False) -> Result | None:
     """Count the cycle's current (closed) round once: a second call returns the same result.
 
     The count uses the cycle's method and the round's tie-break order; the result keeps the
     engine's explanation, the roll, the turnout, the quorum and the checksum of the ballot file.
+    The shortlist vote is counted by approval, and its result keeps the shortlist
+    (``tally["shortlist_ids"]``: the first K approved, the tie-break order deciding at the K-th place).
     """
-    voting_round = current_round(cycle)
+    voting_round = current_round(cycle, shortlist=shortlist)
     if voting_round is None:
         return None
     voting_round = db.session.get(VotingRound, voting_round.id, with_for_update=True, populate_existing=True)
@@ -320,12 +398,15 @@ def tally_round(cycle: Cycle, *, now: datetime) -> Result | None:
     names = nomination_names(nominations)
     text = ballot_file(cycle, voting_round, names)
     order = [names[n] for n in voting_round.tie_break_order]
-    outcome = tally(text, method=cycle.method, candidates=order, tie_break=order)
+    method = _method(cycle, voting_round)
+    outcome = tally(text, method=method, candidates=order, tie_break=order)
     ids_by_name = {name: n for n, name in names.items()}
     data = outcome.to_dict()
     data["candidate_ids"] = [ids_by_name[name] for name in data["candidates"]]
-    result = Result(round_id=voting_round.id, method=cycle.method, tally=data,
-                    winner_nomination_id=ids_by_name.get(outcome.winner) if outcome.winner else None,
+    if shortlist:
+        data["shortlist_ids"] = [ids_by_name[name] for name in choose_shortlist(outcome, cycle.shortlist_size)]
+    result = Result(round_id=voting_round.id, method=method, tally=data,
+                    winner_nomination_id=ids_by_name.get(outcome.winner) if outcome.winner and not shortlist else None,
                     eligible_voters=len(voting_round.roll), ballots_cast=outcome.ballots,
                     is_quorum_met=is_quorum_met(outcome.ballots, len(voting_round.roll), cycle.quorum_share),
                     checksum=hashlib.sha256(text.encode()).hexdigest(), ballot_file=text, tallied_dt=now)
@@ -333,19 +414,23 @@ def tally_round(cycle: Cycle, *, now: datetime) -> Result | None:
     db.session.flush()
     record("voting.tallied", result, actor="system", now=now, cycle_id=cycle.id,
            data={"round": voting_round.number, "ballots": result.ballots_cast, "roll": result.eligible_voters,
-                 "quorum_met": result.is_quorum_met, "winner": outcome.winner, "checksum": result.checksum})
+                 "quorum_met": result.is_quorum_met, "winner": None if shortlist else outcome.winner,
+                 **({"shortlist": data["shortlist_ids"]} if shortlist else {}), "checksum": result.checksum})
     return result
 
 
 def latest_result(cycle: Cycle) -> Result | None:
-    """The count of the cycle's latest counted round."""
+    """The count of the cycle's latest counted round of the final vote."""
     return db.session.scalar(select(Result).join(VotingRound, Result.round_id == VotingRound.id)
-                             .where(VotingRound.cycle_id == cycle.id).order_by(VotingRound.number.desc()).limit(1))
+                             .where(VotingRound.cycle_id == cycle.id, VotingRound.is_shortlist.is_(False))
+                             .order_by(VotingRound.number.desc()).limit(1))
 
 
 def no_capital_reason(cycle: Cycle, previous: Phase) -> str:
     """Why ``cycle``, leaving ``previous``, ends without a capital: a key of NO_CAPITAL_REASONS."""
     result = latest_result(cycle)
+    if previous == Phase.SHORTLIST_COUNTED:
+        return "shortlist_quorum_missed"
     if previous == Phase.NOMINATIONS_CLOSED or result is None:
         return "no_eligible"
     if not result.is_quorum_met:
@@ -455,4 +540,10 @@ def audit_files(cycle: Cycle, now: datetime) -> dict[str, bytes]:
 def vote_cycle() -> Cycle | None:
     """The latest cycle that has held a vote (its current round is the one the board sees)."""
     return db.session.scalar(select(Cycle).join(VotingRound, VotingRound.cycle_id == Cycle.id)
-                             .order_by(Cycle.year.desc()).limit(1))
+                             .where(VotingRound.is_shortlist.is_(False)).order_by(Cycle.year.desc()).limit(1))
+
+
+def shortlist_cycle() -> Cycle | None:
+    """The latest cycle that has held a shortlist vote."""
+    return db.session.scalar(select(Cycle).join(VotingRound, VotingRound.cycle_id == Cycle.id)
+                             .where(VotingRound.is_shortlist.is_(True)).order_by(Cycle.year.desc()).limit(1))

@@ -17,14 +17,16 @@ Public API::
   ``[["Montréal"], ["Córdoba", "Venlo"]]`` ranking per voter, and
   :meth:`Election.from_ballots` from weighted :class:`Ballot` objects.
 - :func:`tally` counts by one of :data:`METHODS` (``schulze`` — the default —
-  ``ranked_pairs``, ``irv``, ``borda``, ``plurality``) and returns a
+  ``ranked_pairs``, ``irv``, ``borda``, ``plurality``, and ``approval`` for
+  the shortlist) and returns a
   :class:`Result`, whose :meth:`Result.to_dict` is the published JSON.
 - :class:`BallotError` (a :class:`ValueError`) reports invalid input; for a
   ballot file it lists every bad line and column, and nothing is counted.
 
 How each method treats equal ranks, truncated ballots and the tie-break
 order is documented in its module: :mod:`.schulze`, :mod:`.ranked_pairs`,
-:mod:`.irv`, :mod:`.borda`, :mod:`.plurality`; the tie-break rules common to
+:mod:`.irv`, :mod:`.borda`, :mod:`.plurality`, :mod:`.approval` (with
+:func:`shortlist`, the first K approved); the tie-break rules common to
 all of them in :mod:`.result`.
 """
 
@@ -38,6 +40,7 @@ from .ballots import (
     format_ballots,
     parse_ballots,
 )
+from .approval import shortlist
 from .result import Result, TieBreak
 from .tally import DEFAULT_METHOD, METHODS, tally
 
@@ -54,5 +57,6 @@ __all__ = [
     "format_ballot",
     "format_ballots",
     "parse_ballots",
+    "shortlist",
     "tally",
 ]

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import IO, Any
 
+from .approval import shortlist
 from .ballots import BallotError
 from .result import Result
 from .tally import DEFAULT_METHOD, METHODS, tally
@@ -34,6 +35,7 @@ TITLES = {
     "irv": "Instant-runoff voting",
     "borda": "Borda count (equal ranks share averaged points)",
     "plurality": "Plurality (equal first preferences share the vote)",
+    "approval": "Approval (a ballot approves every candidate it names)",
 }
 
 
@@ -52,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="the candidate list; any other name on a ballot is an error")
     parser.add_argument("--tie-break", type=_names, metavar="A,B,C",
                         help="every candidate once, most favoured first; the only way ties are broken")
+    parser.add_argument("--seats", type=int, metavar="K",
+                        help="with --method approval: also name the shortlist, the first K approved")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("file", metavar="FILE", help="ballot file, or - for standard input")
     return parser
@@ -78,11 +82,17 @@ def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None,
     except BallotError as error:
         print(f"error: {error}", file=stderr)
         return 2
+    chosen = shortlist(result, args.seats) if args.seats is not None and result.method == "approval" else None
     if args.json:
-        json.dump(result.to_dict(), stdout, ensure_ascii=False, indent=2)
+        data = result.to_dict()
+        if chosen is not None:
+            data["shortlist"] = chosen
+        json.dump(data, stdout, ensure_ascii=False, indent=2)
         stdout.write("\n")
     else:
         stdout.write(render(result))
+        if chosen is not None:
+            stdout.write(f"Shortlist of {args.seats}: {', '.join(chosen) or '(nobody approved)'}\n")
     return 0
 
 

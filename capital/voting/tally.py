@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from .approval import approval
 from .ballots import Ballot, Election, ballots_from_rankings, parse_ballots
 from .borda import borda
 from .irv import irv
@@ -21,6 +22,7 @@ METHODS: dict[str, Callable[[Election, TieBreak | None], Result]] = {
     "irv": irv,
     "borda": borda,
     "plurality": plurality,
+    "approval": approval,
 }
 DEFAULT_METHOD = "schulze"
 

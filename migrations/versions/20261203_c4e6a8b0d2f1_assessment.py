@@ -1,7 +1,7 @@
 """criteria, assessments, assessment_scores; the assessor role
 
 Revision ID: c4e6a8b0d2f1
-Revises: c4e6a8b0d2f3
+Revises: c4e6a8b0d2f5
 Create Date: 2026-12-03 14:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c4e6a8b0d2f1'
-down_revision = 'c4e6a8b0d2f3'
+down_revision = 'c4e6a8b0d2f5'
 branch_labels = None
 depends_on = None
 

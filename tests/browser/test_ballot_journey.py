@@ -21,7 +21,7 @@ def tab_to(page, selector, limit=60):
 
 
 def choose(page, selector, key):
-    """Tab to a rank field and type the rank, as on a keyboard."""
+    """Tab to a rank field and type the rank, as on a keyboard (Tab selects what the field holds)."""
     tab_to(page, selector)
     page.keyboard.press(key)
 
@@ -63,6 +63,8 @@ def test_a_board_member_casts_a_ballot_with_the_keyboard_in_arabic(live_server, 
     # Follow the summary's link to the field, then fix the ranking: Tunis 1, Palermo 2, Lyon 2.
     tab_to(page, f".error-summary a[href='{lyon}']")
     page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == lyon[1:]
+    page.keyboard.press("Control+a")  # the rank is a text field: select what it holds, then type over it
     page.keyboard.press("2")
     choose(page, palermo, "2")
     activate(page, "button[type=submit].primary")

@@ -40,9 +40,14 @@ def test_a_skipped_rank_that_no_tie_explains_is_refused_at_its_field():
     assert errors({10: "2"}) == [(10, "ballot.rank_skipped")]
 
 
-@pytest.mark.parametrize("value", ["0", "5", "-1", "x", "1.5", "٣"])
+@pytest.mark.parametrize("value", ["0", "5", "-1", "x", "1.5", "٥", "²"])
 def test_a_rank_out_of_range_is_refused_at_its_field(value):
     assert errors({10: "1", 11: value}) == [(11, "ballot.rank_out_of_range")]
+
+
+def test_a_rank_typed_in_arabic_indic_digits_is_read_as_its_number():
+    # The rank is a text field: an Arabic keyboard types ١ and ٢ for 1 and 2.
+    assert read_ballot({10: "١", 11: "٢", 12: " 2 "}, IDS) == ((10,), (11, 12))
 
 
 def test_unknown_nomination_and_empty_ballot_are_refused():

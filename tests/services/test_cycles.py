@@ -34,7 +34,7 @@ def secretariat(make_user):
 
 @pytest.fixture
 def draft(db, secretariat):
-    # Without the optional stages, as every cycle before them (tests/services/test_stages.py has them).
+    # Without the optional stages, as every cycle before them (tests/services/test_cycle_stages.py has them).
     cycle = create_cycle(YEAR, settings=CycleSettings(), actor=secretariat, now=NOW)
     db.session.commit()
     return cycle

@@ -184,9 +184,11 @@ def test_limits_of_the_fast_path_are_read_carefully():
     election = parse_ballots(huge.encode())
     assert election.total_weight == 2**70 + 3
     # Counted exactly, by every method.
-    for method in METHODS:
+    for method in set(METHODS) - {"approval"}:
         result = tally(election, method)
         assert (result.winner, result.ballots) == ("c1", 2**70 + 3)
+    # Approval: both ballots name both candidates, so both are approved by every ballot.
+    assert tally(election, "approval").details["scores"] == {"c1": 2**70 + 3, "c2": 2**70 + 3}
     assert tally(election, "schulze").details["matrix"] == [[0, 2**70], [3, 0]]
     assert tally(election, "plurality").details["scores"] == {"c1": 2**70, "c2": 3}
     assert tally(election, "irv").details["rounds"][0]["votes"] == {"c1": 2**70, "c2": 3}

@@ -79,3 +79,15 @@ def test_a_listing_runs_as_many_queries_for_three_rows_as_for_one(client, db, ma
     few = queries_for(client, db, url)
     grow(2)
     assert queries_for(client, db, url) == few
+
+
+@pytest.mark.parametrize("hosts", [3, 12])
+def test_the_ballot_page_reads_its_rows_in_one_query_whatever_their_number(client, db, make_vote, hosts):
+    vote = make_vote(hosts=[f"City {n}" for n in range(hosts)], members=3)
+    vote.open()
+    client.login(vote.members[0].email)
+    with counted(db) as statements:
+        page = client.get("/board/vote").get_data(as_text=True)
+    assert page.count('class="rank-input"') == hosts
+    # The same statements for 3 lines as for 12: none per line (the member, the cycle, the round, the rows…).
+    assert len(statements) == 8, statements

@@ -1,0 +1,112 @@
+"""The board's shortlist ballot: one checkbox per eligible nomination, the assessment beside it,
+reviewed in words, cast for a receipt (docs/vote.md). The vote itself is capital.services.voting's,
+with the final vote's roll, receipts and secrecy."""
+
+from flask import abort, make_response, render_template, request
+from flask_login import current_user
+
+from capital.auth.access import role_required
+from capital.board import bp
+from capital.board.forms import BallotForm
+from capital.domain.ballots import BallotFormError
+from capital.domain.messages import RuleViolation
+from capital.domain.phase import Phase
+from capital.domain.roles import Role
+from capital.domain.shortlist import read_approvals
+from capital.extensions import db
+from capital.forms import add_reasons
+from capital.i18n import translate
+from capital.models.types import utcnow
+from capital.services import assessment, voting
+from capital.services.dispatch import commit
+
+from capital.board.routes import _ballot_throttle, _recusal, ballot_texts
+
+
+def _panel_totals(cycle) -> dict:
+    """The assessment's weighted total of each nomination, when the cycle held one and the member may
+    see it (docs/assessment.md); empty otherwise."""
+    if not cycle.has_assessment or not assessment.may_see(cycle, current_user, utcnow()):
+        return {}
+    return assessment.panel_totals(cycle)
+
+
+def _context():
+    cycle = voting.shortlist_cycle()
+    if cycle is None:
+        abort(404)
+    voting_round = voting.current_round(cycle, shortlist=True)
+    rows = voting.ballot_rows(cycle.id, voting_round.tie_break_order)
+    form = BallotForm(replacing=False, nomination_ids=[row.id for row in rows])
+    return cycle, voting_round, rows, form
+
+
+def _posted() -> list[int]:
+    return [int(value) if value.isdigit() else -1 for value in request.form.getlist("approve")]
+
+
+def _render(cycle, voting_round, rows, form, approved=()):
+    is_open = (cycle.phase == Phase.SHORTLIST_VOTING and voting_round.closed_dt is None
+               and utcnow() < voting_round.closes_dt)
+    names = voting.row_names(rows)
+    response = make_response(render_template(
+        "board/shortlist.html", cycle=cycle, voting_round=voting_round, rows=rows, form=form,
+        approved=set(approved), totals=_panel_totals(cycle), texts=ballot_texts(len(rows)),
+        has_voted=voting.has_voted(cycle, current_user, shortlist=True), is_open=is_open,
+        on_roll=current_user.id in voting_round.roll, recusal=_recusal(cycle),
+        tie_break=[names[n] for n in voting_round.tie_break_order]))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _read(cycle, form, rows):
+    if not form.validate_on_submit():
+        abort(400)  # only the CSRF token: the boxes have no validator of their own
+    try:
+        return read_approvals(_posted(), form.nomination_ids, cycle.shortlist_size)
+    except BallotFormError as error:
+        for problem in error.errors:
+            form.rank_errors.setdefault(rows[0].id, []).append(translate(problem.message))
+        return None
+
+
+@bp.route("/shortlist")
+@role_required(Role.BOARD)
+def shortlist_ballot():
+    return _render(*_context())
+
+
+@bp.route("/shortlist/review", methods=["POST"])
+@role_required(Role.BOARD)
+@_ballot_throttle
+def shortlist_review():
+    cycle, voting_round, rows, form = _context()
+    approvals = _read(cycle, form, rows)
+    if approvals is None:
+        return _render(cycle, voting_round, rows, form, _posted())
+    response = make_response(render_template(
+        "board/shortlist_review.html", cycle=cycle, form=form, approved=approvals[0],
+        words=", ".join(row.host for row in rows if row.id in approvals[0])))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/shortlist/cast", methods=["POST"])
+@role_required(Role.BOARD)
+@_ballot_throttle
+def shortlist_cast():
+    cycle, voting_round, rows, form = _context()
+    approvals = _read(cycle, form, rows)
+    if approvals is None or "change" in request.form:
+        return _render(cycle, voting_round, rows, form, _posted())
+    try:
+        receipt = voting.cast_ballot(cycle, current_user, approvals, now=utcnow(), shortlist=True)
+    except RuleViolation as error:
+        db.session.rollback()
+        add_reasons(form, error.reasons, {})
+        return _render(cycle, voting_round, rows, form, _posted())
+    commit()
+    response = make_response(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,
+                                             receipt=receipt, replaced=False))
+    response.headers["Cache-Control"] = "no-store"
+    return response

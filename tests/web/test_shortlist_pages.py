@@ -1,0 +1,120 @@
+"""The board's shortlist ballot: a checkbox per nomination, errors at the field, the review in words, the receipt."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from capital.domain.phase import Phase
+from capital.models import Ballot
+from capital.models.types import utcnow
+from capital.services.cycles import change_phase
+
+
+@pytest.fixture
+def vote(db, make_vote):
+    now = utcnow().replace(microsecond=0)
+    vote = make_vote(hosts=("Palermo", "Venlo", "Lyon", "Tunis"), members=3,
+                     terms=(now.date() - timedelta(days=400), now.date() + timedelta(days=400)),
+                     shortlist_size=2, shortlist_open_dt=now - timedelta(hours=1),
+                     shortlist_close_dt=now + timedelta(days=7), shortlist_publication_dt=now + timedelta(days=8),
+                     finalist_update_close_dt=now + timedelta(days=9))
+    # The shortlist vote runs now, on the real clock: nominations closed a month ago.
+    vote.cycle.nominations_open_dt, vote.cycle.nominations_close_dt = now - timedelta(days=60), now - timedelta(days=30)
+    change_phase(vote.cycle, Phase.SHORTLIST_VOTING, actor=vote.secretariat, now=now - timedelta(minutes=30),
+                 by_hand=True)
+    db.session.commit()
+    return vote
+
+
+@pytest.fixture
+def member(client, vote):
+    client.login(vote.members[0].email)
+    return vote.members[0]
+
+
+def approve(vote, *hosts):
+    return {"approve": [str(vote.ids()[host]) for host in hosts]}
+
+
+def test_the_shortlist_ballot_has_a_labelled_checkbox_per_nomination(client, vote, member):
+    page = client.get("/board/shortlist").get_data(as_text=True)
+    for n in vote.nominations:
+        assert (f'<input type="checkbox" name="approve" value="{n.id}" id="approve_{n.id}" '
+                f'aria-describedby="approve_{n.id}-hint"><label for="approve_{n.id}">'
+                f'{n.host_city.name}: “{n.title}”</label>') in page
+    assert "Approve up to 2 of the 4 nominations" in page
+    assert "Your shortlist ballot" in client.get("/board/").get_data(as_text=True)
+
+
+def test_too_many_approvals_are_refused_at_the_field_and_the_boxes_kept(client, db, vote, member):
+    page = client.post("/board/shortlist/review", approve(vote, "Palermo", "Venlo", "Lyon")).get_data(as_text=True)
+    assert 'class="error-summary"' in page
+    assert "Approve at most 2 nominations: you ticked 3." in page
+    # The summary links to the group of boxes (the ballot lists Lyon first, by host city).
+    assert f'<a href="#rank_{vote.ids()["Lyon"]}">Approve at most 2' in page
+    assert f'value="{vote.ids()["Lyon"]}" id="approve_{vote.ids()["Lyon"]}" checked' in page
+    empty = client.post("/board/shortlist/review", {}).get_data(as_text=True)
+    assert "Approve at least one nomination." in empty
+    assert db.session.query(Ballot).count() == 0
+
+
+def test_review_in_words_then_cast_stores_one_equal_group_and_shows_the_receipt(client, db, vote, member):
+    page = client.post("/board/shortlist/review", approve(vote, "Venlo", "Lyon")).get_data(as_text=True)
+    assert "You approve:" in page and "<strong>Lyon, Venlo</strong>" in page  # in the ballot's order
+    assert db.session.query(Ballot).count() == 0
+    response = client.post("/board/shortlist/cast", approve(vote, "Venlo", "Lyon") | {"cast": "1"})
+    [ballot] = db.session.scalars(select(Ballot)).all()
+    assert response.headers["Cache-Control"] == "no-store"
+    assert f">{ballot.receipt_code}<" in response.get_data(as_text=True)
+    assert ballot.ranking == [sorted([vote.ids()["Venlo"], vote.ids()["Lyon"]])] and ballot.voter_id is None
+    assert "You have voted in the shortlist vote." in client.get("/board/shortlist").get_data(as_text=True)
+    again = client.post("/board/shortlist/cast", approve(vote, "Palermo") | {"cast": "1"})
+    assert "You have already voted in this round." in again.get_data(as_text=True)
+    assert db.session.query(Ballot).count() == 1
+
+
+def test_a_cast_without_the_csrf_token_is_refused(client, db, vote, member):
+    response = client.post_raw("/board/shortlist/cast", data=approve(vote, "Venlo") | {"cast": "1"})
+    assert response.status_code == 400 and db.session.query(Ballot).count() == 0
+
+
+def test_shortlisted_shows_on_the_public_pages_and_the_api_from_its_publication_to_the_second(
+        client, db, make_vote, monkeypatch):
+    from datetime import UTC, datetime
+
+    from capital.public import clock
+    from capital.services import voting
+    from capital.services.cycles import advance_due_cycles
+    from tests.conftest import VOTE_YEAR
+
+    opens, closes = datetime(VOTE_YEAR, 1, 20, 12, tzinfo=UTC), datetime(VOTE_YEAR, 2, 1, 12, tzinfo=UTC)
+    publication = datetime(VOTE_YEAR, 2, 5, 12, tzinfo=UTC)
+    vote = make_vote(hosts=("Palermo", "Venlo", "Lyon"), members=3, shortlist_size=2, shortlist_open_dt=opens,
+                     shortlist_close_dt=closes, shortlist_publication_dt=publication,
+                     finalist_update_close_dt=datetime(VOTE_YEAR, 2, 20, 12, tzinfo=UTC))
+    advance_due_cycles(opens)
+    db.session.commit()
+    for member in vote.members:
+        voting.cast_ballot(vote.cycle, member, ((vote.ids()["Venlo"],),), now=opens + timedelta(hours=1),
+                           shortlist=True)
+        db.session.commit()
+    advance_due_cycles(closes)
+    advance_due_cycles(publication)
+    db.session.commit()
+    urls = ("/nominees", f"/{VOTE_YEAR}")
+    api = f"/api/v1/cycles/{VOTE_YEAR}/nominees"
+    monkeypatch.setattr(clock, "now", lambda: publication - timedelta(seconds=1))
+    client.app.extensions["capital_page_cache"].bump()
+    for url in urls:
+        assert "Shortlisted" not in client.get(url).get_data(as_text=True), url
+    assert not any(n["is_shortlisted"] for n in client.get(api).get_json()["items"])
+    monkeypatch.setattr(clock, "now", lambda: publication)
+    client.app.extensions["capital_page_cache"].bump()
+    for url in urls:
+        page = client.get(url).get_data(as_text=True)
+        assert page.count('<span class="tag">Shortlisted</span>') == 1, url  # Venlo only: nobody approved the rest
+        assert 'Venlo together <span class="tag">Shortlisted</span>' in page, url
+    items = client.get(api).get_json()["items"]
+    assert {n["host_city"]["name"]: n["is_shortlisted"] for n in items} == {
+        "Palermo": False, "Venlo": True, "Lyon": False}
