@@ -224,3 +224,39 @@ def test_an_expert_declares_a_conflict_and_then_neither_assesses_nor_sees(client
     page = client.get("/assessment/").get_data(as_text=True)
     assert "Se ha abstenido en este ciclo: no evalúa ni ve las evaluaciones." in page
     assert client.get(f"/assessment/dossiers/{setting.nominations[0].id}").status_code == 403
+
+
+def test_the_shortlist_ballot_shows_the_weighted_totals_to_a_member_who_may_see_them(
+        app, client, db, make_vote):
+    from capital.domain.assessment import Entry
+    from capital.models.types import utcnow
+    from capital.services import assessment
+    from capital.services.cycles import change_phase
+
+    now = utcnow().replace(microsecond=0)
+    vote = make_vote(hosts=("Palermo", "Venlo"), members=2,
+                     terms=(now.date() - timedelta(days=400), now.date() + timedelta(days=400)),
+                     has_assessment=True, assessment_open_dt=now - timedelta(days=20),
+                     assessment_close_dt=now - timedelta(hours=2), shortlist_size=1,
+                     shortlist_open_dt=now - timedelta(hours=1), shortlist_close_dt=now + timedelta(days=7),
+                     shortlist_publication_dt=now + timedelta(days=8), finalist_update_close_dt=now + timedelta(days=9))
+    vote.cycle.nominations_open_dt, vote.cycle.nominations_close_dt = now - timedelta(days=60), now - timedelta(days=30)
+    vote.cycle.phase = Phase.ASSESSMENT
+    give_criteria(vote.cycle)
+    db.session.commit()
+    scores = {"Palermo": "5", "Venlo": "1"}
+    for member in vote.members[:1]:
+        entries = [Entry(n.id, c.id, scores[n.host_city.name], "Note") for n in vote.nominations
+                   for c in cycle_criteria(vote.cycle)]
+        assessment.save_assessment(vote.cycle, entries, actor=member, now=now - timedelta(hours=3))
+        assessment.submit_assessment(vote.cycle, actor=member, now=now - timedelta(hours=3))
+    change_phase(vote.cycle, Phase.ASSESSED, actor=vote.secretariat, now=now - timedelta(minutes=40), by_hand=True)
+    change_phase(vote.cycle, Phase.SHORTLIST_VOTING, actor=vote.secretariat, now=now - timedelta(minutes=30),
+                 by_hand=True)
+    db.session.commit()
+    client.login(vote.members[0].email)
+    page = client.get("/board/shortlist").get_data(as_text=True)
+    assert "Assessment: 100 / 100." in page and "Assessment: 20 / 100." in page  # 5 and 1 of 0–5
+    other = WebClient(app.test_client())
+    other.login(vote.members[1].email)  # on the panel, did not submit: sees no total
+    assert "Assessment:" not in other.get("/board/shortlist").get_data(as_text=True)
