@@ -161,3 +161,27 @@ def test_every_assessment_page_passes_axe_and_reflows(role, locale, panel_world,
         assert not problems, "\n".join(problems)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_the_dossier_form_with_its_criteria_passes_axe_and_reflows(locale, live_server, browser, db, make_cycle,
+                                                                   make_city, make_user):
+    from capital.services import nominations
+
+    cycle = make_cycle(Phase.NOMINATIONS_OPEN, has_assessment=True)
+    give_criteria(cycle)
+    city = make_city("Venlo", country="NL", timezone="Europe/Amsterdam")
+    rep = make_user(Role.REPRESENTATIVE, city=city, locale=locale)
+    draft = nominations.start_nomination(cycle, city, city, actor=rep, now=utcnow())
+    db.session.commit()
+    context, page = axe_context(browser, locale)
+    try:
+        sign_in(page, live_server, rep.email)
+        page.goto(f"{live_server}/city/nominations/{draft.id}/edit")
+        page.click("details.criteria-box summary")
+        assert page.locator("details.criteria-box dl.criteria dt").count() == 7
+        problems: list[str] = []
+        check_page(page, "dossier form with criteria", problems)
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
