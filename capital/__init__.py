@@ -92,3 +92,7 @@ def _register_blueprints(app: "Flask") -> None:
     app.register_blueprint(nominations_bp, url_prefix="/city")
     app.register_blueprint(review_bp, url_prefix="/review")
     app.register_blueprint(assessment_bp, url_prefix="/assessment")
+    # Pages shared by several roles show each role its own links: current_user.has_role(roles.X).
+    from capital.domain.roles import Role
+
+    app.jinja_env.globals["roles"] = Role

@@ -1,4 +1,6 @@
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+import json
+
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, refresh
 from flask_login import current_user, login_required
 
@@ -14,7 +16,8 @@ from capital.extensions import db, login_manager
 from capital.domain.localisation import LOCALES, timezone_names
 from capital.i18n import LANGUAGE_NAMES, _, _l, translate, zone_name
 from capital.models.types import utcnow
-from capital.services import accounts, factors
+from capital.auth.access import recent_login_required
+from capital.services import accounts, factors, personal_data
 from capital.services.dispatch import commit
 from capital.urls import safe_next_url
 from capital.views import perform
@@ -146,3 +149,14 @@ def settings():
             return redirect(url_for("auth.settings"))
         form.timezone.errors.extend(outcome.errors)
     return render_template("auth/settings.html", form=form)
+
+
+@bp.route("/my-data.json")
+@recent_login_required  # a stolen session alone does not carry away everything held on the person
+def my_data():
+    """Everything Capital holds on the signed-in person, as one JSON file (docs/personal-data.md)."""
+    body = json.dumps(personal_data.personal_data(current_user), ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = "attachment; filename=capital-my-data.json"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -197,7 +197,7 @@ def _conflict_cycle():
 
 
 @bp.route("/vote/roll")
-@role_required(Role.BOARD, Role.SECRETARIAT)
+@role_required(Role.BOARD, Role.SECRETARIAT, Role.OBSERVER)
 def roll():
     cycle = voting.vote_cycle()
     if cycle is None:
@@ -211,7 +211,7 @@ def roll():
 
 
 @bp.route("/results")
-@role_required(Role.BOARD, Role.SECRETARIAT)
+@role_required(Role.BOARD, Role.SECRETARIAT, Role.OBSERVER)
 def results():
     cycle = voting.vote_cycle()
     result = voting.latest_result(cycle) if cycle else None

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Mapping
 
+from capital.domain.messages import N_
+
 # The hash "before" the first entry.
 GENESIS = "0" * 64
 
@@ -39,13 +41,25 @@ def entry_hash(fields: Mapping, prev_hash: str) -> str:
     return hashlib.sha256(canonical(fields, prev_hash)).hexdigest()
 
 
+# What is wrong where the chain breaks, as the audit log page says it (``problem`` says it to the CLI).
+BREAK_TITLES = {
+    "unchained": N_("This entry has no place in the chain (no sequence number or hash)."),
+    "missing": N_("The sequence jumps here: entries before this one were removed or reordered."),
+    "repeated": N_("This sequence number comes again: entries were reordered or copied."),
+    "previous": N_("This entry does not follow the one before it: an entry before it was removed, reordered "
+                   "or changed."),
+    "content": N_("This entry was edited: its content no longer matches its hash."),
+}
+
+
 @dataclass(frozen=True)
 class Break:
-    """The first place where the chain does not hold."""
+    """The first place where the chain does not hold; ``kind`` is a key of :data:`BREAK_TITLES`."""
 
     entry_id: int | None
     seq: int | None
     problem: str
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -62,15 +76,15 @@ def first_break(entries: Iterable[Mapping]) -> Break | Summary:
     for row in entries:
         entry_id, seq = row["id"], row["seq"]
         if seq is None or row["entry_hash"] is None:
-            return Break(entry_id, seq, "entry is not chained (no sequence number or hash)")
+            return Break(entry_id, seq, "entry is not chained (no sequence number or hash)", "unchained")
         if seq != expected_seq:
             kind = "missing" if seq > expected_seq else "repeated"
             return Break(entry_id, seq, f"sequence number {seq} where {expected_seq} was expected "
-                                        f"(entries {kind}: removed or reordered)")
+                                        f"(entries {kind}: removed or reordered)", kind)
         if row["prev_hash"] != expected_prev:
             return Break(entry_id, seq, "previous hash does not match the entry before it "
-                                        "(an entry before it was removed, reordered or changed)")
+                                        "(an entry before it was removed, reordered or changed)", "previous")
         if entry_hash(row, row["prev_hash"]) != row["entry_hash"]:
-            return Break(entry_id, seq, "content does not match its hash (the entry was edited)")
+            return Break(entry_id, seq, "content does not match its hash (the entry was edited)", "content")
         expected_prev, expected_seq, count = row["entry_hash"], seq + 1, count + 1
     return Summary(count, expected_seq - 1 if count else None, expected_prev)

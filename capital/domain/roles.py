@@ -14,6 +14,7 @@ class Role(Titled, IntEnum):
     SECRETARIAT = 3
     # An outside expert invited for a cycle: reads the eligible dossiers and assesses them; no vote.
     ASSESSOR = 4
+    OBSERVER = 5  # reads the audit log, the roll, the mail log and counted results; changes nothing
 
 
 ROLE_TITLES = Role.set_titles({
@@ -21,6 +22,7 @@ ROLE_TITLES = Role.set_titles({
     Role.BOARD: N_("Board member"),
     Role.SECRETARIAT: N_("Secretariat"),
     Role.ASSESSOR: N_("Assessor"),
+    Role.OBSERVER: N_("Observer"),
 })
 
 

@@ -19,10 +19,13 @@ class AuditEntry(db.Model):
     """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_object", "object_type", "object_id"),
+        Index("ix_audit_log_recorded", "dt", "id"),  # the log page, newest first, by keyset
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # For actions no person took: "worker", "cli", "system".
     actor_label: Mapped[str] = mapped_column(String(50), default="")

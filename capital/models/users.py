@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     # The random handle passkeys know this person by (WebAuthn's user.id); made at the first passkey.
     webauthn_handle: Mapped[bytes | None] = mapped_column(LargeBinary(64), unique=True)
+    # When their names and addresses were replaced by a pseudonym (capital.services.personal_data).
+    erased_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     city = relationship("City")
     totp_factor = relationship("TotpFactor", back_populates="user", uselist=False, cascade="all, delete-orphan")

@@ -61,7 +61,11 @@ def home():
 @bp.route("/about/<any(contact, help, privacy, accessibility):name>")
 def about(name):
     """The footer's pages: short, real content in every language (templates/public/about/<name>.html)."""
-    return render_template(f"public/about/{name}.html", contact=current_app.config["CAPITAL_CONTACT_EMAIL"])
+    config = current_app.config
+    # The privacy page states the periods this installation keeps data for (docs/personal-data.md).
+    return render_template(f"public/about/{name}.html", contact=config["CAPITAL_CONTACT_EMAIL"],
+                           mail_days=config["MAIL_RETENTION_DAYS"], invitation_days=config["INVITATION_DAYS"],
+                           idle_minutes=config["SESSION_IDLE_MINUTES"])
 
 
 @bp.route("/nominees")
@@ -141,6 +145,7 @@ def dashboard():
         (Role.BOARD, "board.dashboard"),
         (Role.REPRESENTATIVE, "nominations.dashboard"),
         (Role.ASSESSOR, "assessment.dashboard"),
+        (Role.OBSERVER, "secretariat.audit_log"),
     ]
     mine = [(role, endpoint) for role, endpoint in pages if current_user.has_role(role)]
     if len(mine) == 1:

@@ -1,4 +1,4 @@
-from datetime import timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -300,3 +300,50 @@ def _add_text_fields(form_class) -> None:
 
 
 _add_text_fields(CriterionForm)
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters, read from the address (a GET form: nothing changes, no token)."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(_l("Who"), filters=[strip], validators=[Optional(), Length(max=254)])
+    action = SelectField(_l("What"), choices=[], validate_choice=False)
+    cycle = SelectField(_l("Cycle"), coerce=lambda value: bounded_int(value) if value not in ("", None) else None,
+                        choices=[], validate_choice=False)
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To (included)"), validators=[Optional()])
+    submit = SubmitField(_l("Show"))
+
+    def set_choices(self, action_titles: dict[str, str], years: list[tuple[int, int]]) -> None:
+        self.action.choices = [SelectChoice("", _("All"))] + [SelectChoice(key, title) for key, title in action_titles.items()]
+        self.cycle.choices = [SelectChoice("", _("All"))] + [SelectChoice(cycle_id, str(year)) for cycle_id, year in years]
+
+    def validate_action(self, field):
+        if field.data and field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError(_("Choose a kind of entry from the list."))
+
+    def validate_cycle(self, field):
+        if field.data is not None and field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError(_("Choose a cycle from the list."))
+
+    def validate_since(self, field):
+        if field.data and not 1000 <= field.data.year <= 9998:
+            raise ValidationError(_("This date is out of range."))
+
+    def validate_until(self, field):
+        self.validate_since(field)
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_("The last day must not be before the first."))
+
+    def filters(self, zone: ZoneInfo):
+        """The filters this (valid) form asks for; its days are days in ``zone``, the reader's."""
+        from capital.services.audit import AuditFilter
+
+        def start_of(day):
+            return datetime.combine(day, time.min, zone).astimezone(timezone.utc)
+
+        return AuditFilter(actor=self.actor.data or "", action=self.action.data or "", cycle_id=self.cycle.data,
+                           since=start_of(self.since.data) if self.since.data else None,
+                           until=start_of(self.until.data + timedelta(days=1)) if self.until.data else None)

@@ -1,9 +1,10 @@
-from flask import abort, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from capital.auth.access import recent_login_required, role_required
+from capital.auth.access import recent_login_required
+from capital.domain.audit_chain import BREAK_TITLES, Break
 from capital.domain.criteria import criteria_editable
 from capital.domain.localisation import LOCALES
 from capital.domain.membership import CityStatus, SignatureForm
@@ -21,19 +22,34 @@ from capital.models.types import utcnow
 from capital.pagination import keyset_paged, paged
 from capital.secretariat import bp
 from capital.secretariat.forms import (
-    METHOD_TITLES, BoardTermForm, CityForm, CriterionForm, CycleEditForm, CycleForm, DeclarationSignatureForm, InvitationForm,
-    RoleForm, local_zone,
+    METHOD_TITLES, AuditFilterForm, BoardTermForm, CityForm, CriterionForm, CycleEditForm, CycleForm,
+    DeclarationSignatureForm, InvitationForm, RoleForm, local_zone,
 )
-from capital.services import accounts, cities as city_service, criteria as criteria_service, cycles as cycle_service, factors
-from capital.services.audit import ACTION_TITLES
+from capital.services import (
+    accounts, cities as city_service, criteria as criteria_service, cycles as cycle_service, factors, personal_data,
+)
+from capital.services.audit import (
+    ACTION_TITLES, AuditFilter, export_csv, export_json_lines, filtered_entries, verify_chain,
+)
 from capital.services.health import outbox_status, tick_status
 from capital.views import perform
 
 
+# The pages of this blueprint an observer reads too (docs/roles.md): the audit log and the mail log.
+OBSERVER_PAGES = frozenset({"secretariat.audit_log", "secretariat.audit_chain", "secretariat.audit_export",
+                            "secretariat.mail"})
+
+
 @bp.before_request
-@role_required(Role.SECRETARIAT)
+@login_required
 def require_secretariat():
-    """Every page of this blueprint is for the secretariat only."""
+    """Every page of this blueprint is for the secretariat; an observer reads a few of them, and changes nothing."""
+    if current_user.has_role(Role.SECRETARIAT):
+        return None
+    reading = request.method in ("GET", "HEAD")
+    if reading and current_user.has_role(Role.OBSERVER) and request.endpoint in OBSERVER_PAGES:
+        return None
+    abort(403)
 
 
 # Where each rule's reason is shown on the secretariat's forms (see capital.forms.add_reasons).
@@ -283,7 +299,8 @@ def person(user_id):
 def _person_page(person, term_form, role_form):
     return render_template("secretariat/person.html", person=person, term_form=term_form, role_form=role_form,
                            today=utcnow().date(), factors=factors.summary(person),
-                           can_reset_factor=factors.can_reset(person, actor=current_user))
+                           can_reset_factor=factors.can_reset(person, actor=current_user),
+                           erasure_refusal=personal_data.erasure_refusal(person, actor=current_user))
 
 
 @bp.route("/people/<int:user_id>/board-terms", methods=["POST"])
@@ -343,6 +360,16 @@ def reset_second_factor(user_id):
     perform(lambda: factors.reset_second_factor(person, actor=current_user, now=utcnow()),
             _("The second factor of %(name)s is reset: their sessions ended, they were mailed, and they set up "
               "a new one when they next sign in.", name=person.name))
+    return redirect(url_for("secretariat.person", user_id=person.id))
+
+
+@bp.route("/people/<int:user_id>/erase", methods=["POST"])
+@recent_login_required  # it cannot be undone
+def erase_person(user_id):
+    """Replace a person's name and addresses by a pseudonym everywhere (docs/personal-data.md)."""
+    person = _get_person(user_id)
+    perform(lambda: personal_data.erase_person(person, actor=current_user, now=utcnow()),
+            lambda pseudonym: _("The personal data is erased: this person is now “%(pseudonym)s”.", pseudonym=pseudonym))
     return redirect(url_for("secretariat.person", user_id=person.id))
 
 
@@ -455,3 +482,53 @@ def move_criterion(cycle_id, criterion_id):
     perform(lambda: criteria_service.move_criterion(criterion, offset, actor=current_user, now=utcnow()),
             _("The criterion was moved."))
     return redirect(url_for("secretariat.criteria", cycle_id=cycle.id))
+
+
+# --- the audit log -----------------------------------------------------------------------
+
+def _audit_filters() -> tuple[AuditFilterForm, AuditFilter]:
+    """The filter form read from the address, and what it asks for (everything while it is not valid)."""
+    form = AuditFilterForm(formdata=request.args)
+    years = db.session.execute(select(Cycle.id, Cycle.year).order_by(Cycle.year.desc())).all()
+    titles = {key: _(title, old="…", new="…") for key, title in ACTION_TITLES.items()}
+    form.set_choices(dict(sorted(titles.items(), key=lambda item: item[1])), [(row.id, row.year) for row in years])
+    if not request.args or not form.validate():
+        return form, AuditFilter()
+    return form, form.filters(local_zone())
+
+
+@bp.route("/audit")
+def audit_log():
+    """The audit log, newest first, filtered, a page at a time by keyset."""
+    form, filters = _audit_filters()
+    page = keyset_paged(filtered_entries(filters).options(selectinload(AuditEntry.actor)), AuditEntry.dt,
+                        AuditEntry.id)
+    return render_template("secretariat/audit.html", form=form, page=page, action_titles=ACTION_TITLES,
+                           phases=Phase, export_args=page.args if not form.errors else {})
+
+
+@bp.route("/audit/chain")
+def audit_chain():
+    """The whole chain walked now: intact, or the first entry where it breaks."""
+    result = verify_chain()
+    broken = db.session.get(AuditEntry, result.entry_id) if isinstance(result, Break) else None
+    return render_template("secretariat/audit_chain.html", result=result, broken=broken,
+                           is_intact=not isinstance(result, Break), break_titles=BREAK_TITLES,
+                           action_titles=ACTION_TITLES, phases=Phase)
+
+
+EXPORTS = {"jsonl": (export_json_lines, "application/jsonl; charset=utf-8"),
+           "csv": (export_csv, "text/csv; charset=utf-8")}
+
+
+@bp.route("/audit/export.<any(jsonl, csv):kind>")
+def audit_export(kind):
+    """The entries the filters ask for, in the chain's order, as JSON lines or CSV, streamed."""
+    form, filters = _audit_filters()
+    if form.errors:
+        return redirect(url_for("secretariat.audit_log", **request.args))
+    write, mimetype = EXPORTS[kind]
+    response = Response(stream_with_context(write(filters)), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename=capital-audit-log.{kind}"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -169,7 +169,8 @@ def invite(email: str, role: Role, *, name: str = "", city: City | None = None, 
     )
     db.session.add(invitation)
     db.session.flush()
-    record("invitation.sent", invitation, actor=actor, now=now, data={"email": email, "role": role.name})
+    # The address stays on the invitation (erasable), not in the hashed log.
+    record("invitation.sent", invitation, actor=actor, now=now, data={"role": role.name})
     token = _serializer("invitation").dumps({"id": invitation.id, "nonce": invitation.nonce})
     queue_mail(
         "invitation", recipient=email, locale=locale, now=now, city_id=invitation.city_id,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import event, select, text
+from sqlalchemy import Select, event, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from capital.domain.audit_chain import FIELDS, GENESIS, Break, Summary, entry_hash, first_break
@@ -74,7 +78,12 @@ ACTION_TITLES = {
     "second_factor.recovery_codes_made": N_("New recovery codes made"),
     "second_factor.recovery_code_used": N_("Recovery code used to sign in"),
     "second_factor.reset": N_("Second factor reset by the secretariat"),
+    "person.erased": N_("Personal data erased (name and addresses replaced by a pseudonym)"),
 }
+
+
+# Who acted when no person did, as the actor filter takes them.
+AUTOMATIC_ACTORS = ("worker", "cli", "system")
 
 
 def record(action: str, obj: Any, *, actor: Actor, now: datetime, cycle_id: int | None = None,
@@ -136,3 +145,94 @@ def verify_chain() -> Break | Summary:
         return first_break(dict(row) for row in rows.mappings())
     finally:
         rows.close()  # the walk may stop early, before the server-side cursor is exhausted
+
+
+# --- reading the log ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries a reader of the log asks for; every part left empty matches everything."""
+
+    actor: str = ""  # part of a person's name, their whole address, or one of AUTOMATIC_ACTORS
+    action: str = ""
+    cycle_id: int | None = None
+    since: datetime | None = None  # included
+    until: datetime | None = None  # excluded
+
+
+def filtered_entries(filters: AuditFilter) -> Select:
+    """The entries ``filters`` asks for, as a statement the caller orders and pages."""
+    statement = select(AuditEntry)
+    needle = filters.actor.strip().lower()
+    if needle in AUTOMATIC_ACTORS:
+        statement = statement.where(AuditEntry.actor_label == needle)
+    elif needle:
+        people = select(User.id).where(or_(func.lower(User.email) == needle,
+                                           func.lower(User.name).contains(needle, autoescape=True)))
+        statement = statement.where(AuditEntry.actor_id.in_(people))
+    if filters.action:
+        statement = statement.where(AuditEntry.action == filters.action)
+    if filters.cycle_id is not None:
+        statement = statement.where(AuditEntry.cycle_id == filters.cycle_id)
+    if filters.since is not None:
+        statement = statement.where(AuditEntry.dt >= filters.since)
+    if filters.until is not None:
+        statement = statement.where(AuditEntry.dt < filters.until)
+    return statement
+
+
+# The columns of an export, in order: the hashed fields, who the actor is, and the chain's hashes, so
+# that anyone holding a whole export can check the chain with capital.domain.audit_chain.
+EXPORT_COLUMNS = ("seq", "id", "dt", "actor_id", "actor_label", "actor_name", "action", "object_type", "object_id",
+                  "cycle_id", "data", "prev_hash", "entry_hash")
+
+
+def export_rows(filters: AuditFilter) -> Iterator[dict]:
+    """The entries ``filters`` asks for, in the chain's order, as plain values (``dt`` in ISO 8601 UTC)."""
+    entries = filtered_entries(filters).subquery()
+    query = (select(entries, User.name.label("actor_name")).outerjoin(User, User.id == entries.c.actor_id)
+             .order_by(entries.c.seq.is_(None), entries.c.seq, entries.c.id))
+    rows = db.session.execute(query.execution_options(yield_per=1000))
+    try:
+        for row in rows.mappings():
+            values = {name: row[name] for name in EXPORT_COLUMNS}
+            values["dt"] = values["dt"].isoformat()
+            values["actor_name"] = values["actor_name"] or ""
+            yield values
+    finally:
+        rows.close()
+
+
+def export_json_lines(filters: AuditFilter) -> Iterator[str]:
+    """The export as JSON lines: one object per entry."""
+    for values in export_rows(filters):
+        yield json.dumps(values, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+# A cell a spreadsheet would run as a formula (CWE-1236) is kept as text by a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    value = str(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def export_csv(filters: AuditFilter) -> Iterator[str]:
+    """The export as CSV (UTF-8, a header line, ``data`` as JSON text), a line at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(cells) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield line(EXPORT_COLUMNS)
+    for values in export_rows(filters):
+        yield line(_cell(values[name]) for name in EXPORT_COLUMNS)

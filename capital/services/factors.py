@@ -377,7 +377,7 @@ def _check_passkey(user: User, answer: str, ceremony: Ceremony | None, now: date
 def rename_passkey(passkey: Passkey, name: str, *, now: datetime) -> None:
     name = _passkey_name(name)
     record("second_factor.passkey_renamed", passkey.user, actor=passkey.user, now=now,
-           data={"from": passkey.name, "to": name})
+           data={"passkey_id": passkey.id})
     passkey.name = name
 
 
@@ -458,9 +458,14 @@ def reset_second_factor(user: User, *, actor: Actor, now: datetime) -> None:
 
 # --- what every change does -----------------------------------------------------------------------
 
+# A passkey's name is the person's own words: kept on the passkey and in their mail, never in the audit
+# log, whose hashed content must hold no name so that erasing a person leaves the chain whole.
+_NOT_LOGGED = frozenset({"name"})
+
+
 def _changed(user: User, action: str, now: datetime, notice: str, **params) -> None:
     accounts.end_sessions(user)
-    record(action, user, actor=user, now=now, data=params)
+    record(action, user, actor=user, now=now, data={k: v for k, v in params.items() if k not in _NOT_LOGGED})
     _notify(user, action, notice, now, **params)
 
 

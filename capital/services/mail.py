@@ -326,7 +326,9 @@ def retry_failed_mail(mail_id: int | None, *, actor: Actor, now: datetime) -> in
     count = 0
     for mail in db.session.scalars(statement):
         mail.state, mail.attempts, mail.next_attempt_dt = MailState.QUEUED, 0, now
-        record("mail.retried", mail, actor=actor, now=now, cycle_id=mail.cycle_id, data={"error": mail.last_error})
+        # The server's answer may quote the address: the hashed log keeps it without (erasure).
+        record("mail.retried", mail, actor=actor, now=now, cycle_id=mail.cycle_id,
+               data={"error": mail.last_error.replace(mail.recipient, "<recipient>")})
         count += 1
     if count:
         from capital.tasks.mail import send_due  # here: the task module builds on this one

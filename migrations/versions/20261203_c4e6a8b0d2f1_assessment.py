@@ -82,13 +82,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_assessment_scores_assessment_id'), ['assessment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assessment_scores_criterion_id'), ['criterion_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assessment_scores_nomination_id'), ['nomination_id'], unique=False)
-    _role_check('1, 2, 3, 4')
+    _role_check('1, 2, 3, 4, 5')
 
 
 def downgrade():
     op.execute("DELETE FROM role_grants WHERE role = 4")
     op.execute("DELETE FROM invitations WHERE role = 4")
-    _role_check('1, 2, 3')
+    _role_check('1, 2, 3, 5')
     op.drop_table('assessment_scores')
     op.drop_table('assessments')
     op.drop_table('criteria')

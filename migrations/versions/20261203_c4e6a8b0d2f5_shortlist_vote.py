@@ -1,7 +1,7 @@
 """the shortlist vote: a voting round may be the board's approval vote for the shortlist
 
 Revision ID: c4e6a8b0d2f5
-Revises: c4e6a8b0d2f3
+Revises: e6a8c0d2f4b7
 Create Date: 2026-12-03 14:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c4e6a8b0d2f5'
-down_revision = 'c4e6a8b0d2f3'
+down_revision = 'e6a8c0d2f4b7'
 branch_labels = None
 depends_on = None
 

@@ -101,6 +101,18 @@ def check_page(page, url: str, problems: list[str]) -> None:
             problems.append(f"{url} at {width} px scrolls sideways by {extra} px")
 
 
+def visitor(page, live_server: str, problems: list[str]):
+    """``visit(*urls)``: open each page (it must answer 200) and add what check_page finds to ``problems``."""
+
+    def visit(*urls):
+        for url in urls:
+            response = page.goto(f"{live_server}{url}")
+            assert response.status == 200, url
+            check_page(page, url, problems)
+
+    return visit
+
+
 def axe_context(browser, locale: str):
     """A browser context in ``locale`` whose pages accept the injected axe-core script; and its page."""
     context = browser.new_context(locale=locale, bypass_csp=True, extra_http_headers={"Accept-Language": locale},
@@ -267,12 +279,7 @@ def test_the_vote_and_the_public_record_pass_axe_and_reflow(locale, live_server,
     db.session.commit()
     context, page = axe_context(browser, locale)
     problems: list[str] = []
-
-    def visit(*urls):
-        for url in urls:
-            response = page.goto(f"{live_server}{url}")
-            assert response.status == 200, url
-            check_page(page, url, problems)
+    visit = visitor(page, live_server, problems)
 
     try:
         sign_in(page, live_server, member.email)
@@ -374,6 +381,41 @@ def test_the_second_factor_pages_pass_axe_and_reflow(locale, live_server, browse
         submit("confirm it is you (refused)", "999999" if second_factor_code(current_app._get_current_object(), member.email) != "999999"
                else "888888")
         assert page.locator(".error-summary").count() == 1
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_the_audit_log_pages_pass_axe_and_reflow(locale, world, live_server, browser, db, make_user):
+    """The audit log (plain, filtered, refused filter), its chain intact and broken, as the secretariat;
+    the audit log and the mail log as an observer."""
+    from sqlalchemy import text
+
+    observer = make_user(Role.OBSERVER, email="observer@capital.example", locale=locale)
+    secretariat = world["people"]["secretariat"]
+    secretariat.locale = locale
+    db.session.commit()
+    context, page = axe_context(browser, locale)
+    problems: list[str] = []
+    visit = visitor(page, live_server, problems)
+
+    try:
+        sign_in(page, live_server, secretariat.email)
+        visit("/secretariat/audit", f"/secretariat/audit?cycle={world['cycle'].id}&action=nomination.submitted",
+              "/secretariat/audit/chain")
+        page.goto(f"{live_server}/secretariat/audit?since=2031-03-16&until=2031-03-10")
+        assert page.locator(".error-summary").count() == 1
+        check_page(page, "audit log (refused filter)", problems)
+        with db.engine.begin() as connection:
+            connection.execute(text("""UPDATE audit_log SET data = '{"edited": true}' WHERE seq = 2"""))
+        page.goto(f"{live_server}/secretariat/audit/chain")
+        assert page.locator(".error-summary").count() == 1
+        check_page(page, "audit chain (broken)", problems)
+        page.click("button.link-button")  # sign out
+        page.wait_for_load_state()
+        sign_in(page, live_server, observer.email)
+        visit("/secretariat/audit", "/secretariat/mail")
         assert not problems, "\n".join(problems)
     finally:
         context.close()

@@ -10,7 +10,8 @@ PAGES = {
     "/secretariat/people": Role.SECRETARIAT,
     "/secretariat/cycles": Role.SECRETARIAT,
     "/secretariat/invitations": Role.SECRETARIAT,
-    "/secretariat/mail": Role.SECRETARIAT,
+    "/secretariat/mail": {Role.SECRETARIAT, Role.OBSERVER},
+    "/secretariat/audit": {Role.SECRETARIAT, Role.OBSERVER},
     "/board/": Role.BOARD,
     "/city/": Role.REPRESENTATIVE,
 }
@@ -30,7 +31,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, url):
 def test_each_page_admits_only_its_role(client, make_user, make_city, url, needed, role):
     user = make_user(role, city=make_city() if role == Role.REPRESENTATIVE else None)
     client.login(user.email)
-    expected = 200 if role == needed else 403
+    expected = 200 if role in (needed if isinstance(needed, set) else {needed}) else 403
     assert client.get(url).status_code == expected
 
 

@@ -1,7 +1,7 @@
 """cycle stages: assessment and shortlist deadlines, has_assessment, shortlist_size, the stage phases
 
-Revision ID: c4e6a8b0d2f3
-Revises: b2d4f6a8c0e1
+Revision ID: e6a8c0d2f4b7
+Revises: d5f7b9c1e3a4
 Create Date: 2026-12-03 14:00:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'c4e6a8b0d2f3'
-down_revision = 'b2d4f6a8c0e1'
+revision = 'e6a8c0d2f4b7'
+down_revision = 'd5f7b9c1e3a4'
 branch_labels = None
 depends_on = None
 
