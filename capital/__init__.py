@@ -74,6 +74,7 @@ def create_app(config: Config | None = None) -> "Flask":
 def _register_blueprints(app: "Flask") -> None:
     from capital import models  # noqa: F401  (every table known before first use)
     from capital.api import bp as api_bp
+    from capital.assessment import bp as assessment_bp
     from capital.auth import bp as auth_bp
     from capital.board import bp as board_bp
     from capital.errors import bp as errors_bp
@@ -90,6 +91,7 @@ def _register_blueprints(app: "Flask") -> None:
     app.register_blueprint(board_bp, url_prefix="/board")
     app.register_blueprint(nominations_bp, url_prefix="/city")
     app.register_blueprint(review_bp, url_prefix="/review")
+    app.register_blueprint(assessment_bp, url_prefix="/assessment")
     # Pages shared by several roles show each role its own links: current_user.has_role(roles.X).
     from capital.domain.roles import Role
 

@@ -18,9 +18,10 @@ capital_cli = AppGroup("capital", help="Capital administration: demo data, trans
 
 
 @capital_cli.command("demo")
-@click.option("--through", type=click.Choice(["nominations", "voting", "tallied", "announced"]),
+@click.option("--through", type=click.Choice(["nominations", "assessed", "voting", "tallied", "announced"]),
               help="Also take the demo cycle this far through the real services: cities submit nominations, "
-                   "the secretariat finds them eligible, seven board members vote, the count, the announcement.")
+                   "the secretariat finds them eligible, seven board members and an invited expert assess them, "
+                   "seven board members vote, the count, the announcement.")
 def demo_command(through: str | None):
     """Create the demo data set (idempotent) and print how to sign in."""
     if current_app.config["PRODUCTION"]:

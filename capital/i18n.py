@@ -16,6 +16,7 @@ from flask import current_app, g, request, session
 from flask_babel import format_date, format_decimal, format_time, get_locale, get_timezone, gettext as _, lazy_gettext as _l  # noqa: F401
 from flask_login import current_user
 
+from capital.domain.criteria import Localised, localised
 from capital.domain.localisation import LOCALES, RTL_LOCALES, is_timezone
 from capital.domain.report import reader_language
 from capital.extensions import babel
@@ -181,6 +182,11 @@ def country_name(code: str) -> str:
     return get_locale().territories.get(code, code)
 
 
+def in_reader_language(texts) -> Localised:
+    """A criterion's texts in the reader's language, or its first language, saying which."""
+    return localised(texts, str(get_locale()))
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["dt"] = format_dt_with_offset
@@ -192,6 +198,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["zone_name"] = zone_name
     app.jinja_env.filters["kilobytes"] = kilobytes
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["localised"] = in_reader_language
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.globals["error_links"] = error_links
     app.jinja_env.globals["report_language"] = reader_language

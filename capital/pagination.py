@@ -23,12 +23,14 @@ class Listing:
     query: str
 
 
-def paged(statement: Select, sort_columns: dict, default_sort: str, *, per_page: int = PER_PAGE) -> Listing:
+def paged(statement: Select, sort_columns: dict, default_sort: str, *, per_page: int = PER_PAGE,
+          default_direction: str = "asc") -> Listing:
     """Apply ``?sort=&dir=&page=`` from the request; unknown sort keys fall back to the default."""
     sort = request.args.get("sort", default_sort)
     if sort not in sort_columns:
         sort = default_sort
-    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    direction = request.args.get("dir", default_direction)
+    direction = "desc" if direction == "desc" else "asc"
     column = sort_columns[sort]
     # The primary key last: with ties on the sort column, each row still has one fixed page.
     entity = statement.column_descriptions[0]["entity"]

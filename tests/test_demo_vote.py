@@ -57,3 +57,31 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
     recounted = json.loads(recount.stdout)
     assert recounted["winner"] == capital == tally["winner"]
     assert recounted["ranking"] == tally["ranking"]
+
+
+def test_the_demo_is_assessed_by_the_board_and_an_invited_expert(sqlite_app):
+    from capital.models import Assessment, AssessmentScore, Criterion
+    from capital.models.types import utcnow
+    from capital.services import assessment
+
+    runner = sqlite_app.test_cli_runner()
+    done = runner.invoke(args=["capital", "demo", "--through", "assessed"])
+    assert done.exit_code == 0, done.output
+    assert "expert@capital.example" in done.output and "Assessment closed" in done.output
+    again = runner.invoke(args=["capital", "demo", "--through", "assessed"])
+    assert again.exit_code == 0, again.output
+    with sqlite_app.app_context():
+        from capital.extensions import db
+        from capital.models import User
+
+        cycle = db.session.scalar(select(Cycle).where(Cycle.year != 2019))
+        assert cycle.phase == Phase.ASSESSED
+        criteria = db.session.query(Criterion).filter_by(cycle_id=cycle.id).count()
+        assert criteria == 7
+        assert db.session.query(Assessment).filter(Assessment.submitted_dt.is_not(None)).count() == 8
+        assert db.session.query(AssessmentScore).count() == 8 * 5 * 7
+        expert = User.by_email("expert@capital.example")
+        assert assessment.may_see(cycle, expert, utcnow())
+        totals = assessment.panel_totals(cycle)
+        names = {n.id: n.host_city.name_latin for n in assessment.eligible_nominations(cycle)}
+        assert len(totals) == 5 and names[max(totals, key=totals.get)] == "Palermo"

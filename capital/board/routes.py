@@ -222,18 +222,21 @@ def cast():
 
 
 @bp.route("/vote/conflict", methods=["GET", "POST"])
-@role_required(Role.BOARD)
+@role_required(Role.BOARD, Role.ASSESSOR)
 def conflict():
+    """A board member stands aside from the cycle's vote and assessment; an invited expert from its assessment."""
     cycle = _conflict_cycle()
     if cycle is None:
         abort(404)
     form = ConflictForm()
+    back = "board.dashboard" if current_user.has_role(Role.BOARD) else "assessment.dashboard"
     if form.validate_on_submit() and perform(
         lambda: voting.declare_conflict(cycle, current_user, form.reason.data, now=utcnow()),
-        _("You stand aside from this cycle’s vote. Your reason is recorded."),
+        _("You stand aside from this cycle’s vote. Your reason is recorded.") if current_user.has_role(Role.BOARD)
+        else _("You stand aside from this cycle’s assessment. Your reason is recorded."),
     ):
-        return redirect(url_for("board.dashboard"))
-    return render_template("board/conflict.html", cycle=cycle, form=form, recusal=_recusal(cycle))
+        return redirect(url_for(back))
+    return render_template("board/conflict.html", cycle=cycle, form=form, recusal=_recusal(cycle), back=back)
 
 
 def _conflict_cycle():

@@ -17,7 +17,7 @@ from capital.extensions import db
 from capital.forms import add_reasons
 from capital.i18n import translate
 from capital.models.types import utcnow
-from capital.services import voting
+from capital.services import assessment, voting
 from capital.services.dispatch import commit
 
 from capital.board.routes import _ballot_throttle, _recusal, ballot_texts
@@ -25,11 +25,7 @@ from capital.board.routes import _ballot_throttle, _recusal, ballot_texts
 
 def _panel_totals(cycle) -> dict:
     """The assessment's weighted total of each nomination, when the cycle held one and the member may
-    see it (capital.services.assessment, from the assessment work of issue 16); empty otherwise."""
-    try:
-        from capital.services import assessment
-    except ImportError:  # the assessment stage is not in this build
-        return {}
+    see it (docs/assessment.md); empty otherwise."""
     if not cycle.has_assessment or not assessment.may_see(cycle, current_user, utcnow()):
         return {}
     return assessment.panel_totals(cycle)

@@ -12,6 +12,8 @@ class Role(Titled, IntEnum):
     REPRESENTATIVE = 1
     BOARD = 2
     SECRETARIAT = 3
+    # An outside expert invited for a cycle: reads the eligible dossiers and assesses them; no vote.
+    ASSESSOR = 4
     OBSERVER = 5  # reads the audit log, the roll, the mail log and counted results; changes nothing
 
 
@@ -19,6 +21,7 @@ ROLE_TITLES = Role.set_titles({
     Role.REPRESENTATIVE: N_("City representative"),
     Role.BOARD: N_("Board member"),
     Role.SECRETARIAT: N_("Secretariat"),
+    Role.ASSESSOR: N_("Assessor"),
     Role.OBSERVER: N_("Observer"),
 })
 

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 
+from capital.models.assessment import Assessment, AssessmentScore, Criterion
 from capital.models.audit import AuditEntry, WorkerHeartbeat
 from capital.models.cities import City, DeclarationSignature
 from capital.models.cycles import TALLY_METHODS, Cycle, VotingRound
@@ -16,9 +17,9 @@ from capital.models.users import BoardTerm, Invitation, RoleGrant, User
 from capital.models.voting import Ballot, Designation, Participation, Recusal, Result
 
 __all__ = [
-    "TALLY_METHODS", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City", "Cycle",
-    "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "ImportJob", "Invitation", "JuryReport",
-    "JuryReportText", "Mail", "Mailing",
+    "TALLY_METHODS", "Assessment", "AssessmentScore", "Attachment", "AuditEntry", "Ballot", "BoardTerm", "City",
+    "Criterion", "Cycle", "DeclarationSignature", "Designation", "EligibilityDecision", "Endorsement", "ImportJob",
+    "Invitation", "JuryReport", "JuryReportText", "Mail", "Mailing",
     "MailingPart", "MailState",
     "Nomination", "NominationRevision", "NominationText", "Participation", "Passkey", "RecoveryCode", "Recusal", "Result", "RoleGrant",
     "Subscriber", "TotpFactor", "User", "VotingRound", "WorkerHeartbeat",

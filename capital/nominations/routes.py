@@ -23,6 +23,7 @@ from capital.nominations import bp
 from capital.nominations.forms import (
     ConfirmForm, DossierForm, EndorseForm, FinalistUpdateForm, StartNominationForm, VersionedConfirmForm,
 )
+from capital.services import criteria as criteria_service
 from capital.services import nominations as service
 from capital.services.cycles import cycle_timeline
 from capital.services.dispatch import commit
@@ -300,7 +301,9 @@ def edit(nomination_id):
     return render_template("nominations/edit.html", nomination=nomination, form=form, checklist=checklist,
                            editable=editable, timeline=cycle_timeline(nomination.cycle), remove_form=remove_form,
                            conflict=conflict,
-                           limits=limits, max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024))
+                           limits=limits, max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024),
+                           criteria=criteria_service.cycle_criteria(nomination.cycle)
+                           if nomination.cycle.has_assessment else [])
 
 
 @bp.route("/nominations/<int:nomination_id>")

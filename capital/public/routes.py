@@ -191,6 +191,7 @@ def dashboard():
         (Role.SECRETARIAT, "secretariat.dashboard"),
         (Role.BOARD, "board.dashboard"),
         (Role.REPRESENTATIVE, "nominations.dashboard"),
+        (Role.ASSESSOR, "assessment.dashboard"),
         (Role.OBSERVER, "secretariat.audit_log"),
     ]
     mine = [(role, endpoint) for role, endpoint in pages if current_user.has_role(role)]

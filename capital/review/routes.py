@@ -59,7 +59,7 @@ def decide(nomination_id):
 
 
 @bp.route("/board")
-@role_required(Role.BOARD)
+@role_required(Role.BOARD, Role.ASSESSOR)
 def board_dossiers():
     """The eligible dossiers, for the board, once nominations have closed."""
     cycle = service.current_cycle()

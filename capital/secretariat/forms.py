@@ -7,12 +7,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField, DateField, EmailField, RadioField, SelectChoice,
-    SelectField, StringField, SubmitField, ValidationError,
+    SelectField, StringField, SubmitField, TextAreaField, ValidationError,
 )
 from wtforms.validators import StopValidation
 from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, StopValidation
 
+from capital.domain.criteria import DEFAULT_SCALE, TEXT_FIELDS as CRITERION_TEXT_FIELDS, CriterionSpec, CriterionText
 from capital.domain.dossier import DossierLimits
 from capital.domain.localisation import LOCALES, is_timezone, timezone_names
 from capital.domain.eligibility import RULE_SWITCHES, EligibilityRules
@@ -283,6 +284,46 @@ class ImportForm(FlaskForm):
 
 class ConfirmImportForm(FlaskForm):
     submit = SubmitField(_l("Import the lines without problems"))
+
+
+class CriterionForm(FlaskForm):
+    """A criterion: its words in any of the seven languages (``name_fr``…), its scale and weight."""
+
+    scale_min = IntegerField(_l("Lowest score"), default=DEFAULT_SCALE[0], validators=[InputRequired()])
+    scale_max = IntegerField(_l("Highest score"), default=DEFAULT_SCALE[1], validators=[InputRequired()])
+    weight = DecimalField(_l("Weight"), default=Decimal(1), places=None, validators=[InputRequired()])
+    submit = SubmitField(_l("Save the criterion"))
+
+    @staticmethod
+    def initial(spec: CriterionSpec) -> dict:
+        data = {"scale_min": spec.scale_min, "scale_max": spec.scale_max, "weight": spec.weight}
+        for text in spec.texts:
+            data.update({f"{name}_{text.locale}": getattr(text, name) for name in CRITERION_TEXT_FIELDS})
+        return data
+
+    def spec(self, order: tuple[str, ...] = ()) -> CriterionSpec:
+        """The criterion the form describes; languages in ``order`` (the criterion's) keep their place."""
+        written = [locale for locale in LOCALES if any(self[f"{name}_{locale}"].data for name in CRITERION_TEXT_FIELDS)]
+        locales = [locale for locale in order if locale in written] + [l for l in written if l not in order]
+        texts = tuple(CriterionText(locale, *(self[f"{name}_{locale}"].data or "" for name in CRITERION_TEXT_FIELDS))
+                      for locale in locales)
+        return CriterionSpec(texts, self.scale_min.data, self.scale_max.data, self.weight.data)
+
+
+_CRITERION_LABELS = {
+    "name": _l("Name"), "description": _l("Description"),
+    "low_label": _l("What the lowest score means"), "high_label": _l("What the highest score means"),
+}
+
+
+def _add_text_fields(form_class) -> None:
+    for locale in LOCALES:
+        for name, label in _CRITERION_LABELS.items():
+            kind = TextAreaField if name == "description" else StringField
+            setattr(form_class, f"{name}_{locale}", kind(label, filters=[strip]))
+
+
+_add_text_fields(CriterionForm)
 
 
 class AuditFilterForm(FlaskForm):

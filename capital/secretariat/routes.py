@@ -5,6 +5,8 @@ from sqlalchemy.orm import selectinload
 
 from capital.auth.access import recent_login_required
 from capital.domain.audit_chain import BREAK_TITLES, Break
+from capital.domain.criteria import criteria_editable
+from capital.domain.localisation import LOCALES
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.phase import ALL_DEADLINE_FIELDS, Phase, course, deadline_for
 from capital.domain.phases import ALLOWED_TRANSITIONS, transition_deadline
@@ -14,17 +16,20 @@ from capital.domain.timeline import (
 )
 from capital.extensions import db
 from capital.domain.messages import RuleViolation
-from capital.i18n import _, _l, format_decimal
+from capital.i18n import LANGUAGE_NAMES, _, _l, format_decimal
 from capital.domain import onboarding as onboarding_rows
-from capital.models import AuditEntry, City, Cycle, ImportJob, Invitation, Mail, MailState, RoleGrant, User
+from capital.models import AuditEntry, City, Criterion, Cycle, ImportJob, Invitation, Mail, MailState, RoleGrant, User
 from capital.models.types import utcnow
 from capital.pagination import keyset_paged, paged
 from capital.secretariat import bp
 from capital.secretariat.forms import (
-    METHOD_TITLES, AuditFilterForm, BoardTermForm, CityForm, ConfirmImportForm, CycleEditForm, CycleForm,
-    DeclarationSignatureForm, ImportForm, InvitationForm, RapporteurForm, RoleForm, local_zone,
+    METHOD_TITLES, AuditFilterForm, BoardTermForm, CityForm, ConfirmImportForm, CriterionForm, CycleEditForm,
+    CycleForm, DeclarationSignatureForm, ImportForm, InvitationForm, RapporteurForm, RoleForm, local_zone,
 )
-from capital.services import accounts, cities as city_service, cycles as cycle_service, factors, personal_data, reports
+from capital.services import (
+    accounts, cities as city_service, criteria as criteria_service, cycles as cycle_service, factors, personal_data,
+    reports,
+)
 from capital.services import onboarding as onboarding_service
 from capital.services.audit import (
     ACTION_TITLES, AuditFilter, export_csv, export_json_lines, filtered_entries, verify_chain,
@@ -435,6 +440,80 @@ def mail():
         statement = statement.where(Mail.state == state)
     page = keyset_paged(statement, Mail.created_dt, Mail.id)
     return render_template("secretariat/mail.html", page=page, failed=int(MailState.FAILED))
+
+
+# --- criteria ------------------------------------------------------------------------------
+
+CRITERION_FIELDS = {
+    "criterion.no_text": f"name_{LOCALES[0]}",
+    "criterion.name": "name_{language}",
+    "criterion.description": "description_{language}",
+    "criterion.low_label": "low_label_{language}",
+    "criterion.high_label": "high_label_{language}",
+    "criterion.scale": "scale_max",
+    "criterion.weight": "weight",
+}
+
+
+def _get_criterion(cycle: Cycle, criterion_id: int) -> Criterion:
+    criterion = db.session.get(Criterion, criterion_id)
+    if criterion is None or criterion.cycle_id != cycle.id:
+        abort(404)
+    return criterion
+
+
+@bp.route("/cycles/<int:cycle_id>/criteria")
+def criteria(cycle_id):
+    cycle = _get_cycle(cycle_id)
+    return render_template("secretariat/criteria.html", cycle=cycle, criteria=criteria_service.cycle_criteria(cycle),
+                           is_editable=criteria_editable(cycle.phase))
+
+
+@bp.route("/cycles/<int:cycle_id>/criteria/new", methods=["GET", "POST"])
+def add_criterion(cycle_id):
+    cycle = _get_cycle(cycle_id)
+    form = CriterionForm()
+    if form.validate_on_submit():
+        if perform(lambda: criteria_service.add_criterion(cycle, form.spec(), actor=current_user, now=utcnow()),
+                   _("The criterion was added."), form=form, fields=CRITERION_FIELDS):
+            return redirect(url_for("secretariat.criteria", cycle_id=cycle.id))
+    return render_template("secretariat/criterion_form.html", form=form, cycle=cycle, criterion=None,
+                           locales=LOCALES, language_names=LANGUAGE_NAMES)
+
+
+@bp.route("/cycles/<int:cycle_id>/criteria/<int:criterion_id>", methods=["GET", "POST"])
+def edit_criterion(cycle_id, criterion_id):
+    cycle = _get_cycle(cycle_id)
+    criterion = _get_criterion(cycle, criterion_id)
+    spec = criteria_service.spec_of(criterion)
+    form = CriterionForm(data=CriterionForm.initial(spec))
+    if form.validate_on_submit():
+        order = tuple(text.locale for text in spec.texts)
+        if perform(lambda: criteria_service.update_criterion(criterion, form.spec(order), actor=current_user,
+                                                             now=utcnow()),
+                   _("The criterion was saved."), form=form, fields=CRITERION_FIELDS):
+            return redirect(url_for("secretariat.criteria", cycle_id=cycle.id))
+    return render_template("secretariat/criterion_form.html", form=form, cycle=cycle, criterion=criterion,
+                           locales=LOCALES, language_names=LANGUAGE_NAMES)
+
+
+@bp.route("/cycles/<int:cycle_id>/criteria/<int:criterion_id>/remove", methods=["POST"])
+def remove_criterion(cycle_id, criterion_id):
+    cycle = _get_cycle(cycle_id)
+    criterion = _get_criterion(cycle, criterion_id)
+    perform(lambda: criteria_service.remove_criterion(criterion, actor=current_user, now=utcnow()),
+            _("The criterion was removed."))
+    return redirect(url_for("secretariat.criteria", cycle_id=cycle.id))
+
+
+@bp.route("/cycles/<int:cycle_id>/criteria/<int:criterion_id>/move", methods=["POST"])
+def move_criterion(cycle_id, criterion_id):
+    cycle = _get_cycle(cycle_id)
+    criterion = _get_criterion(cycle, criterion_id)
+    offset = -1 if request.form.get("direction") == "up" else 1
+    perform(lambda: criteria_service.move_criterion(criterion, offset, actor=current_user, now=utcnow()),
+            _("The criterion was moved."))
+    return redirect(url_for("secretariat.criteria", cycle_id=cycle.id))
 
 
 # --- the audit log -----------------------------------------------------------------------

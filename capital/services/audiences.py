@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Integer, Select, String, and_, case, cast, exists, func, literal, null, select, union_all
 from sqlalchemy.orm import aliased
@@ -35,7 +36,8 @@ from capital.domain.messages import N_
 from capital.domain.nominations import ACTIVE_STATES, NominationState
 from capital.domain.roles import Role
 from capital.extensions import db
-from capital.models import City, Nomination, Participation, Recusal, RoleGrant, Subscriber, User, VotingRound
+from capital.services.assessment import panel_condition
+from capital.models import Assessment, City, Cycle, Nomination, Participation, Recusal, RoleGrant, Subscriber, User, VotingRound
 
 COLUMNS = ("key", "email", "locale", "timezone", "name", "city_id", "city_name", "subscriber_id", "variant")
 
@@ -198,6 +200,16 @@ def roll_and_secretariat(params: dict) -> Select:
     """The round's roll and the secretariat (the result of a count)."""
     secretariat = select(RoleGrant.user_id).where(RoleGrant.role == Role.SECRETARIAT)
     return _people(User.id.in_(_roll(params["round_id"])) | User.id.in_(secretariat))
+
+
+@audience("panel_not_submitted")
+def panel_not_submitted(params: dict) -> Select:
+    """The assessment panel on the reminder's day without a submitted assessment
+    (capital.services.assessment.panel_condition)."""
+    cycle = db.session.get(Cycle, params["cycle_id"])
+    submitted = select(Assessment.assessor_id).where(Assessment.cycle_id == cycle.id,
+                                                     Assessment.submitted_dt.is_not(None))
+    return _people(and_(panel_condition(cycle, date.fromisoformat(params["day"])), User.id.not_in(submitted)))
 
 
 # --- the public --------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from capital.domain.timeline import (
 from capital.extensions import db
 from capital.models import TALLY_METHODS, Cycle, Nomination, Result, User, VotingRound
 from capital.models.cycles import NOMINATION_REMINDER_DAYS
-from capital.services import voting
+from capital.services import criteria, voting
 from capital.services.audit import Actor, record
 from capital.services.notices import (
     queue_announcement_mail, queue_call_for_nominations, queue_result_mail, queue_shortlist_mail,
@@ -163,7 +163,8 @@ def create_cycle(year: int, *, timeline: Timeline | None = None, settings: Cycle
     """A new cycle in draft for the celebration of ``year``.
 
     Without ``timeline`` or ``settings`` it takes ``copy_from``'s, carried over to ``year``
-    ("copy last year's settings"), or else the defaults. Raises :class:`RuleViolation` with
+    ("copy last year's settings"), or else the defaults; its criteria are ``copy_from``'s, or
+    else the defaults. Raises :class:`RuleViolation` with
     every problem when the year is taken, the timeline is not valid or a setting is out of range.
     """
     proposed_timeline, proposed_settings = proposal(year, copy_from, settings)
@@ -185,6 +186,7 @@ def create_cycle(year: int, *, timeline: Timeline | None = None, settings: Cycle
             db.session.flush()
     except IntegrityError:
         raise RuleViolation(_year_taken(year)) from None
+    criteria.give_criteria(cycle, copy_from)
     record("cycle.created", cycle, actor=actor, now=now, cycle_id=cycle.id,
            data={"year": year, "copied_from": copy_from.year if copy_from is not None else None,
                  "timeline": _timeline_data(timeline), "settings": _settings_data(settings)})

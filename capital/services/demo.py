@@ -15,7 +15,7 @@ from capital.domain.roles import Role
 from capital.domain.timeline import celebration_day, default_timeline, next_cycle_year
 from capital.extensions import db
 from capital.models import City, Cycle, DeclarationSignature, Nomination, User
-from capital.services import accounts, factors
+from capital.services import accounts, criteria, factors
 from capital.services.audit import record
 
 DEMO_PASSWORD = "living-together-16-may"
@@ -113,14 +113,15 @@ def load_demo(now: datetime) -> dict:
 
     year = next_cycle_year(now.date())
     if db.session.scalar(select(Cycle).where(Cycle.year == year)) is None:
-        timeline = default_timeline(year)
+        timeline = default_timeline(year, has_assessment=True)
         if timeline.nominations_close_dt <= now:
             # Late in the season: keep the demo useful with a short, still-open call.
             timeline = _compressed(timeline, now)
         cycle = Cycle(year=year, celebration_date=timeline.celebration_date, phase=Phase.NOMINATIONS_OPEN,
-                      phase_changed_dt=now, created_dt=now, **timeline.deadlines())
+                      phase_changed_dt=now, created_dt=now, has_assessment=True, **timeline.deadlines())
         db.session.add(cycle)
         db.session.flush()
+        criteria.give_criteria(cycle)
         record("cycle.nominations_opened", cycle, actor=actor, now=now, cycle_id=cycle.id)
     db.session.flush()
     return {"credentials": credentials, "year": year, "app_keys": app_keys}
@@ -130,12 +131,16 @@ def _compressed(timeline, now: datetime):
     left = datetime.combine(timeline.celebration_date, datetime.min.time(), tzinfo=now.tzinfo) - now
     step = left / 6
     return replace(timeline, nominations_open_dt=now - timedelta(days=1), nominations_close_dt=now + step,
+                   assessment_open_dt=now + step * 5 / 4, assessment_close_dt=now + step * 7 / 4,
                    voting_open_dt=now + 2 * step, voting_close_dt=now + 3 * step, announcement_dt=now + 4 * step)
 
 
 # --- the vote, through the real services (`capital demo --through PHASE`) ---------------------
 
-THROUGH = ("nominations", "voting", "tallied", "announced")
+THROUGH = ("nominations", "assessed", "voting", "tallied", "announced")
+
+# The invited expert who assesses the dossiers beside the seven board members.
+DEMO_EXPERT = ("expert@capital.example", "Esperanza Experta", "es")
 
 # (nominating and host city, title, theme, expected participants, budget) — each city hosts its own.
 DEMO_NOMINATIONS = [
@@ -194,6 +199,8 @@ def run_demo_vote(through: str, now: datetime) -> dict:
         email = f"{name.split()[0].lower()}.board@capital.example"
         voters.append(_demo_user(email, name, Role.BOARD, cities[city], now))
         credentials.append((Role.BOARD, email, DEMO_PASSWORD))
+    expert = _demo_user(DEMO_EXPERT[0], DEMO_EXPERT[1], Role.ASSESSOR, None, now, locale=DEMO_EXPERT[2])
+    credentials.append((Role.ASSESSOR, DEMO_EXPERT[0], DEMO_PASSWORD))
 
     if cycle.phase == Phase.NOMINATIONS_OPEN:
         taken = set(db.session.scalars(select(Nomination.nominating_city_id).where(Nomination.cycle_id == cycle.id)))
@@ -209,13 +216,19 @@ def run_demo_vote(through: str, now: datetime) -> dict:
                 budget_range=budget), actor=reps[latin], now=now)
             nominations.attach_file(nomination, "letter", "letter.pdf", demo_pdf(), actor=reps[latin], now=now)
             nominations.submit_nomination(nomination, actor=reps[latin], now=now)
-    if target >= THROUGH.index("voting"):
+    if target >= THROUGH.index("assessed"):
         if cycle.phase == Phase.NOMINATIONS_OPEN:
             cycles.close_nominations(cycle, actor=secretariat, now=now)
         for nomination in db.session.scalars(select(Nomination).where(
                 Nomination.cycle_id == cycle.id, Nomination.state == NominationState.SUBMITTED)):
             nominations.decide_eligibility(nomination, eligible=True, reason="", actor=secretariat, now=now)
-        if cycle.phase == Phase.NOMINATIONS_CLOSED:
+        if cycle.phase == Phase.NOMINATIONS_CLOSED and cycle.has_assessment:
+            cycles.change_phase(cycle, Phase.ASSESSMENT, actor=secretariat, now=now, by_hand=True)
+        if cycle.phase == Phase.ASSESSMENT:
+            _assess(cycle, voters, expert, now)
+            cycles.change_phase(cycle, Phase.ASSESSED, actor=secretariat, now=now, by_hand=True)
+    if target >= THROUGH.index("voting"):
+        if cycle.phase in (Phase.NOMINATIONS_CLOSED, Phase.ASSESSED):
             cycles.open_voting(cycle, actor=secretariat, now=now)
         if cycle.phase == Phase.VOTING_OPEN:
             ids = {n.host_city.name_latin: n.id for n in db.session.scalars(
@@ -266,11 +279,46 @@ def _demo_report(cycle: Cycle, secretariat: User, rapporteur: User, now: datetim
                             {n: DEMO_FINALIST_NOTE[locale] for n in notes}, actor=rapporteur, now=now)
 
 
-def _demo_user(email: str, name: str, role: Role, city: City, now: datetime) -> User:
+def _assess(cycle: Cycle, voters: list[User], expert: User, now: datetime) -> None:
+    """The seven board members and the expert assess every dossier, through the real services:
+    each scores a dossier by where their ballot ranks it (the expert by a fixed view of their own)."""
+    from capital.services import assessment
+
+    dossiers = assessment.eligible_nominations(cycle)
+    names = {n.id: n.host_city.name_latin for n in dossiers}
+    views = [ranking for _, _, ranking in DEMO_VOTERS] + ["Lyon > Palermo > Tunis > Venlo > Bamako"]
+    for person, view in zip([*voters, expert], views, strict=True):
+        if assessment.panel_facts(cycle, person, now).has_submitted:
+            continue
+        groups = [[name.strip() for name in group.split("=")] for group in view.split(">")]
+        place = {name: index for index, group in enumerate(groups) for name in group}
+        entries = []
+        for nomination in dossiers:
+            rank = place.get(names[nomination.id])
+            for number, criterion in enumerate(criteria.cycle_criteria(cycle)):
+                score = max(criterion.scale_min, min(criterion.scale_max, (5 - rank if rank is not None else 1)
+                                                     - number % 2))
+                entries.append(assessment.Entry(nomination.id, criterion.id, str(score), DEMO_NOTES[score]))
+        assessment.save_assessment(cycle, entries, actor=person, now=now)
+        assessment.submit_assessment(cycle, actor=person, now=now)
+
+
+# What the demo panel writes beside each score.
+DEMO_NOTES = {
+    0: "Not addressed in the dossier.",
+    1: "Mentioned, with little to show for it.",
+    2: "Some activities, but no plan to carry them out.",
+    3: "A sound plan with named partners.",
+    4: "A strong programme, with partners in every district.",
+    5: "Outstanding: a model for other cities.",
+}
+
+
+def _demo_user(email: str, name: str, role: Role, city: City | None, now: datetime, locale: str = "en") -> User:
     user = User.by_email(email)
     if user is None:
-        user = User(email=email, name=name, locale="en", password_hash=accounts.hash_password(DEMO_PASSWORD),
-                    city_id=city.id, created_dt=now)
+        user = User(email=email, name=name, locale=locale, password_hash=accounts.hash_password(DEMO_PASSWORD),
+                    city_id=city.id if city is not None else None, created_dt=now)
         db.session.add(user)
         db.session.flush()
         if role == Role.BOARD:

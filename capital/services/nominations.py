@@ -134,24 +134,26 @@ def is_city_representative(user: User, city_id: int) -> bool:
 
 def can_view(user: User, nomination: Nomination) -> bool:
     """Who may read a dossier: its own city always; nobody else a draft; the secretariat and
-    other member cities a submitted one; the board the eligible ones once nominations close."""
+    other member cities a submitted one; the board and the invited assessors the eligible ones
+    once nominations close."""
     if is_city_representative(user, nomination.nominating_city_id):
         return True
     if nomination.state == NominationState.DRAFT:
         return False
     if user.has_role(Role.SECRETARIAT):
         return True
-    if user.has_role(Role.BOARD) and nomination.state == NominationState.ELIGIBLE \
+    if user.has_role(Role.BOARD, Role.ASSESSOR) and nomination.state == NominationState.ELIGIBLE \
             and dossiers_visible(nomination.cycle.phase):
         return True
     return user.has_role(Role.REPRESENTATIVE) and nomination.state in ACTIVE_STATES
 
 
 def can_download(user: User, nomination: Nomination) -> bool:
-    """Dossier files go to the nominating city, the secretariat and (eligible dossiers) the board."""
+    """Dossier files go to the nominating city, the secretariat and (eligible dossiers) the board
+    and the invited assessors."""
     if is_city_representative(user, nomination.nominating_city_id):
         return True
-    return can_view(user, nomination) and user.has_role(Role.SECRETARIAT, Role.BOARD)
+    return can_view(user, nomination) and user.has_role(Role.SECRETARIAT, Role.BOARD, Role.ASSESSOR)
 
 
 def snapshot_of(nomination: Nomination) -> dict:

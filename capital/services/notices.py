@@ -88,6 +88,40 @@ def queue_due_nomination_reminders(now: datetime) -> int:
     return recorded
 
 
+# --- the assessment ------------------------------------------------------------------------------
+
+# Days before the assessment deadline on which panel members who have not submitted are reminded.
+ASSESSMENT_REMINDER_DAYS = (3, 1)
+
+
+def due_assessment_reminder_day(cycle: Cycle, now: datetime) -> int | None:
+    """The assessment reminder round due at ``now``: the nearest of ASSESSMENT_REMINDER_DAYS whose
+    moment has come while assessment was open (a round missed during an outage is not sent late)."""
+    closes = cycle.assessment_close_dt
+    if cycle.phase != Phase.ASSESSMENT or closes is None or now >= closes:
+        return None
+    due = [days for days in ASSESSMENT_REMINDER_DAYS if cycle.phase_changed_dt <= closes - timedelta(days=days) <= now]
+    return min(due) if due else None
+
+
+def queue_due_assessment_reminders(now: datetime) -> int:
+    """Tick step: remind the panel members who have not submitted their assessment, once per
+    reminder day, each in their mail language; the number of rounds recorded. The panel is
+    counted on the reminder's day; the mailing's key (cycle, kind, day) keeps each round single."""
+    recorded = 0
+    for cycle_id in db.session.scalars(select(Cycle.id).where(Cycle.phase == Phase.ASSESSMENT)).all():
+        cycle = db.session.get(Cycle, cycle_id, with_for_update={"read": True}, populate_existing=True)
+        days = due_assessment_reminder_day(cycle, now)
+        if days is None:
+            continue
+        mailing = _queue("assessment_reminder", "panel_not_submitted",
+                         N_("Reminder: your assessment for the Capital of Living Together %(year)s is due"),
+                         cycle, now, occasion=f"{days}d", params={"cycle_id": cycle.id, "day": now.date().isoformat()},
+                         context={"deadline": cycle.assessment_close_dt, "link": absolute_url("assessment.dashboard")})
+        recorded += mailing is not None
+    return recorded
+
+
 # --- the board vote ------------------------------------------------------------------------------
 
 def _round_context(voting_round: VotingRound) -> dict:

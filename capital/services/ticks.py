@@ -11,7 +11,8 @@ opens a round with its voting-open mail, closes it at the voting deadline with t
 the result mail, and announces from ``announcement_dt`` on (not a second earlier) with the
 announcement mail — each in the transaction of its phase change. ``vote_reminders`` reminds
 the roll members who have not voted, 3 and 1 days before the voting deadline
-(:func:`capital.services.notices.queue_due_vote_reminders`).
+(:func:`capital.services.notices.queue_due_vote_reminders`); ``assessment_reminders`` the
+panel members who have not submitted, 3 and 1 days before the assessment deadline.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from capital.services.cycles import advance_due_cycles
 from capital.services.dispatch import after_commit
 from capital.services.mail import count_due_mail, drop_old_bodies
 from capital.services.mailings import unwritten_mailing_ids
-from capital.services.notices import queue_due_nomination_reminders, queue_due_vote_reminders
+from capital.services.notices import (
+    queue_due_assessment_reminders, queue_due_nomination_reminders, queue_due_vote_reminders,
+)
 from capital.tasks.mail import send_due, write
 
 
@@ -83,6 +86,7 @@ TICK_STEPS = (
     ("phases", advance_phases),
     ("nomination_reminders", queue_due_nomination_reminders),
     ("vote_reminders", queue_due_vote_reminders),
+    ("assessment_reminders", queue_due_assessment_reminders),
     ("mailings", hand_out_mailings),
     ("mail_due", hand_out_mail),
     ("mail_retention", drop_old_bodies),

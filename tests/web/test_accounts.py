@@ -247,3 +247,16 @@ def test_a_reset_request_does_the_same_work_for_an_unknown_address_as_for_a_know
     assert before_answer["known"] == before_answer["unknown"]
     assert not any("users" in statement for statement in before_answer["known"])  # nobody was looked up
     assert inbox.messages == [] and db.session.scalar(select(func.count(Mail.id))) == 0  # nothing for nobody
+
+
+def test_an_outside_expert_is_invited_as_an_assessor_and_reads_the_dossiers_without_a_ballot(client, db, make_user):
+    mail = _invite(client, db, make_user, email="expert@uni.example", role=int(Role.ASSESSOR), locale="es")
+    link = _link_in(mail)
+    response = client.post(link, {"name": "Ana Experta", "password": "a long enough password",
+                                  "confirm": "a long enough password"})
+    assert response.status_code == 302
+    user = User.by_email("expert@uni.example")
+    assert user.roles == {Role.ASSESSOR}
+    assert client.get("/assessment/").status_code == 200
+    assert client.get("/review/board").status_code == 200
+    assert client.get("/board/vote").status_code == 403

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("assessment", __name__)
+
+from capital.assessment import routes  # noqa: E402,F401
