@@ -98,7 +98,7 @@ def _values(rule, world) -> list[dict]:
            "nomination_id": nomination.id, "attachment_id": 1, "passkey_id": 1, "role": int(Role.BOARD),
            "invitation_id": world["db"].session.scalar(select(Invitation.id)), "year": world["cycle"].year,
            "name": "tally.json", "filename": "capital.css", "token": "x", "kind": "jsonl", "page": "help",
-           "job_id": 1}
+           "job_id": 1, "criterion_id": 1}
     values = [{}]
     for argument in sorted(rule.arguments):
         options = sorted(getattr(rule._converters[argument], "items", None) or [ids[argument]])
