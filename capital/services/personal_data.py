@@ -9,6 +9,8 @@ a voter (docs/vote.md), so they have nothing to erase.
 
 from __future__ import annotations
 
+import json
+
 import html
 import secrets
 from datetime import date, datetime
@@ -23,6 +25,7 @@ from sqlalchemy import delete, or_, select
 from capital.domain.messages import N_, Message, RuleViolation
 from capital.extensions import db
 from capital.models import (
+    ImportJob,
     AuditEntry, Invitation, Mail, MailingPart, RecoveryCode, Recusal, Subscriber, User,
 )
 from capital.services.accounts import end_sessions
@@ -138,6 +141,17 @@ def erase_person(user: User, *, actor: Actor, now: datetime) -> str:
         mail.recipient_name = pseudonym if mail.recipient_name else ""
         mail.subject, mail.last_error = scrub(mail.subject), scrub(mail.last_error)
         mail.body_text, mail.body_html = scrub(mail.body_text), scrub(mail.body_html, escapes=(str, markupsafe.escape, html.escape))
+    # An onboarding file, and its report, may hold the person's line: their name and address go too.
+    for job in db.session.scalars(select(ImportJob).where(ImportJob.kind == "people")).all():
+        data = job.data
+        for value, replacement in [(old_address, address), *((name, pseudonym) for name in names)]:
+            data = data.replace(value.encode(), replacement.encode())
+        if data != job.data:
+            job.data = data
+        if job.report is not None:
+            report = json.loads(scrub(json.dumps(job.report, ensure_ascii=False)))
+            if report != job.report:
+                job.report = report
     subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == old_address))
     if subscriber is not None:
         subscriber.email = address

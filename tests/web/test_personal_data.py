@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from capital.domain.audit_chain import Summary
 from capital.domain.roles import Role
-from capital.models import Invitation, Mail, MailState, Passkey, RecoveryCode, Subscriber, User
+from capital.models import ImportJob, Invitation, Mail, MailState, Passkey, RecoveryCode, Subscriber, User
 from capital.models.types import utcnow
 from capital.services.accounts import hash_password
 from capital.services.audit import verify_chain
@@ -86,6 +86,10 @@ def test_the_secretariat_erases_a_person_who_holds_no_role_everywhere_and_the_ch
     client.post(link, {"name": NAME, "password": "a long enough password", "confirm": "a long enough password"})
     client.post("/account/logout")
     db.session.add(Subscriber(email=EMAIL, locale="en"))
+    # The person came in with an onboarding file, which the import keeps with its report.
+    db.session.add(ImportJob(kind="people", filename="people.csv", state="done", is_dry_run=False,
+                             data=f"email,name,role,city,language\n{EMAIL},{NAME},board,,en\n".encode(),
+                             report={"lines": [{"line": 2, "outcome": "invited", "text": f"{NAME} <{EMAIL}>"}]}))
     db.session.commit()
     person = User.by_email(EMAIL)
     outbox = app.config["MAIL_OUTBOX_DIR"]
