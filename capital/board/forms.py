@@ -3,7 +3,7 @@ from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from capital.forms import strip
-from capital.i18n import _l
+from capital.i18n import _, _l
 
 
 class ConflictForm(FlaskForm):
