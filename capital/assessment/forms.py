@@ -26,7 +26,7 @@ def dossier_form(criteria, **kwargs) -> FlaskForm:
     criterion's scale; the form only carries what was typed, so nothing typed is ever lost.
     """
     class DossierForm(_DossierForm):
-        pass
+        """A class of its own for this page: the criteria's fields are added to it below."""
 
     for criterion in criteria:
         setattr(DossierForm, score_field(criterion.id), StringField(_l("Score"), filters=[strip]))

@@ -159,7 +159,7 @@ def _locked_assessment(cycle: Cycle, user: User, now: datetime) -> Assessment:
             with db.session.begin_nested():
                 db.session.add(Assessment(cycle_id=cycle.id, assessor_id=user.id, created_dt=now, updated_dt=now))
                 db.session.flush()
-        except IntegrityError:
+        except IntegrityError:  # a parallel request made the row first: the one row is what matters
             pass
     return db.session.scalar(select(Assessment).where(Assessment.cycle_id == cycle.id, Assessment.assessor_id == user.id)
                              .with_for_update().execution_options(populate_existing=True))
