@@ -78,9 +78,11 @@ def build(app, size: dict[str, int], now: datetime) -> dict:
     with app.app_context():
         upgrade()
         run = lambda sql, **params: db.session.execute(text(sql), params)  # noqa: E731
-        run("""INSERT INTO cities (name, name_latin, country_code, timezone, contact_email, status, created_dt)
+        # Each city has its place on the map, so the year page carries the capital's map as it would.
+        run("""INSERT INTO cities (name, name_latin, country_code, timezone, contact_email, status, created_dt,
+                                   latitude, longitude)
                SELECT 'Ville ' || n, 'Ville ' || n, 'FR', (CAST(:zones AS text[]))[1 + n % :z], 'office' || n || '@ville' || n || '.example',
-                      2, :now FROM generate_series(1, :cities) n""",
+                      2, :now, -50 + (n * 37) % 120, -170 + (n * 53) % 340 FROM generate_series(1, :cities) n""",
             zones=list(ZONES), z=len(ZONES), cities=size["cities"], now=now)
         representatives = size["people"] - size["board"] - 1
         # People: the representatives of the cities, the board, one secretariat account.

@@ -76,10 +76,21 @@ def _ring(indices: list[int], arcs) -> list[tuple[float, float]]:
 
 
 def _path(rings) -> str:
+    """The rings as one path in whole pixels and relative steps, repeated points dropped: at the
+    map's 960 pixels a finer outline draws the same, and this keeps the year page that shows the
+    map small (about 45 KB of outline instead of 111 KB)."""
     parts = []
     for ring in rings:
-        coordinates = [to_map(lon, max(lat, SOUTH)) for lon, lat in ring]
-        parts.append("M" + "L".join(f"{x:g},{y:g}" for x, y in coordinates) + "Z")
+        points = []
+        for lon, lat in ring:
+            x, y = to_map(lon, max(lat, SOUTH))
+            point = (round(x), round(y))
+            if not points or point != points[-1]:
+                points.append(point)
+        if len(points) < 3:  # an island smaller than a pixel
+            continue
+        steps = " ".join(f"{bx - ax},{by - ay}" for (ax, ay), (bx, by) in zip(points, points[1:]))
+        parts.append(f"M{points[0][0]},{points[0][1]}l{steps.replace(' -', '-')}z")
     return "".join(parts)
 
 

@@ -62,3 +62,31 @@ def test_the_projection_keeps_the_world_inside_the_map():
     for lon, lat in [(-180, 0), (180, 0), (0, 90), (0, maps.SOUTH), (179.9, 85)]:
         x, y = maps.to_map(lon, lat)
         assert 0 <= x <= maps.WIDTH and 0 <= y <= maps.HEIGHT
+
+
+def _rings(d: str) -> list[list[tuple[int, int]]]:
+    """A path of the outline (``M x,y l dx,dy … z`` per ring) as its rings of absolute points."""
+    rings = []
+    for ring in re.findall(r"M([^z]+)z", d):
+        start, steps = ring.split("l")
+        x, y = map(int, start.split(","))
+        points = [(x, y)]
+        for dx, dy in re.findall(r"(-?\d+),(-?\d+)", steps):
+            x, y = x + int(dx), y + int(dy)
+            points.append((x, y))
+        rings.append(points)
+    return rings
+
+
+def test_the_outline_is_whole_pixels_inside_the_map_and_small():
+    paths = maps.country_paths()
+    # Natural Earth's 110m countries, less Antarctica: none lost to the rounding.
+    assert len(paths) >= 170
+    points = [point for d in paths for ring in _rings(d) for point in ring]
+    assert len(points) > 5000
+    # Inside the map (a ring that crosses the antimeridian may run past the east edge: the SVG clips it).
+    assert all(0 <= x <= maps.WIDTH * 1.1 and 0 <= y <= maps.HEIGHT for x, y in points)
+    # France's ring passes near Paris's place on the map.
+    px, py = maps.to_map(2.35, 48.86)
+    assert min(abs(x - px) + abs(y - py) for x, y in points) < 15
+    assert sum(len(d) for d in paths) < 60_000  # bytes: the year page carries the map beside the count

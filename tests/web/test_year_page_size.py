@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import re
 
+from sqlalchemy import update
+
+from capital.models import City
 from capital.public import clock
 from capital.voting import tally
 from tests.public_data import AFTER, make_counted_cycle
@@ -32,10 +35,14 @@ def _count(db, make_city) -> str:
 def test_at_60_nominations_the_year_page_stays_small_and_every_figure_is_still_published(
         client, db, make_city, monkeypatch):
     winner = _count(db, make_city)
+    # Every city has its place, so the page also carries the capital's map, as a real one would.
+    db.session.execute(update(City).values(latitude=45.76, longitude=4.83))
+    db.session.commit()
     monkeypatch.setattr(clock, "now", lambda: AFTER)
     page = client.get("/2031", headers={"Accept-Encoding": "identity"}).get_data()
     assert len(page) < BOUND
     html = page.decode()
+    assert 'class="capital-map"' in html
     data = json.loads(client.get("/vote/2031/tally.json").get_data())
     names, matrix = data["candidates"], data["matrix"]
     assert len(names) == NOMINATIONS
@@ -45,7 +52,8 @@ def test_at_60_nominations_the_year_page_stays_small_and_every_figure_is_still_p
         if j != i:
             assert f'<th scope="row">{other}</th><td>{matrix[i][j]}</td><td>{matrix[j][i]}</td>' in html, other
     assert html.count("<td>") <= 2 * (NOMINATIONS - 1) + 10
-    assert html.count("<rect") <= 2 * 12  # the chart: the winner against the first twelve others
+    chart = re.sub(r'<figure class="capital-map">.*?</figure>', "", html, flags=re.S)
+    assert chart.count("<rect") <= 2 * 12  # the chart: the winner against the first twelve others
     # On the vote page, block by block, the whole matrix, every figure where tally.json has it.
     seen: dict[tuple[str, str], str] = {}
     for rows in range(1, 4):
