@@ -36,6 +36,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 
@@ -168,22 +169,44 @@ def _pack(version: int, rendered: datetime, valid_until: datetime | None, etag: 
     return b"".join([json.dumps(header).encode(), b"\n", body, *(shared[name] for name in ENCODINGS)])
 
 
-def _unpack(entry: bytes) -> tuple[dict, bytes]:
-    """The entry's header and the page as rendered (its compressed forms: :func:`_encoded`)."""
-    header, _, rest = entry.partition(b"\n")
-    header = json.loads(header)
+@dataclass(frozen=True)
+class Parsed:
+    """A stored entry read: its header, the page as rendered (with the token's placeholder) and
+    the page as a first-time reader gets it, by encoding (None: identity)."""
+
+    header: dict
+    body: bytes
+    shared: dict[str | None, bytes]
+
+
+# The last entry read for each key, with the entry it was read from: a hit on an entry already
+# read parses, slices and copies nothing (on announcement day, nearly every request).
+_READ: dict[str, tuple[bytes, Parsed]] = {}
+_READ_LIMIT = 4096
+
+
+def _unpack(key: str, entry: bytes) -> Parsed:
+    """``entry`` read (from the memo of :data:`_READ` when it is the same entry as last time)."""
+    seen = _READ.get(key)
+    if seen is not None and seen[0] is entry:
+        return seen[1]
+    head, _, rest = entry.partition(b"\n")
+    header = json.loads(head)
     if "sizes" not in header:  # stored by an earlier version: read as stale
         header["v"] = None
-        return header, b""
-    return header, rest[:header["sizes"][0]]
-
-
-def _encoded(entry: bytes, encoding: str) -> bytes:
-    """The cached page of ``entry`` as a first-time reader gets it, compressed with ``encoding``."""
-    header, _, rest = entry.partition(b"\n")
-    sizes = json.loads(header)["sizes"]
-    start = sizes[0] + sum(sizes[1:1 + ENCODINGS.index(encoding)])
-    return rest[start:start + sizes[1 + ENCODINGS.index(encoding)]]
+        return Parsed(header, b"", {})
+    sizes = header["sizes"]
+    body = rest[:sizes[0]]
+    shared: dict[str | None, bytes] = {None: body.replace(TOKEN_PLACEHOLDER.encode(), b"")}
+    start = sizes[0]
+    for name, size in zip(ENCODINGS, sizes[1:], strict=True):
+        shared[name] = rest[start:start + size]
+        start += size
+    parsed = Parsed(header, body, shared)
+    if len(_READ) >= _READ_LIMIT:
+        _READ.clear()
+    _READ[key] = (entry, parsed)
+    return parsed
 
 
 def _respond(response, etag: str, max_age: int | None, state: str):
@@ -257,10 +280,9 @@ def cached_page(next_change):
             key = PAGE_KEY.format(locale=get_locale(), path=request.path)
             version, fresh = _lookup(store, key, now)
             if fresh is not None:
-                header, body, _ = fresh
-                response = _from_entry(header, body)
-                etag, shared = _personal(response, header["etag"])
-                return _respond(response, etag, _max_age(now, _until(header)) if shared else None, "hit")
+                response = _from_entry(fresh.header, fresh.body)
+                etag, shared = _personal(response, fresh.header["etag"])
+                return _respond(response, etag, _max_age(now, _until(fresh.header)) if shared else None, "hit")
             response = make_response(view(*args, **kwargs))
             if response.status_code != 200:
                 return response
@@ -284,9 +306,8 @@ def _until(header: dict) -> datetime | None:
     return datetime.fromisoformat(header["until"]) if header["until"] else None
 
 
-def _lookup(store, key: str, now: datetime) -> tuple[int | None, tuple[dict, bytes, bytes] | None]:
-    """The store's version (None when the store is out of reach) and, if still fresh, the entry's
-    header, its page as rendered and the entry itself."""
+def _lookup(store, key: str, now: datetime) -> tuple[int | None, Parsed | None]:
+    """The store's version (None when the store is out of reach) and, if still fresh, the entry read."""
     try:
         version, entry = store.get(key)
     except Exception:  # a cache outage slows pages down, it never breaks them
@@ -294,12 +315,13 @@ def _lookup(store, key: str, now: datetime) -> tuple[int | None, tuple[dict, byt
         return None, None
     if entry is None:
         return version, None
-    header, body = _unpack(entry)
+    parsed = _unpack(key, entry)
+    header = parsed.header
     until = _until(header)
     # Valid from its rendering to the next embargo's end (a clock set back makes it stale too).
     if header["v"] != version or now < datetime.fromisoformat(header["from"]) or (until and now >= until):
         return version, None
-    return version, (header, body, entry)
+    return version, parsed
 
 
 def _etag(body: bytes) -> str:
@@ -366,7 +388,7 @@ class FrontCache:
         _, fresh = _lookup(app.extensions["capital_page_cache"], key, now)
         if fresh is None:
             return None
-        header, body, entry = fresh
+        header = fresh.header
         encoding = preferred_encoding(environ.get("HTTP_ACCEPT_ENCODING"))
         headers = security_headers(app.config.get("PRODUCTION", False))
         headers.update(header["headers"])
@@ -378,11 +400,9 @@ class FrontCache:
             del headers["Content-Type"]
             start_response("304 Not Modified", list(headers.items()))
             return [b""]
+        body = fresh.shared[encoding]
         if encoding:
-            body = _encoded(entry, encoding)
             headers["Content-Encoding"] = encoding
-        else:
-            body = body.replace(TOKEN_PLACEHOLDER.encode(), b"")
         headers["Content-Length"] = str(len(body))
         start_response("200 OK", list(headers.items()))
         return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
