@@ -92,9 +92,10 @@ CITATION = {
 FINALIST_NOTE = {"en": "Tunis brought its neighbourhoods together.", "fr": "Tunis a réuni ses quartiers."}
 
 
-def add_report(db, cycle, texts=None, *, first="en", notes=FINALIST_NOTE, saved_dt=None):
+def add_report(db, cycle, texts=None, *, first="en", notes=FINALIST_NOTE, saved_dt=None, reasons=None):
     """The jury report of ``cycle``, saved as rows (one version per language): ``texts`` maps a
-    language to its citation; each language gets the note on Tunis of ``notes`` where it has one."""
+    language to its citation; each language gets the note on Tunis of ``notes`` where it has one,
+    and its ``reasons`` (language -> criterion id -> text, see :func:`reasons_of`) where it has some."""
     from capital.models import JuryReport, JuryReportText
 
     texts = CITATION if texts is None else texts
@@ -105,6 +106,34 @@ def add_report(db, cycle, texts=None, *, first="en", notes=FINALIST_NOTE, saved_
     for locale, citation in texts.items():
         db.session.add(JuryReportText(report_id=report.id, locale=locale, version=1, citation=citation,
                                       finalists={str(tunis.id): notes[locale]} if locale in notes else {},
+                                      reasons=(reasons or {}).get(locale, {}),
                                       saved_dt=saved_dt or cycle.voting_close_dt))
     db.session.commit()
     return report
+
+
+# Two criteria: one written in English and French, one in German only (a reader of any other language
+# sees its German name, marked with its lang).
+CRITERIA = [
+    [{"locale": "en", "name": "Inclusive city", "description": "A city where everyone belongs."},
+     {"locale": "fr", "name": "Ville inclusive", "description": "Une ville où chacun a sa place."}],
+    [{"locale": "de", "name": "Reichweite", "description": "Wie weit die Feier trägt."}],
+]
+# The reasons against them, by criterion position: the French text has none against the second.
+REASONS = {"en": ["Palermo welcomes newcomers in their own languages.", "Ten twin cities will celebrate too."],
+           "fr": ["Palerme accueille les nouveaux venus dans leur langue.", ""]}
+
+
+def add_criteria(db, cycle, criteria=CRITERIA):
+    """``cycle``'s criteria, as rows, in the order of ``criteria`` (each a list of texts)."""
+    from capital.models import Criterion
+
+    rows = [Criterion(cycle_id=cycle.id, position=position, texts=texts) for position, texts in enumerate(criteria)]
+    db.session.add_all(rows)
+    db.session.commit()
+    return rows
+
+
+def reasons_of(criteria, reasons=REASONS) -> dict[str, dict[str, str]]:
+    """``reasons`` (language -> texts by criterion position) keyed as a report keeps them: by criterion id."""
+    return {locale: {str(c.id): text for c, text in zip(criteria, texts) if text} for locale, texts in reasons.items()}

@@ -37,8 +37,14 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
 
         texts = reports.current_texts(reports.report_of(cycle))
         assert sorted(texts) == ["en", "fr"] and all(capital in text.citation for text in texts.values())
+        from capital.services.criteria import cycle_criteria
+
+        criteria = {str(c.id) for c in cycle_criteria(cycle)}
+        assert len(criteria) == 7 and all(set(text.reasons) == criteria for text in texts.values())
     page = sqlite_app.test_client().get(f"/{year}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "a fait du vivre-ensemble une pratique quotidienne" in page and "Ce rapport existe en : anglais, français." in page
+    assert "Motifs de la désignation, critère par critère" in page
+    assert "Ses centres de santé desservent chaque quartier" in page
     bundle = tmp_path / "bundle"
     written = runner.invoke(args=["capital", "audit-bundle", str(year), str(bundle)])
     assert written.exit_code == 0, written.output

@@ -15,6 +15,7 @@ from capital.pagination import MAX_PAGE
 from capital.public import clock
 from capital.public.cache import cached_page
 from capital.services import public, reports
+from capital.services.criteria import cycle_criteria
 
 
 def _count(name: str, default: int) -> int:
@@ -157,7 +158,9 @@ def report(year):
                       "reasons": dict(view.texts[locale].reasons),
                       "finalists": [{"city": _city(note.city), "text": "\n\n".join(note.paragraphs)}
                                     for note in shown.finalists]})
-    return jsonify(ReportSchema().dump({"year": cycle.year, "capital": _city(cycle.capital_city),
+    criteria = [{"id": str(c.id), "names": {text["locale"]: text["name"] for text in c.texts}}
+                for c in cycle_criteria(cycle)]
+    return jsonify(ReportSchema().dump({"year": cycle.year, "capital": _city(cycle.capital_city), "criteria": criteria,
                                         "first_language": reports.report_of(cycle).first_locale,
                                         "languages": view.languages, "texts": texts}))
 

@@ -97,9 +97,17 @@ class ReportTextSchema(Schema):
                             metadata={"description": "A short paragraph on other finalists (optional)."})
 
 
+class ReportCriterionSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "The key of this criterion's reasons in each text."})
+    names = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                        metadata={"description": "The criterion's name in each language it has, by language."})
+
+
 class ReportSchema(Schema):
     year = fields.Integer(required=True)
     capital = fields.Nested(CitySchema, required=True)
+    criteria = fields.List(fields.Nested(ReportCriterionSchema), required=True,
+                           metadata={"description": "The cycle's criteria, in their order; empty when it has none."})
     first_language = fields.String(required=True, metadata={
         "enum": list(LOCALES), "description": "The language the report was first written in."})
     languages = fields.List(fields.String(), required=True, metadata={"description": "Every language it exists in."})

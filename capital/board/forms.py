@@ -1,4 +1,5 @@
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -51,16 +52,32 @@ class BallotForm(FlaskForm):
         return [(f"#{rank_field_name(n)}", message) for n in self.nomination_ids for message in self.rank_errors.get(n, ())]
 
 
-def finalist_field_name(nomination_id: int) -> str:
+def finalist_field_name(nomination_id: int | str) -> str:
     return f"finalist_{nomination_id}"
 
 
-def report_form(finalists, *, data=None):
-    """The jury report in one language: the citation, and a short paragraph on each other finalist."""
+def reason_field_name(criterion_id: int | str) -> str:
+    return f"reason_{criterion_id}"
+
+
+def _in_language(shown, text: str):
+    """``text`` of a criterion (``shown``, see :func:`capital.domain.criteria.localised`), marked with its
+    language when it is not the draft's own."""
+    if shown.is_own:
+        return text
+    return Markup('<span lang="{}" dir="{}">{}</span>').format(shown.lang, "rtl" if shown.lang == "ar" else "ltr",
+                                                              text)
+
+
+def report_form(finalists, criteria=(), *, locale: str, data=None):
+    """The jury report in ``locale``: the citation, the reasons against each of the cycle's
+    ``criteria`` (labelled with its name in ``locale``, else in its first language) and a short
+    paragraph on each other finalist; ``form.reason_hints`` holds each reason field's hint."""
+    from capital.domain.criteria import localised
     from capital.domain.report import CITATION_LIMIT, PARAGRAPH_LIMIT
 
     class ReportForm(FlaskForm):
-        """The finalists' fields are added below: they are known only now."""
+        """The reasons' and the finalists' fields are added below: they are known only now."""
 
         citation = TextAreaField(_l("Citation: a few paragraphs on the designated capital"), filters=[strip],
                                  validators=[DataRequired(message=_l("Write the citation: a few paragraphs on "
@@ -68,8 +85,17 @@ def report_form(finalists, *, data=None):
                                              Length(max=CITATION_LIMIT)])
         submit = SubmitField(_l("Save this draft"))
 
+    hints = {}
+    for criterion in criteria:
+        shown = localised(criterion.texts, locale)
+        name = reason_field_name(criterion.id)
+        setattr(ReportForm, name, TextAreaField(_in_language(shown, shown.text.name), filters=[strip],
+                                                validators=[Length(max=PARAGRAPH_LIMIT)]))
+        hints[name] = _in_language(shown, shown.text.description) if shown.text.description else None
     for nomination in finalists:
         setattr(ReportForm, finalist_field_name(nomination.id), TextAreaField(
             _("On %(city)s (optional)", city=nomination.host_city.name), filters=[strip],
             validators=[Length(max=PARAGRAPH_LIMIT)]))
-    return ReportForm(data=data)
+    form = ReportForm(data=data)
+    form.reason_hints = hints
+    return form

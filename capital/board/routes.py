@@ -9,7 +9,7 @@ from capital import throttle
 from capital.auth.access import role_required
 from capital.board import bp
 from capital.board.forms import (
-    BallotForm, ConflictForm, RunnerUpForm, finalist_field_name, rank_field_name, report_form,
+    BallotForm, ConflictForm, RunnerUpForm, finalist_field_name, rank_field_name, reason_field_name, report_form,
 )
 from capital.domain.ballots import BallotFormError, ranking_in_words, ranks_of, read_ballot, unranked
 from capital.domain.messages import RuleViolation
@@ -28,6 +28,7 @@ from capital.services import public, reports, voting
 from capital.services.dispatch import commit
 from capital.services.nominations import current_cycle
 from capital.views import perform
+from capital.services.criteria import cycle_criteria
 from capital.services.cycles import cycle_timeline
 
 
@@ -310,28 +311,32 @@ def report(year):
     if locale not in LOCALES:
         locale = str(get_locale())
     finalists = reports.other_finalists(cycle)
+    criteria = cycle_criteria(cycle)
     texts = reports.current_texts(reports.report_of(cycle))
     current = texts.get(locale)
     data = None
     if current is not None:
-        data = {"citation": current.citation, **{finalist_field_name(int(key)): value
-                                                 for key, value in current.finalists.items()}}
-    form = report_form(finalists, data=data)
+        data = {"citation": current.citation,
+                **{finalist_field_name(int(key)): value for key, value in current.finalists.items()},
+                **{reason_field_name(int(key)): value for key, value in current.reasons.items()}}
+    form = report_form(finalists, criteria, locale=locale, data=data)
     if form.validate_on_submit():
         paragraphs = {n.id: form[finalist_field_name(n.id)].data or "" for n in finalists}
+        reasons = {str(c.id): form[reason_field_name(c.id)].data or "" for c in criteria}
         fields = {"report.citation_missing": "citation", "report.citation_long": "citation",
-                  "report.citation_receipt": "citation", "report.paragraph_long": "finalist_{key}",
-                  "report.paragraph_receipt": "finalist_{key}"}
+                  "report.citation_receipt": "citation", "report.paragraph_long": finalist_field_name("{key}"),
+                  "report.paragraph_receipt": finalist_field_name("{key}"),
+                  "report.reason_long": reason_field_name("{key}"), "report.reason_receipt": reason_field_name("{key}")}
         if perform(lambda: reports.save_report(cycle, locale, form.citation.data, paragraphs, actor=current_user,
-                                               now=utcnow()),
+                                               now=utcnow(), reasons=reasons),
                    _("The draft in %(language)s is saved.", language=language_name(locale)),
                    form=form, fields=fields):
             return redirect(url_for("board.report", year=year, lang=locale))
     return render_template("board/report.html", cycle=cycle, form=form, locale=locale, finalists=finalists,
-                           texts=texts, history=reports.history(cycle), locales=LOCALES,
+                           criteria=criteria, texts=texts, history=reports.history(cycle), locales=LOCALES,
                            is_writable=cycle.phase in WRITING_PHASES,
                            is_public=public.is_result_public(cycle, utcnow()),
-                           finalist_field_name=finalist_field_name)
+                           finalist_field_name=finalist_field_name, reason_field_name=reason_field_name)
 
 
 @bp.route(f"/record/<int:year>/record-<any({', '.join(LOCALES)}):lang>.pdf")

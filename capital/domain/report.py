@@ -1,7 +1,7 @@
 """The jury report: what a draft must hold and which language a reader is shown (docs/public.md).
 
 The report has a citation (a few paragraphs on the designated capital), optional reasons
-against each of the cycle's criteria (kept by criterion key, empty when the cycle has none),
+against each of the cycle's criteria (kept by criterion id, empty when the cycle has none),
 and optional short paragraphs on the other finalists. It may be written in any of the seven
 languages; a reader sees their own language where it exists, otherwise the language it was
 first written in.
@@ -29,9 +29,13 @@ WRITING_PHASES = frozenset({Phase.VOTING_CLOSED, Phase.TALLIED, Phase.ANNOUNCED}
 
 
 def report_problems(locale: str, citation: str, paragraphs: Mapping[object, str],
-                    receipt_codes: Collection[str] = ()) -> list[Message]:
+                    receipt_codes: Collection[str] = (), reasons: Mapping[object, str] | None = None) -> list[Message]:
     """What stops a draft in ``locale`` from being saved (an empty list when it can be); ``receipt_codes``
-    are the cycle's, which no text may hold in any spelling."""
+    are the cycle's, which no text may hold in any spelling.
+
+    ``paragraphs`` (the notes on other finalists) and ``reasons`` (by criterion) are checked alike,
+    each problem naming its ``key``; a reason's codes start ``report.reason`` and a note's
+    ``report.paragraph``, so that a form can show each at its own field."""
     problems = []
     if locale not in LOCALES:
         problems.append(Message(N_("This language is not available."), {}, "report.locale"))
@@ -43,12 +47,13 @@ def report_problems(locale: str, citation: str, paragraphs: Mapping[object, str]
                                 {"limit": CITATION_LIMIT}, "report.citation_long"))
     if has_receipt_code(citation, receipt_codes):
         problems.append(Message(_RECEIPT_MESSAGE, {}, "report.citation_receipt"))
-    for key, text in paragraphs.items():
-        if len(text) > PARAGRAPH_LIMIT:
-            problems.append(Message(N_("A paragraph is too long: at most %(limit)s characters."),
-                                    {"limit": PARAGRAPH_LIMIT, "key": key}, "report.paragraph_long"))
-        if has_receipt_code(text, receipt_codes):
-            problems.append(Message(_RECEIPT_MESSAGE, {"key": key}, "report.paragraph_receipt"))
+    for kind, texts in (("paragraph", paragraphs), ("reason", reasons or {})):
+        for key, text in texts.items():
+            if len(text) > PARAGRAPH_LIMIT:
+                problems.append(Message(N_("A paragraph is too long: at most %(limit)s characters."),
+                                        {"limit": PARAGRAPH_LIMIT, "key": key}, f"report.{kind}_long"))
+            if has_receipt_code(text, receipt_codes):
+                problems.append(Message(_RECEIPT_MESSAGE, {"key": key}, f"report.{kind}_receipt"))
     return problems
 
 

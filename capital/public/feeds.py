@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 from flask import current_app, url_for
 from icalendar import Calendar, Event
 
+from capital.domain.criteria import localised
 from capital.domain.timeline import DEADLINE_LABELS, timeline_fields
 from capital.i18n import _
 from capital.models import Cycle
@@ -30,7 +31,8 @@ def atom_feed(capitals: list[Capital], locale: str, citations: dict | None = Non
               shortlists: list[tuple[Cycle, list[str]]] = ()) -> bytes:
     """One entry per public announcement, latest first, then one per published shortlist (its cycle and
     its finalists' names), latest first; an announcement whose cycle has a jury report carries its
-    citation (``citations``: cycle id -> the report as the reader sees it)."""
+    citation and its reasons against the criteria (``citations``: cycle id -> the report as the reader
+    sees it)."""
     citations = citations or {}
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": locale})
@@ -56,8 +58,12 @@ def atom_feed(capitals: list[Capital], locale: str, citations: dict | None = Non
                                  "in Peace on 16 May %(year)s.", city=capital.city.name, year=year))
         report = citations.get(capital.cycle.id)
         if report is not None:
-            # The citation in its own language (the reader's, or the one it was first written in).
-            content = _tag(entry, "content", "\n\n".join(report.citation), type="text")
+            # The report in its own language (the reader's, or the one it was first written in): the
+            # citation, then each criterion's name (in that language where it has one) and its reasons.
+            blocks = [*report.citation]
+            for note in report.reasons:
+                blocks += [localised(note.texts, report.locale).text.name, *note.paragraphs]
+            content = _tag(entry, "content", "\n\n".join(blocks), type="text")
             content.set("xml:lang", report.locale)
     for cycle, finalists in shortlists:
         entry = _tag(feed, "entry")

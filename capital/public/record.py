@@ -11,6 +11,7 @@ the secretariat only. Neither holds a receipt code or anything that ties a voter
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -24,8 +25,8 @@ from capital.domain.nominations import NominationState
 from capital.domain.phase import Phase
 from capital.domain.timeline import labelled_deadlines
 from capital.extensions import db
-from capital.models import AuditEntry, Cycle, EligibilityDecision, Nomination, Recusal, User, VotingRound
-from capital.public.results import round_view
+from capital.models import AuditEntry, Cycle, EligibilityDecision, Nomination, Recusal, Result, User, VotingRound
+from capital.public.results import round_view, turnout
 from capital.services import public, reports, voting
 from capital.services.audit import chain_head_at
 
@@ -45,7 +46,8 @@ def record_pdf(cycle: Cycle, locale: str, now: datetime, *, internal: bool = Fal
     with current_app.test_request_context(f"/{cycle.year}"), force_locale(locale):
         report = reports.report_view(cycle, locale) if context["capital"] is not None else None
         rounds = [round_view(result, cycle.year) for result in context.pop("results")]
-        html = render_template("record/record.html", **context, rounds=rounds, report=report,
+        shortlist = _shortlist(cycle, context.pop("shortlist_result"))
+        html = render_template("record/record.html", **context, rounds=rounds, report=report, shortlist=shortlist,
                                deadlines=labelled_deadlines(cycle), internal=internal, number=_number,
                                vote_url=None, phases_by_name={phase.name: phase for phase in Phase})
     return _layout(html, current_app.root_path)
@@ -67,6 +69,37 @@ def record_files(cycle: Cycle, now: datetime) -> dict[str, bytes]:
     return {record_name(locale): record_pdf(cycle, locale, now) for locale in LOCALES}
 
 
+@dataclass(frozen=True)
+class ShortlistRecord:
+    """The shortlist vote as the record states it: its size K, when it was published, its turnout
+    and quorum, the checksum of its ballot file, and each nomination's approvals (``approvals``:
+    name, approvals, whether it is a finalist; in the count's ranking)."""
+
+    size: int
+    published: datetime | None
+    finalists: list[str]
+    approvals: list[tuple[str, int, bool]]
+    eligible_voters: int
+    ballots_cast: int
+    turnout: str
+    is_quorum_met: bool
+    checksum: str
+
+
+def _shortlist(cycle: Cycle, result: Result | None) -> ShortlistRecord | None:
+    if result is None:
+        return None
+    tally = result.tally
+    names = dict(zip(tally["candidate_ids"], tally["candidates"], strict=True))
+    finalists = [names[n] for n in tally.get("shortlist_ids", [])]
+    scores = tally["scores"]
+    ranked = [name for group in tally["ranking"] for name in group]  # by approvals, ties in the tie-break order
+    return ShortlistRecord(size=cycle.shortlist_size, published=cycle.shortlist_publication_dt, finalists=finalists,
+                           approvals=[(name, scores[name], name in finalists) for name in ranked],
+                           eligible_voters=result.eligible_voters, ballots_cast=result.ballots_cast,
+                           turnout=turnout(result), is_quorum_met=result.is_quorum_met, checksum=result.checksum)
+
+
 def _number(value):
     from capital.public.results import number
 
@@ -78,7 +111,8 @@ def _context(cycle: Cycle, now: datetime, internal: bool) -> dict | None:
     if result is None or (not internal and not public.is_result_public(cycle, now)):
         return None
     voting_round = db.session.get(VotingRound, result.round_id)
-    results = voting.counted_results(cycle)
+    # The shortlist vote has its own part of the record; the rounds are the final vote's.
+    results = [counted for counted in voting.counted_results(cycle) if not counted.round.is_shortlist]
     nominations = db.session.scalars(select(Nomination).where(
         Nomination.cycle_id == cycle.id, Nomination.state.in_(_PUT_FORWARD)).order_by(Nomination.title, Nomination.id))
     decisions = {}
@@ -93,6 +127,7 @@ def _context(cycle: Cycle, now: datetime, internal: bool) -> dict | None:
     announced = cycle.announcement_dt if cycle.phase.is_final else None
     context = dict(
         cycle=cycle, year=cycle.year, results=results, voting_round=voting_round, result=result,
+        shortlist_result=voting.shortlist_result(cycle),
         nominations=list(nominations), decisions=decisions, phase_changes=phase_changes,
         recusal_count=len(recusals), designations=voting.designations(cycle),
         capital=cycle.capital_city if cycle.capital_city_id and announced else None,

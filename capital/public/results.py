@@ -59,15 +59,19 @@ def round_view(result: Result, year: int) -> RoundView:
                     number=number, chart_id=f"chart-{year}-{result.round.number}")
     top, pairs = head_to_head(tally) if kind == "matrix" else (None, [])
     rounds = shown_rounds(tally.get("rounds", []))
-    turnout = format_percent(result.ballots_cast / result.eligible_voters) if result.eligible_voters else "—"
     return RoundView(
         number=result.round.number, method_title=str(METHOD_TITLES.get(result.method, result.method)),
         kind=kind, svg=svg, sentences=sentences, tally=tally, eligible_voters=result.eligible_voters,
-        ballots_cast=result.ballots_cast, turnout=turnout, is_quorum_met=result.is_quorum_met,
+        ballots_cast=result.ballots_cast, turnout=turnout(result), is_quorum_met=result.is_quorum_met,
         tie_break_order=list(tally.get("tie_break") or []), checksum=result.checksum,
         top=top, pairs=pairs, shown_rounds=rounds,
         is_whole=kind == "scores" or (kind == "rounds" and len(rounds) == len(tally.get("rounds", []))),
     )
+
+
+def turnout(result: Result) -> str:
+    """The share of the roll that voted, in the reader's locale ("—" for an empty roll)."""
+    return format_percent(result.ballots_cast / result.eligible_voters) if result.eligible_voters else "—"
 
 
 def explain(tally: dict[str, Any]) -> list[str]:

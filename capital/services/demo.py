@@ -262,10 +262,30 @@ DEMO_CITATION = {
 }
 DEMO_FINALIST_NOTE = {"en": "A strong programme, close behind the capital.",
                       "fr": "Un programme solide, tout près de la capitale."}
+# The reasons against each of the default criteria, in their order (capital.domain.criteria).
+DEMO_REASONS = (
+    {"en": "Its squares and markets were redesigned with the residents who use them.",
+     "fr": "Ses places et ses marchés ont été réaménagés avec les habitants qui les fréquentent."},
+    {"en": "Its health centres reach every district, the poorest first.",
+     "fr": "Ses centres de santé desservent chaque quartier, les plus pauvres d’abord."},
+    {"en": "Its neighbourhood councils kept the city together through floods and heat waves.",
+     "fr": "Ses conseils de quartier ont tenu la ville unie face aux crues et aux canicules."},
+    {"en": "Residents propose and choose projects on an open platform, and many do.",
+     "fr": "Les habitants proposent et choisissent des projets sur une plateforme ouverte, et ils sont "
+           "nombreux à le faire."},
+    {"en": "Newcomers are welcomed in their own languages, and its schools teach many.",
+     "fr": "Les nouveaux venus sont accueillis dans leur langue, et ses écoles en enseignent beaucoup."},
+    {"en": "The programme, budget and partners are in place, with a team that has hosted such days before.",
+     "fr": "Le programme, le budget et les partenaires sont prêts, avec une équipe qui a déjà accueilli de "
+           "telles journées."},
+    {"en": "Twin cities on three continents will follow the day and hold their own celebrations.",
+     "fr": "Des villes jumelles sur trois continents suivront la journée et tiendront leurs propres célébrations."},
+)
 
 
 def _demo_report(cycle: Cycle, secretariat: User, rapporteur: User, now: datetime) -> None:
-    """The rapporteur writes the demo's jury report in English, then French (once)."""
+    """The rapporteur writes the demo's jury report in English, then French (once), with reasons
+    against each of the cycle's criteria."""
     from capital.services import reports, voting
 
     if reports.current_texts(reports.report_of(cycle)):
@@ -274,9 +294,11 @@ def _demo_report(cycle: Cycle, secretariat: User, rapporteur: User, now: datetim
     result = voting.latest_result(cycle)
     winner = db.session.get(Nomination, result.winner_nomination_id)
     notes = [n.id for n in reports.other_finalists(cycle)][:1]
+    reasons = list(zip(criteria.cycle_criteria(cycle), DEMO_REASONS))
     for locale in ("en", "fr"):
         reports.save_report(cycle, locale, DEMO_CITATION[locale].format(city=winner.host_city.name),
-                            {n: DEMO_FINALIST_NOTE[locale] for n in notes}, actor=rapporteur, now=now)
+                            {n: DEMO_FINALIST_NOTE[locale] for n in notes}, actor=rapporteur, now=now,
+                            reasons={str(criterion.id): texts[locale] for criterion, texts in reasons})
 
 
 def _assess(cycle: Cycle, voters: list[User], expert: User, now: datetime) -> None:

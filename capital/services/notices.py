@@ -215,7 +215,7 @@ def queue_announcement_mail(cycle: Cycle, now: datetime) -> list[Mailing]:
     report = reports.report_of(cycle)
     context = {"capital": cycle.capital_city.name, "announced": cycle.announcement_dt,
                "link": absolute_url("public.year_page", year=cycle.year),
-               "citations": reports.public_citations(cycle, now),
+               "citations": reports.public_citations(cycle, now), "reasons": reports.public_reasons(cycle, now),
                "first_language": report.first_locale if report else None}
     subject = N_("The Capital of Living Together %(year)s is %(capital)s")
     cities = _queue("announcement", "member_cities", subject, cycle, now, context=context)

@@ -9,7 +9,7 @@ the API, the feed, the exhibition bundle, the announcement mail and the record a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,9 +19,10 @@ from capital.domain.nominations import NominationState
 from capital.domain.report import WRITING_PHASES, ordered_languages, paragraphs, reader_language, report_problems
 from capital.domain.roles import Role
 from capital.extensions import db
-from capital.models import Ballot, Cycle, JuryReport, JuryReportText, Nomination, User, VotingRound
+from capital.models import Ballot, Criterion, Cycle, JuryReport, JuryReportText, Nomination, User, VotingRound
 from capital.services import public
 from capital.services.audit import Actor, record
+from capital.services.criteria import cycle_criteria
 
 
 def _refuse(message: str, code: str, **params) -> RuleViolation:
@@ -90,8 +91,11 @@ def save_report(cycle: Cycle, locale: str, citation: str, finalists: dict[int, s
                 now: datetime, reasons: dict[str, str] | None = None) -> JuryReportText:
     """Save a new draft of ``cycle``'s report in ``locale``: the next version, the earlier ones kept.
 
-    Refused to anyone but the secretariat and the cycle's rapporteur, before the count, and for
-    a draft :func:`capital.domain.report.report_problems` finds wanting.
+    ``finalists`` maps a nomination id to its note, ``reasons`` a criterion id (as a string) to
+    the reasons against that criterion; notes on nominations that are not other finalists,
+    reasons for criteria the cycle does not have, and empty texts are dropped. Refused to anyone
+    but the secretariat and the cycle's rapporteur, before the count, and for a draft
+    :func:`capital.domain.report.report_problems` finds wanting.
     """
     if not may_write(cycle, actor):
         raise _refuse(N_("Only the secretariat and the cycle’s rapporteur write the jury report."),
@@ -100,7 +104,10 @@ def save_report(cycle: Cycle, locale: str, citation: str, finalists: dict[int, s
         raise _refuse(N_("The jury report is written once the vote has been counted."), "report.too_early")
     known = {n.id for n in other_finalists(cycle)}
     kept = {str(n): text.strip() for n, text in finalists.items() if n in known and text.strip()}
-    problems = report_problems(locale, citation, kept, _receipt_codes(cycle))
+    criteria = {str(criterion.id) for criterion in cycle_criteria(cycle)}
+    kept_reasons = {str(key): text.strip() for key, text in (reasons or {}).items()
+                    if str(key) in criteria and text.strip()}
+    problems = report_problems(locale, citation, kept, _receipt_codes(cycle), kept_reasons)
     if problems:
         raise RuleViolation(*problems)
     report = _report_for_update(cycle)
@@ -109,7 +116,7 @@ def save_report(cycle: Cycle, locale: str, citation: str, finalists: dict[int, s
     version = (db.session.scalar(select(func.max(JuryReportText.version)).where(
         JuryReportText.report_id == report.id, JuryReportText.locale == locale)) or 0) + 1
     text = JuryReportText(report_id=report.id, locale=locale, version=version, citation=citation.strip(),
-                          finalists=kept, reasons={k: v.strip() for k, v in (reasons or {}).items() if v.strip()},
+                          finalists=kept, reasons=kept_reasons,
                           saved_dt=now, saved_by_id=actor.id)
     db.session.add(text)
     db.session.flush()
@@ -153,6 +160,23 @@ class FinalistNote:
 
 
 @dataclass(frozen=True)
+class ReasonNote:
+    """The reasons against one criterion: the criterion's texts (every language it has, for
+    :func:`capital.domain.criteria.localised`) and the reasons' paragraphs."""
+
+    criterion_id: int
+    texts: list[dict]
+    paragraphs: list[str]
+
+
+def reason_notes(criteria: list[Criterion], reasons: dict[str, str]) -> list[ReasonNote]:
+    """The reasons of one text of the report, in the order of the cycle's ``criteria``: only the
+    criteria that have a reason."""
+    return [ReasonNote(criterion.id, list(criterion.texts), paragraphs(reasons[str(criterion.id)]))
+            for criterion in criteria if reasons.get(str(criterion.id), "").strip()]
+
+
+@dataclass(frozen=True)
 class ReportView:
     """The report as one reader sees it: the text in ``locale`` (their language, or the first
     written: then ``is_fallback``), and every language it exists in."""
@@ -161,7 +185,7 @@ class ReportView:
     is_fallback: bool
     citation: list[str]
     finalists: list[FinalistNote]
-    reasons: dict[str, list[str]]
+    reasons: list[ReasonNote]
     languages: list[str]
     texts: dict[str, JuryReportText] = field(repr=False, default_factory=dict)
 
@@ -181,7 +205,7 @@ def report_view(cycle: Cycle, reader: str, *, texts: dict[str, JuryReportText] |
              for key, body in sorted(text.finalists.items(), key=lambda item: _finalist_order(by_id, item[0]))
              if key in by_id]
     return ReportView(locale=locale, is_fallback=locale != reader, citation=paragraphs(text.citation),
-                      finalists=notes, reasons={key: paragraphs(body) for key, body in text.reasons.items()},
+                      finalists=notes, reasons=reason_notes(cycle_criteria(cycle), text.reasons),
                       languages=ordered_languages(texts), texts=texts)
 
 
@@ -190,15 +214,29 @@ def _finalist_order(by_id: dict, key: str):
     return (n.host_city.name_latin.casefold(), n.id) if n else ("", 0)
 
 
+def _is_public(cycle: Cycle, now: datetime) -> bool:
+    return public.is_result_public(cycle, now) and cycle.capital_city_id is not None
+
+
 def public_report(cycle: Cycle, now: datetime, reader: str) -> ReportView | None:
     """``cycle``'s report for a reader of ``reader``, once the cycle's result is public; else None."""
-    if not public.is_result_public(cycle, now) or cycle.capital_city_id is None:
-        return None
-    return report_view(cycle, reader)
+    return report_view(cycle, reader) if _is_public(cycle, now) else None
+
+
+def _public_texts(cycle: Cycle, now: datetime) -> dict[str, JuryReportText]:
+    return current_texts(report_of(cycle)) if _is_public(cycle, now) else {}
 
 
 def public_citations(cycle: Cycle, now: datetime) -> dict[str, str]:
     """The citation in every language it exists in, once the result is public (the mail, the API)."""
-    if not public.is_result_public(cycle, now) or cycle.capital_city_id is None:
-        return {}
-    return {locale: text.citation for locale, text in current_texts(report_of(cycle)).items()}
+    return {locale: text.citation for locale, text in _public_texts(cycle, now).items()}
+
+
+def public_reasons(cycle: Cycle, now: datetime) -> dict[str, list[dict]]:
+    """The reasons against the criteria in every language the report exists in, once the result is
+    public: each a :class:`ReasonNote` as plain values, its criterion's texts cut to the names (what
+    the announcement mail keeps and shows)."""
+    texts = _public_texts(cycle, now)
+    criteria = cycle_criteria(cycle) if texts else []
+    return {locale: [{**asdict(note), "texts": [{"locale": t["locale"], "name": t["name"]} for t in note.texts]}
+                     for note in reason_notes(criteria, text.reasons)] for locale, text in texts.items()}

@@ -10,7 +10,9 @@ from capital.domain.report import paragraphs, reader_language, report_problems
 from capital.domain.roles import Role
 from capital.models import AuditEntry, JuryReportText
 from capital.services import reports
-from tests.public_data import AFTER, ANNOUNCEMENT, BEFORE, CITATION, add_report, make_counted_cycle
+from tests.public_data import (
+    AFTER, ANNOUNCEMENT, BEFORE, CITATION, REASONS, add_criteria, add_report, make_counted_cycle, reasons_of,
+)
 
 SAVED = ANNOUNCEMENT - timedelta(days=2)
 
@@ -34,6 +36,13 @@ def test_a_draft_needs_a_citation_of_bounded_length():
     assert report_problems("en", "In 2031, this city will host 1200 people on 16 May at 12:00; call 0612-3456. "
                                  "A well-kept-open-door city.", {}, ["K7QM-3XPA-9RTW-HV4N"]) == []
     assert paragraphs("One\nline.\r\n\r\n\n Two. ") == ["One line.", "Two."]
+
+
+def test_the_reasons_are_checked_like_the_notes_each_problem_naming_its_criterion():
+    found = report_problems("en", "Palermo.", {"7": "Fine."}, ["K7QM-3XPA-9RTW-HV4N"],
+                            reasons={"7": "z" * 1501, "9": "See k7qm-3xpa-9rtw-hv4n."})
+    assert [(m.code, m.params["key"]) for m in found] == [("report.reason_long", "7"), ("report.reason_receipt", "9")]
+    assert report_problems("en", "Palermo.", {}, reasons={"7": "x" * 1500}) == []
 
 
 def test_the_rapporteur_writes_drafts_and_every_version_is_kept(db, make_city, make_user):
@@ -91,3 +100,40 @@ def test_nothing_of_the_report_is_public_before_the_announcement_time(db, make_c
     english = reports.public_report(cycle, AFTER, "en")
     assert (english.locale, english.is_fallback) == ("en", False)
     assert reports.public_citations(cycle, AFTER) == CITATION
+
+
+def test_the_reasons_are_kept_by_criterion_and_shown_in_the_criteria_order(db, make_city, make_user):
+    cycle = make_counted_cycle(db, make_city, phase=Phase.TALLIED)
+    inclusive, reach = add_criteria(db, cycle)
+    secretariat = make_user(Role.SECRETARIAT)
+    # Reasons for a criterion of no cycle, and empty ones, are dropped.
+    reports.save_report(cycle, "en", "Palermo.", {}, actor=secretariat, now=SAVED,
+                        reasons={str(reach.id): " Ten twin cities. ", str(inclusive.id): "Everyone.", "999999": "No.",
+                                 "x": "No."})
+    reports.save_report(cycle, "fr", "Palerme.", {}, actor=secretariat, now=SAVED,
+                        reasons={str(inclusive.id): "Tout le monde.", str(reach.id): "  "})
+    db.session.commit()
+    texts = reports.current_texts(reports.report_of(cycle))
+    assert texts["en"].reasons == {str(reach.id): "Ten twin cities.", str(inclusive.id): "Everyone."}
+    assert texts["fr"].reasons == {str(inclusive.id): "Tout le monde."}
+    english = reports.report_view(cycle, "en")
+    assert [(note.criterion_id, note.paragraphs) for note in english.reasons] == [
+        (inclusive.id, ["Everyone."]), (reach.id, ["Ten twin cities."])]
+    assert [note.criterion_id for note in reports.report_view(cycle, "fr").reasons] == [inclusive.id]
+
+    with pytest.raises(RuleViolation) as refused:
+        reports.save_report(cycle, "en", "Palermo.", {}, actor=secretariat, now=SAVED,
+                            reasons={str(reach.id): "Thanks to TUN1-0000-0000-0004.", str(inclusive.id): "y" * 1501})
+    assert sorted((r.code, r.params["key"]) for r in refused.value.reasons) == [
+        ("report.reason_long", str(inclusive.id)), ("report.reason_receipt", str(reach.id))]
+
+
+def test_the_reasons_wait_for_the_announcement_like_the_citation(db, make_city):
+    cycle = make_counted_cycle(db, make_city)
+    criteria = add_criteria(db, cycle)
+    add_report(db, cycle, reasons=reasons_of(criteria))
+    assert reports.public_reasons(cycle, BEFORE) == {}
+    shown = reports.public_reasons(cycle, AFTER)
+    assert [note["paragraphs"] for note in shown["fr"]] == [[REASONS["fr"][0]]]
+    assert [(note["criterion_id"], note["texts"][0]["name"]) for note in shown["en"]] == [
+        (criteria[0].id, "Inclusive city"), (criteria[1].id, "Reichweite")]

@@ -9,7 +9,7 @@ import pytest
 
 from capital.config import LOCALES
 from capital.domain.roles import Role
-from capital.models import Result, VotingRound
+from capital.models import Ballot, Result, VotingRound
 from capital.public import clock
 from capital.public.record import record_pdf
 from tests.public_data import AFTER, BALLOTS, BEFORE, add_report, make_counted_cycle
@@ -103,3 +103,64 @@ def test_a_record_is_laid_out_once_per_worker_and_follows_a_changed_report(app, 
         text.citation = "Palermo, a new citation."
         db.session.commit()
         assert record_pdf(counted, "en", AFTER) != first  # a new HTML, a new layout
+
+
+@pytest.mark.timeout(300)
+def test_the_record_of_a_cycle_with_a_shortlist_holds_it_and_the_phases_as_they_happened(app, db, make_vote,
+                                                                                         tmp_path):
+    """A cycle driven through the services: the shortlist vote, its publication, the final vote among the
+    finalists, the count and the announcement, each at its deadline."""
+    from datetime import UTC, datetime, timedelta
+
+    from capital.domain.phase import Phase
+    from capital.services import voting
+    from capital.services.cycles import advance_due_cycles
+    from tests.services.test_shortlist import PUBLICATION, SHORTLIST_CLOSES, SHORTLIST_OPENS, UPDATES_CLOSE
+
+    vote = make_vote(hosts=("Palermo", "Venlo", "Lyon", "Tunis"), members=7, shortlist_size=2,
+                     shortlist_open_dt=SHORTLIST_OPENS, shortlist_close_dt=SHORTLIST_CLOSES,
+                     shortlist_publication_dt=PUBLICATION, finalist_update_close_dt=UPDATES_CLOSE)
+    ids = vote.ids()
+
+    def step(now, phase):
+        [change] = advance_due_cycles(now)
+        assert change.phase == phase
+        db.session.commit()
+
+    step(SHORTLIST_OPENS, Phase.SHORTLIST_VOTING)
+    for member, hosts in zip(vote.members, [("Palermo", "Venlo"), ("Venlo",), ("Lyon", "Venlo"), ("Venlo",),
+                                             ("Palermo",)]):
+        voting.cast_ballot(vote.cycle, member, (tuple(sorted(ids[h] for h in hosts)),),
+                           now=SHORTLIST_OPENS + timedelta(days=1), shortlist=True)
+        db.session.commit()
+    step(SHORTLIST_CLOSES, Phase.SHORTLIST_COUNTED)
+    step(PUBLICATION, Phase.SHORTLISTED)
+    step(vote.OPENS, Phase.VOTING_OPEN)
+    for member, first in zip(vote.members, ["Venlo", "Venlo", "Palermo", "Venlo"]):
+        other = "Palermo" if first == "Venlo" else "Venlo"
+        voting.cast_ballot(vote.cycle, member, ((ids[first],), (ids[other],)), now=vote.OPENS + timedelta(days=1))
+        db.session.commit()
+    step(vote.CLOSES, Phase.VOTING_CLOSED)
+    step(vote.CLOSES + timedelta(seconds=1), Phase.TALLIED)
+    announcement = vote.cycle.announcement_dt
+    step(announcement, Phase.ANNOUNCED)
+    assert voting.finalists(vote.cycle) == [ids["Venlo"], ids["Palermo"]]
+
+    later = datetime(2032, 1, 1, tzinfo=UTC)
+    content = record_pdf(vote.cycle, "en", later)
+    assert record_pdf(vote.cycle, "en", later + timedelta(days=300)) == content  # the same bytes
+    text = pdf_text(content, tmp_path)
+    shortlist = text[text.index("The shortlist"):text.index("The board vote")]
+    # The facts are two columns: pdftotext reads the labels, then the values.
+    assert "Finalists on the shortlist Shortlist published Turnout Quorum" in shortlist
+    assert "2 5 February 2031, 12:00" in shortlist
+    assert "5 ballots of 7 board members (71%) met" in shortlist
+    assert voting.shortlist_result(vote.cycle).checksum in shortlist
+    assert "The finalists: Venlo, Palermo" in shortlist
+    assert "Venlo 4 Yes Palermo 2 Yes Lyon 1 No Tunis 0 No" in shortlist  # the approvals, in the count's order
+    assert "round 0" not in text  # the shortlist vote is not a round of the final vote
+    happened = text[text.index("As it happened"):text.index("Nominations ", text.index("As it happened"))]
+    for title in ("Shortlist vote open", "Shortlist counted (not yet published)", "Shortlist published",
+                  "Voting open", "Voting closed", "Tallied", "Announced"):
+        assert title in happened, title
+    assert not [code for (code,) in db.session.query(Ballot.receipt_code) if code in text]

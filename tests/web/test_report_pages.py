@@ -12,7 +12,10 @@ from capital.public.exhibition import export_exhibition
 from capital.services import reports
 from capital.services.cycles import change_phase
 from tests.conftest import body_html, body_text, write_group_mail
-from tests.public_data import AFTER, ANNOUNCEMENT, BEFORE, CITATION, FINALIST_NOTE, add_report, make_counted_cycle
+from tests.public_data import (
+    AFTER, ANNOUNCEMENT, BALLOTS, BEFORE, CITATION, FINALIST_NOTE, REASONS, add_criteria, add_report,
+    make_counted_cycle, reasons_of,
+)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 API = "/api/v1/cycles/2031/report"
@@ -79,12 +82,27 @@ def test_the_feed_entry_carries_the_citation_in_its_language(client, db, make_ci
     assert content.text == CITATION["fr"]
 
 
+def test_the_feed_entry_carries_the_reasons_under_the_criteria_names_in_the_reports_language(client, db, make_city,
+                                                                                              monkeypatch):
+    cycle = make_counted_cycle(db, make_city)
+    criteria = add_criteria(db, cycle)
+    add_report(db, cycle, first="fr", reasons=reasons_of(criteria))
+    monkeypatch.setattr(clock, "now", lambda: AFTER)
+    [entry] = ET.fromstring(client.get("/feed.atom", headers={"Accept-Language": "zh"}).data).findall(f"{ATOM}entry")
+    content = entry.find(f"{ATOM}content")
+    assert content.get("{http://www.w3.org/XML/1998/namespace}lang") == "fr"
+    assert content.text == f"{CITATION['fr']}\n\nVille inclusive\n\n{REASONS['fr'][0]}"
+
+
 def test_the_exhibition_bundle_holds_the_report_in_every_language(app, db, make_city, tmp_path):
-    add_report(db, make_counted_cycle(db, make_city))
+    cycle = make_counted_cycle(db, make_city)
+    add_report(db, cycle, reasons=reasons_of(add_criteria(db, cycle)))
     export_exhibition(2031, tmp_path, now=AFTER)
-    assert "Palerme a ouvert ses places" in (tmp_path / "fr" / "index.html").read_text()
+    french = (tmp_path / "fr" / "index.html").read_text()
+    assert "Palerme a ouvert ses places" in french and REASONS["fr"][0] in french and "Ville inclusive" in french
     for locale in ("en", "de", "es", "ar", "zh", "ru"):
-        assert "Palermo opened its squares" in (tmp_path / locale / "index.html").read_text(), locale
+        page = (tmp_path / locale / "index.html").read_text()
+        assert "Palermo opened its squares" in page and REASONS["en"][1] in page, locale
 
 
 def test_the_announcement_mail_carries_the_report_in_each_recipients_language(app, db, make_city, make_user):
@@ -125,6 +143,7 @@ def test_the_secretariat_gives_the_report_to_a_board_member_who_writes_it(client
     assert "Write the jury report 2031" in client.get("/board/").get_data(as_text=True)
     form = client.get("/board/report/2031?lang=fr").get_data(as_text=True)
     assert '<form method="post" class="form" lang="fr" dir="ltr">' in form and "On تونس (optional)" in form
+    assert 'name="reason_' not in form and "criterion by criterion" not in form  # a cycle without criteria
     tunis = next(n for n in reports.other_finalists(cycle) if n.host_city.name_latin == "Tunis")
 
     empty = client.post("/board/report/2031?lang=fr", {"citation": "  "})
@@ -163,10 +182,97 @@ def test_only_the_rapporteur_and_the_secretariat_write_the_report(client, db, ma
 
 
 def test_no_receipt_code_reaches_the_report_or_its_answers(client, db, make_city, monkeypatch):
-    from tests.public_data import BALLOTS
-
     add_report(db, make_counted_cycle(db, make_city))
     monkeypatch.setattr(clock, "now", lambda: AFTER)
     answer = json.dumps(client.get(API).get_json())
     feed = client.get("/feed.atom").get_data(as_text=True)
     assert not [code for code, _ in BALLOTS if code in answer or code in feed]
+
+
+def test_the_reasons_are_written_per_criterion_and_read_wherever_the_report_is(client, db, make_city, make_user,
+                                                                                monkeypatch, tmp_path):
+    from capital.public.record import record_pdf
+    from tests.web.test_record import pdf_text
+
+    cycle, member = _rapporteur(db, make_city, make_user, client)
+    inclusive, reach = add_criteria(db, cycle)
+    client.login(member.email)
+    form = client.get("/board/report/2031?lang=fr").get_data(as_text=True)
+    # Each criterion's name in the language written, else its first one, marked; its description as the hint.
+    assert f'<label for="reason_{inclusive.id}">Ville inclusive</label>' in form
+    assert f'<p class="hint" id="reason_{inclusive.id}-hint">Une ville où chacun a sa place.</p>' in form
+    assert f'<label for="reason_{reach.id}"><span lang="de" dir="ltr">Reichweite</span></label>' in form
+    assert f'aria-describedby="reason_{reach.id}-hint"' in form
+    assert form.index(f'id="reason_{reach.id}"') < form.index('id="finalist_')  # the reasons before the notes
+
+    english = {"citation": CITATION["en"], f"reason_{inclusive.id}": REASONS["en"][0],
+               f"reason_{reach.id}": REASONS["en"][1]}
+    assert client.post("/board/report/2031?lang=en", english).status_code == 302
+    french = {"citation": CITATION["fr"], f"reason_{inclusive.id}": REASONS["fr"][0], f"reason_{reach.id}": ""}
+    assert client.post("/board/report/2031?lang=fr", french).status_code == 302
+    page = client.get("/board/report/2031?lang=fr").get_data(as_text=True)
+    assert f'name="reason_{inclusive.id}" rows="4">\r\n{REASONS["fr"][0]}</textarea>' in page  # the draft, again
+    assert [(t.locale, t.reasons) for t in db.session.query(JuryReportText).order_by(JuryReportText.id)] == [
+        ("en", {str(inclusive.id): REASONS["en"][0], str(reach.id): REASONS["en"][1]}),
+        ("fr", {str(inclusive.id): REASONS["fr"][0]})]
+
+    palermo, tunis = cycle.capital_city, next(n.host_city for n in reports.other_finalists(cycle)
+                                               if n.host_city.name_latin == "Tunis")
+    make_user(Role.REPRESENTATIVE, city=palermo, locale="fr", email="lucia@palermo.example")
+    make_user(Role.REPRESENTATIVE, city=tunis, locale="de", email="amel@tunis.example")
+    change_phase(cycle, Phase.ANNOUNCED, actor=make_user(Role.SECRETARIAT), now=ANNOUNCEMENT, by_hand=True)
+    db.session.commit()
+    client.post("/account/logout")
+
+    monkeypatch.setattr(clock, "now", lambda: BEFORE)
+    before = client.get("/2031", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert REASONS["fr"][0] not in before and "Ville inclusive" not in before
+    assert client.get(API).status_code == 404
+    monkeypatch.setattr(clock, "now", lambda: AFTER)
+    year = client.get("/2031", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "<h4><span>Ville inclusive</span></h4>" in year and REASONS["fr"][0] in year
+    assert "Reichweite" not in year  # no French reason against it
+    assert year.index(REASONS["fr"][0]) < year.index('id="vote-1"')
+    german = client.get("/2031", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<h4><span lang="en" dir="ltr">Inclusive city</span></h4>' in german  # the report's first language
+    assert "<h4><span>Reichweite</span></h4>" in german and REASONS["en"][1] in german
+
+    answer = client.get(API).get_json()
+    assert answer["criteria"] == [{"id": str(inclusive.id), "names": {"en": "Inclusive city", "fr": "Ville inclusive"}},
+                                  {"id": str(reach.id), "names": {"de": "Reichweite"}}]
+    assert {t["language"]: t["reasons"] for t in answer["texts"]} == {
+        "en": {str(inclusive.id): REASONS["en"][0], str(reach.id): REASONS["en"][1]},
+        "fr": {str(inclusive.id): REASONS["fr"][0]}}
+
+    french_pdf = pdf_text(record_pdf(cycle, "fr", AFTER), tmp_path)
+    assert "Ville inclusive" in french_pdf and REASONS["fr"][0] in french_pdf and "Reichweite" not in french_pdf
+    internal = pdf_text(record_pdf(cycle, "en", AFTER, internal=True), tmp_path)
+    assert "Inclusive city" in internal and "Reichweite" in internal and REASONS["en"][1] in internal
+
+    write_group_mail(ANNOUNCEMENT)
+    mails = {m.recipient: m for m in db.session.query(Mail).filter_by(kind="announcement")}
+    lucia, amel = mails["lucia@palermo.example"], mails["amel@tunis.example"]
+    assert f"Ville inclusive\n\n{REASONS['fr'][0]}" in body_text(lucia) and "Reichweite" not in body_text(lucia)
+    assert f'<h3><span>Ville inclusive</span></h3>\n<div lang="fr" dir="ltr"><p>{REASONS["fr"][0]}' in body_html(lucia)
+    # German has no text: the English one, under each criterion's German name where it has one.
+    assert f"Inclusive city\n\n{REASONS['en'][0]}" in body_text(amel)
+    assert f"Reichweite\n\n{REASONS['en'][1]}" in body_text(amel)
+    assert '<h3><span lang="en" dir="ltr">Inclusive city</span></h3>' in body_html(amel)
+    assert not [code for code, _ in BALLOTS if code in body_text(amel) + body_html(amel)]
+
+
+def test_a_refused_reason_is_shown_at_its_field_with_what_was_typed(client, db, make_city, make_user):
+    cycle, member = _rapporteur(db, make_city, make_user, client)
+    inclusive, reach = add_criteria(db, cycle)
+    client.login(member.email)
+    long = "Palermo " * 200  # 1 600 characters
+    page = client.post("/board/report/2031?lang=en", {"citation": "Palermo.", f"reason_{inclusive.id}": long,
+                                                     f"reason_{reach.id}": "Ten cities."}).get_data(as_text=True)
+    assert f'<a href="#reason_{inclusive.id}">' in page and f'<p class="error" id="reason_{inclusive.id}-error">' in page
+    assert long.strip() in page and "Ten cities." in page  # nothing typed is lost
+    assert f'aria-describedby="reason_{inclusive.id}-hint reason_{inclusive.id}-error"' in page
+    pasted = client.post("/board/report/2031?lang=en", {"citation": "Palermo.",
+                                                       f"reason_{reach.id}": "See TUN1-0000-0000-0004."})
+    text = pasted.get_data(as_text=True)
+    assert f'<a href="#reason_{reach.id}">Leave receipt codes out of the report' in text
+    assert "See TUN1-0000-0000-0004." in text and db.session.query(JuryReportText).count() == 0
