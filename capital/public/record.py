@@ -78,7 +78,8 @@ def _context(cycle: Cycle, now: datetime, internal: bool) -> dict | None:
     if result is None or (not internal and not public.is_result_public(cycle, now)):
         return None
     voting_round = db.session.get(VotingRound, result.round_id)
-    results = voting.counted_results(cycle)
+    # The final vote's rounds: the shortlist vote's approval count is not the designation's.
+    results = [counted for counted in voting.counted_results(cycle) if not counted.round.is_shortlist]
     nominations = db.session.scalars(select(Nomination).where(
         Nomination.cycle_id == cycle.id, Nomination.state.in_(_PUT_FORWARD)).order_by(Nomination.title, Nomination.id))
     decisions = {}
