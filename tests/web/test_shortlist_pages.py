@@ -54,6 +54,7 @@ def test_review_in_words_then_cast_stores_one_equal_group_and_shows_the_receipt(
     [ballot] = db.session.scalars(select(Ballot)).all()
     assert response.headers["Cache-Control"] == "no-store"
     assert f">{ballot.receipt_code}<" in response.get_data(as_text=True)
+    assert "Your ballot in the shortlist vote is cast" in response.get_data(as_text=True)
     assert ballot.ranking == [sorted([vote.ids()["Venlo"], vote.ids()["Lyon"]])] and ballot.voter_id is None
     assert "You have voted in the shortlist vote." in client.get("/board/shortlist").get_data(as_text=True)
     again = client.post("/board/shortlist/cast", approve(vote, "Palermo") | {"cast": "1"})
