@@ -31,7 +31,10 @@ def test_the_shortlist_ballot_has_a_labelled_checkbox_per_nomination(client, vot
                 f'aria-describedby="approve_{n.id}-hint"><label for="approve_{n.id}">'
                 f'{n.host_city.name}: “{n.title}”</label>') in page
     assert "Approve up to 2 of the 4 nominations" in page
-    assert "Your shortlist ballot" in client.get("/board/").get_data(as_text=True)
+    dashboard = client.get("/board/").get_data(as_text=True)
+    assert "Your shortlist ballot" in dashboard
+    # The final vote is ahead, not behind.
+    assert "Voting opens on" in dashboard and "Voting has closed" not in dashboard
 
 
 def test_too_many_approvals_are_refused_at_the_field_and_the_boxes_kept(client, db, vote, member):
