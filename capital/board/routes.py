@@ -84,9 +84,10 @@ def ballot_page(template: str, cycle, voting_round, rows, **context):
 
 
 def receipt_page(cycle, voting_round, receipt, *, replaced: bool = False):
-    """The receipt, shown this once: it is stored nowhere beside the voter, so it cannot be shown again."""
-    return no_store(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round, receipt=receipt,
-                                    replaced=replaced))
+    """The receipt, shown this once: it is stored nowhere beside the voter, so it cannot be shown again.
+    Its codes have a fixed length: the page has one size, unless compressed."""
+    return uncompressed(no_store(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,
+                                                  receipt=receipt, replaced=replaced)))
 
 
 def _ballot_context():
@@ -185,25 +186,27 @@ def review():
     # and every nomination unranked too.
     longest = page(ranking_in_words(tuple((n,) for n in ids), names), {}, [names[n] for n in ids])
     shown = page(ranking_in_words(ranking, names), ranks_of(ranking), [names[n] for n in unranked(ranking, ids)])
-    return _uncompressed(no_store(_padded(shown, len(longest.encode()) + len(_PADDING.format("")))))
+    return uncompressed(no_store(padded_to(shown, longest)))
 
 
 _PADDING = "<!--{}-->\n"
 
 
-def _padded(html: str, size: int) -> str:
-    """``html`` made ``size`` bytes long by a comment before ``</body>``.
+def padded_to(html: str, longest: str) -> str:
+    """``html`` made as long as ``longest`` (the longest page it may be) and one padding comment
+    more, by a comment before ``</body>``.
 
-    The review page's size on the wire would otherwise tell how many nominations a member ranked
-    and where the ties fall: with a small board, enough to point at their published ballot."""
-    missing = size - len(html.encode()) - len(_PADDING.format(""))
+    A review page's size on the wire would otherwise tell how many nominations a member ranked
+    and where the ties fall (or which they approved): with a small board, enough to point at
+    their published ballot."""
+    missing = len(longest.encode()) - len(html.encode())
     if missing < 0:
         return html
     head, tail = html.rsplit("</body>", 1)
     return head + _PADDING.format(" " * missing) + "</body>" + tail
 
 
-def _uncompressed(response):
+def uncompressed(response):
     # Compression would make the padded size depend on the content again. Flask-Compress leaves an
     # answer that already names its encoding alone.
     response.headers["Content-Encoding"] = "identity"
@@ -235,8 +238,7 @@ def cast():
                     {"ballot.bad_replacement_secret": "replacement_secret"})
         return _render_ballot(cycle, voting_round, rows, form)
     commit()
-    # Codes of a fixed length: one size, unless compressed.
-    return _uncompressed(receipt_page(cycle, voting_round, receipt, replaced=replacing))
+    return receipt_page(cycle, voting_round, receipt, replaced=replacing)
 
 
 @bp.route("/vote/conflict", methods=["GET", "POST"])

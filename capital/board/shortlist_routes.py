@@ -19,7 +19,9 @@ from capital.models.types import utcnow
 from capital.services import assessment, voting
 from capital.services.dispatch import commit
 
-from capital.board.routes import _ballot_throttle, ballot_page, no_store, receipt_page, vote_context
+from capital.board.routes import (
+    _ballot_throttle, ballot_page, no_store, padded_to, receipt_page, uncompressed, vote_context,
+)
 
 
 def _panel_totals(cycle) -> dict:
@@ -70,9 +72,16 @@ def shortlist_review():
     approvals = _read(cycle, form, rows)
     if approvals is None:
         return _render(cycle, voting_round, rows, form, _posted())
-    return no_store(render_template(
-        "board/shortlist_review.html", cycle=cycle, form=form, approved=approvals[0],
-        words=", ".join(row.host for row in rows if row.id in approvals[0])))
+
+    def page(approved):
+        return render_template(
+            "board/shortlist_review.html", cycle=cycle, form=form, approved=approved,
+            words=", ".join(row.host for row in rows if row.id in approved),
+            # What the cast form leaves out of its body, made up: one length whatever is approved.
+            padding="0" * sum(len(f"approve={n}&") for n in form.nomination_ids if n not in approved))
+
+    # As the final vote's review: one size whatever is approved, the longest being every box ticked.
+    return uncompressed(no_store(padded_to(page(approvals[0]), page(tuple(form.nomination_ids)))))
 
 
 @bp.route("/shortlist/cast", methods=["POST"])

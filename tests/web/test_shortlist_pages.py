@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from capital.models import Ballot
 from capital.models.types import utcnow
+from tests.conftest import review_sizes
 
 
 @pytest.fixture
@@ -97,3 +98,10 @@ def test_shortlisted_shows_on_the_public_pages_and_the_api_from_its_publication_
     assert "Shortlisted: Venlo." in calendar
     feed = client.get("/feed.atom").get_data(as_text=True)
     assert f"The shortlist of the Capital of Living Together {VOTE_YEAR}" in feed and "Shortlisted: Venlo." in feed
+
+
+def test_the_review_page_and_its_cast_form_have_one_size_whatever_is_approved(client, vote, member):
+    words, sizes, bodies = review_sizes(client, "/board/shortlist/review", [approve(vote, *hosts) for hosts in (
+        ("Lyon",), ("Venlo",), ("Palermo", "Tunis"), ("Lyon", "Venlo"), ("Tunis",))])
+    assert len(words) == 5  # five sets of approvals, told apart on the page…
+    assert len(sizes) == 1 and len(bodies) == 1  # …but not by its size, nor by the size of the cast
