@@ -18,10 +18,12 @@ capital_cli = AppGroup("capital", help="Capital administration: demo data, trans
 
 
 @capital_cli.command("demo")
-@click.option("--through", type=click.Choice(["nominations", "assessed", "voting", "tallied", "announced"]),
+@click.option("--through", type=click.Choice(["nominations", "assessed", "shortlist-voting", "shortlisted", "voting",
+                                              "tallied", "announced"]),
               help="Also take the demo cycle this far through the real services: cities submit nominations, "
                    "the secretariat finds them eligible, seven board members and an invited expert assess them, "
-                   "seven board members vote, the count, the announcement.")
+                   "seven board members approve a shortlist of three, its count and publication, seven board "
+                   "members vote among the finalists, the count, the announcement.")
 def demo_command(through: str | None):
     """Create the demo data set (idempotent) and print how to sign in."""
     if current_app.config["PRODUCTION"]:

@@ -614,3 +614,32 @@ def body_html(mail) -> str:
     from capital.services.mail import mail_bodies
 
     return mail_bodies(mail)[1]
+
+
+def review_sizes(client, url: str, posts) -> tuple[set[str], set[int], set[int]]:
+    """Each of ``posts`` sent to the review page ``url`` (asking for compression): the ballots said in
+    words, the sizes of the pages and the sizes of the cast forms' bodies they hold, each a set."""
+    from html.parser import HTMLParser
+    from urllib.parse import urlencode
+
+    class CastForm(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.fields = []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "input" and attrs.get("type") == "hidden":
+                self.fields.append((attrs["name"], attrs.get("value") or ""))
+
+    words, sizes, bodies = set(), set(), set()
+    for data in posts:
+        response = client.post(url, data, headers={"Accept-Encoding": "gzip, br"})
+        assert response.headers.get("Content-Encoding") in (None, "identity")  # compressed, the size would vary
+        page = response.get_data(as_text=True)
+        words.add(re.search(r'<p class="ranking-words" dir="auto"><strong>(.*?)</strong>', page).group(1))
+        sizes.add(len(response.get_data()))
+        form = CastForm()
+        form.feed(page)
+        bodies.add(len(urlencode([*form.fields, ("cast", "1")])))
+    return words, sizes, bodies

@@ -30,9 +30,20 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
         assert cycle.phase == Phase.ANNOUNCED and cycle.capital_city is not None
         capital = cycle.capital_city.name
         year = cycle.year
-        [result] = db.session.scalars(select(Result)).all()
-        assert result.ballots_cast == 7 == db.session.query(Ballot).count() == db.session.query(Participation).count()
+        [shortlist_result, result] = db.session.scalars(select(Result).order_by(Result.id)).all()
+        assert shortlist_result.round.is_shortlist and not result.round.is_shortlist
+        # Seven approval ballots, then seven final ballots: every demo voter voted once in each.
+        assert result.ballots_cast == 7 == shortlist_result.ballots_cast
+        assert db.session.query(Ballot).count() == 14 == db.session.query(Participation).count()
         assert result.eligible_voters == 8  # the seven and the demo's own board member, who did not vote
+        # The final ballot lists the three finalists only, and the capital is one of them.
+        from capital.services import voting
+
+        finalists = voting.finalists(cycle)
+        assert len(finalists) == 3 and sorted(result.round.tie_break_order) == sorted(finalists)
+        assert result.winner_nomination_id in finalists
+        final_ballots = db.session.scalars(select(Ballot).where(Ballot.round_id == result.round_id))
+        assert all(n in finalists for ballot in final_ballots for group in ballot.ranking for n in group)
         from capital.services import reports
 
         texts = reports.current_texts(reports.report_of(cycle))
@@ -41,6 +52,9 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
 
         criteria = {str(c.id) for c in cycle_criteria(cycle)}
         assert len(criteria) == 7 and all(set(text.reasons) == criteria for text in texts.values())
+        # The report's note on a finalist is on one of the other two finalists, not on a city left out.
+        assert all(set(map(int, text.finalists)) <= set(finalists) - {result.winner_nomination_id}
+                   for text in texts.values())
     page = sqlite_app.test_client().get(f"/{year}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "a fait du vivre-ensemble une pratique quotidienne" in page and "Ce rapport existe en : anglais, français." in page
     assert "Motifs de la désignation, critère par critère" in page
@@ -56,6 +70,7 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
     ballots = (bundle / "ballots.txt").read_text().splitlines()
     codes = [line.rsplit("# ", 1)[1] for line in ballots if not line.startswith("#")]
     assert codes == sorted(codes) and len(codes) == 7
+    assert len(tally["candidates"]) == 3  # the final vote's file: among the finalists
     command = shlex.split(tally["recount"])
     assert command[:3] == ["python", "-m", "capital.voting"]
     recount = subprocess.run([sys.executable, *command[1:]], cwd=bundle, capture_output=True, text=True)
@@ -91,3 +106,71 @@ def test_the_demo_is_assessed_by_the_board_and_an_invited_expert(sqlite_app):
         totals = assessment.panel_totals(cycle)
         names = {n.id: n.host_city.name_latin for n in assessment.eligible_nominations(cycle)}
         assert len(totals) == 5 and names[max(totals, key=totals.get)] == "Palermo"
+
+
+def _snapshot(db):
+    """Every row count the demo's steps write, and the cycle's phase."""
+    from capital.models import AuditEntry, Mail, Mailing, Nomination, VotingRound
+
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year != 2019))
+    counts = {model.__name__: db.session.query(model).count()
+              for model in (AuditEntry, Ballot, Mail, Mailing, Nomination, Participation, Result, VotingRound)}
+    return cycle.phase, counts
+
+
+def test_the_demo_draws_a_shortlist_of_three_of_five_and_a_second_run_changes_nothing(sqlite_app):
+    from capital.services import voting
+    from capital.services.cycles import cycle_timeline
+    from capital.domain.timeline import validate_timeline
+    from capital.models.types import utcnow
+
+    runner = sqlite_app.test_cli_runner()
+    opened = runner.invoke(args=["capital", "demo", "--through", "shortlist-voting"])
+    assert opened.exit_code == 0, opened.output
+    assert "Shortlist vote open" in opened.output
+    with sqlite_app.app_context():
+        from capital.extensions import db
+
+        cycle = db.session.scalar(select(Cycle).where(Cycle.year != 2019))
+        assert cycle.shortlist_size == 3 and cycle.phase == Phase.SHORTLIST_VOTING
+        assert validate_timeline(cycle_timeline(cycle), utcnow(), phase=cycle.phase) == []
+        assert db.session.query(Participation).count() == 7 and voting.shortlist_result(cycle) is None
+    done = runner.invoke(args=["capital", "demo", "--through", "shortlisted"])
+    assert done.exit_code == 0, done.output
+    assert "Shortlist published" in done.output
+    with sqlite_app.app_context():
+        from capital.extensions import db
+
+        before = _snapshot(db)
+    again = runner.invoke(args=["capital", "demo", "--through", "shortlisted"])
+    assert again.exit_code == 0, again.output
+    with sqlite_app.app_context():
+        from capital.extensions import db
+        from capital.models import Nomination
+
+        assert _snapshot(db) == before and before[0] == Phase.SHORTLISTED
+        cycle = db.session.scalar(select(Cycle).where(Cycle.year != 2019))
+        result = voting.shortlist_result(cycle)
+        assert result.is_quorum_met and (result.ballots_cast, result.eligible_voters) == (7, 8)
+        assert result.tally["scores"] == {"Palermo": 7, "Lyon": 6, "Venlo": 3, "Bamako": 2, "تونس": 2}
+        finalists = voting.finalists(cycle)
+        assert db.session.query(Nomination).filter_by(cycle_id=cycle.id).count() == 5
+        assert sorted(db.session.get(Nomination, n).host_city.name_latin for n in finalists) == \
+            ["Lyon", "Palermo", "Venlo"]
+        assert voting.current_round(cycle) is None  # the final vote is not open yet
+
+
+def test_the_compressed_demo_timeline_has_both_stages_in_a_valid_order():
+    from datetime import UTC, datetime
+
+    from capital.domain.timeline import default_timeline, next_cycle_year, validate_timeline
+    from capital.services.demo import _compressed
+
+    for now in (datetime(2026, 11, 24, 9, tzinfo=UTC), datetime(2027, 5, 1, 18, tzinfo=UTC),
+                datetime(2027, 5, 17, 8, tzinfo=UTC)):
+        timeline = _compressed(default_timeline(next_cycle_year(now.date()), has_assessment=True,
+                                                has_shortlist=True), now)
+        assert timeline.has_assessment and timeline.has_shortlist
+        assert timeline.nominations_open_dt < now < timeline.nominations_close_dt
+        for phase in (Phase.NOMINATIONS_OPEN, Phase.SHORTLIST_VOTING, Phase.VOTING_OPEN):
+            assert validate_timeline(timeline, now, phase=phase) == [], (now, phase)

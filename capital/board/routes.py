@@ -54,14 +54,47 @@ def _recusal(cycle) -> Recusal | None:
     return db.session.scalar(select(Recusal).where(Recusal.cycle_id == cycle.id, Recusal.user_id == current_user.id))
 
 
+def vote_context(*, shortlist: bool = False):
+    """The cycle whose final vote (or shortlist vote) the board sees, its current round and the ballot's
+    rows; 404 without such a vote."""
+    cycle = voting.shortlist_cycle() if shortlist else voting.vote_cycle()
+    if cycle is None:
+        abort(404)
+    voting_round = voting.current_round(cycle, shortlist=shortlist)
+    return cycle, voting_round, voting.ballot_rows(cycle.id, voting_round.tie_break_order)
+
+
+def no_store(html: str):
+    """A response no cache keeps: a ballot, its review or a receipt."""
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def ballot_page(template: str, cycle, voting_round, rows, **context):
+    """The ballot of ``voting_round`` (of the final vote or the shortlist vote) for the signed-in member:
+    whether it is open, whether they have voted and are on its roll, their recusal, the tie-break order."""
+    phase = Phase.SHORTLIST_VOTING if voting_round.is_shortlist else Phase.VOTING_OPEN
+    is_open = cycle.phase == phase and voting_round.closed_dt is None and utcnow() < voting_round.closes_dt
+    names = voting.row_names(rows)
+    return no_store(render_template(
+        template, cycle=cycle, voting_round=voting_round, rows=rows,
+        has_voted=voting.has_voted(cycle, current_user, shortlist=voting_round.is_shortlist), is_open=is_open,
+        on_roll=current_user.id in voting_round.roll, recusal=_recusal(cycle),
+        tie_break=[names[n] for n in voting_round.tie_break_order], texts=ballot_texts(len(rows)), **context))
+
+
+def receipt_page(cycle, voting_round, receipt, *, replaced: bool = False):
+    """The receipt, shown this once: it is stored nowhere beside the voter, so it cannot be shown again.
+    Its codes have a fixed length: the page has one size, unless compressed."""
+    return uncompressed(no_store(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,
+                                                  receipt=receipt, replaced=replaced)))
+
+
 def _ballot_context():
     """The cycle, its current round, the ballot's rows and the ballot form for the signed-in member
     (with the replacement code when they may replace their ballot); 404 without a vote."""
-    cycle = voting.vote_cycle()
-    if cycle is None:
-        abort(404)
-    voting_round = voting.current_round(cycle)
-    rows = voting.ballot_rows(cycle.id, voting_round.tie_break_order)
+    cycle, voting_round, rows = vote_context()
     replacing = cycle.allows_ballot_replacement and voting.has_voted(cycle, current_user)
     form = BallotForm(replacing=replacing, nomination_ids=[row.id for row in rows])
     if request.method == "POST":
@@ -70,16 +103,7 @@ def _ballot_context():
 
 
 def _render_ballot(cycle, voting_round, rows, form):
-    voted = voting.has_voted(cycle, current_user)
-    is_open = cycle.phase == Phase.VOTING_OPEN and voting_round.closed_dt is None and utcnow() < voting_round.closes_dt
-    names = voting.row_names(rows)
-    response = make_response(render_template(
-        "board/ballot.html", cycle=cycle, voting_round=voting_round, rows=rows, form=form,
-        has_voted=voted, is_open=is_open, on_roll=current_user.id in voting_round.roll,
-        recusal=_recusal(cycle), tie_break=[names[n] for n in voting_round.tie_break_order],
-        texts=ballot_texts(len(rows))))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return ballot_page("board/ballot.html", cycle, voting_round, rows, form=form)
 
 
 # A rank field's name: ``rank_`` and a nomination id, in ASCII digits short enough to be an id
@@ -163,27 +187,27 @@ def review():
     # and every nomination unranked too.
     longest = page(ranking_in_words(tuple((n,) for n in ids), names), {}, [names[n] for n in ids])
     shown = page(ranking_in_words(ranking, names), ranks_of(ranking), [names[n] for n in unranked(ranking, ids)])
-    response = make_response(_padded(shown, len(longest.encode()) + len(_PADDING.format(""))))
-    response.headers["Cache-Control"] = "no-store"
-    return _uncompressed(response)
+    return uncompressed(no_store(padded_to(shown, longest)))
 
 
 _PADDING = "<!--{}-->\n"
 
 
-def _padded(html: str, size: int) -> str:
-    """``html`` made ``size`` bytes long by a comment before ``</body>``.
+def padded_to(html: str, longest: str) -> str:
+    """``html`` made as long as ``longest`` (the longest page it may be) and one padding comment
+    more, by a comment before ``</body>``.
 
-    The review page's size on the wire would otherwise tell how many nominations a member ranked
-    and where the ties fall: with a small board, enough to point at their published ballot."""
-    missing = size - len(html.encode()) - len(_PADDING.format(""))
+    A review page's size on the wire would otherwise tell how many nominations a member ranked
+    and where the ties fall (or which they approved): with a small board, enough to point at
+    their published ballot."""
+    missing = len(longest.encode()) - len(html.encode())
     if missing < 0:
         return html
     head, tail = html.rsplit("</body>", 1)
     return head + _PADDING.format(" " * missing) + "</body>" + tail
 
 
-def _uncompressed(response):
+def uncompressed(response):
     # Compression would make the padded size depend on the content again. Flask-Compress leaves an
     # answer that already names its encoding alone.
     response.headers["Content-Encoding"] = "identity"
@@ -215,11 +239,7 @@ def cast():
                     {"ballot.bad_replacement_secret": "replacement_secret"})
         return _render_ballot(cycle, voting_round, rows, form)
     commit()
-    # Shown this once: the receipt is stored nowhere beside the voter, so it cannot be shown again.
-    response = make_response(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,
-                                             receipt=receipt, replaced=replacing))
-    response.headers["Cache-Control"] = "no-store"
-    return _uncompressed(response)  # codes of a fixed length: one size, unless compressed
+    return receipt_page(cycle, voting_round, receipt, replaced=replacing)
 
 
 @bp.route("/vote/conflict", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 reviewed in words, cast for a receipt (docs/vote.md). The vote itself is capital.services.voting's,
 with the final vote's roll, receipts and secrecy."""
 
-from flask import abort, make_response, render_template, request
+from flask import abort, render_template, request
 from flask_login import current_user
 
 from capital.auth.access import role_required
@@ -10,7 +10,6 @@ from capital.board import bp
 from capital.board.forms import BallotForm
 from capital.domain.ballots import BallotFormError
 from capital.domain.messages import RuleViolation
-from capital.domain.phase import Phase
 from capital.domain.roles import Role
 from capital.domain.shortlist import read_approvals
 from capital.extensions import db
@@ -20,7 +19,9 @@ from capital.models.types import utcnow
 from capital.services import assessment, voting
 from capital.services.dispatch import commit
 
-from capital.board.routes import _ballot_throttle, _recusal, ballot_texts
+from capital.board.routes import (
+    _ballot_throttle, ballot_page, no_store, padded_to, receipt_page, uncompressed, vote_context,
+)
 
 
 def _panel_totals(cycle) -> dict:
@@ -32,11 +33,7 @@ def _panel_totals(cycle) -> dict:
 
 
 def _context():
-    cycle = voting.shortlist_cycle()
-    if cycle is None:
-        abort(404)
-    voting_round = voting.current_round(cycle, shortlist=True)
-    rows = voting.ballot_rows(cycle.id, voting_round.tie_break_order)
+    cycle, voting_round, rows = vote_context(shortlist=True)
     form = BallotForm(replacing=False, nomination_ids=[row.id for row in rows])
     return cycle, voting_round, rows, form
 
@@ -46,17 +43,8 @@ def _posted() -> list[int]:
 
 
 def _render(cycle, voting_round, rows, form, approved=()):
-    is_open = (cycle.phase == Phase.SHORTLIST_VOTING and voting_round.closed_dt is None
-               and utcnow() < voting_round.closes_dt)
-    names = voting.row_names(rows)
-    response = make_response(render_template(
-        "board/shortlist.html", cycle=cycle, voting_round=voting_round, rows=rows, form=form,
-        approved=set(approved), totals=_panel_totals(cycle), texts=ballot_texts(len(rows)),
-        has_voted=voting.has_voted(cycle, current_user, shortlist=True), is_open=is_open,
-        on_roll=current_user.id in voting_round.roll, recusal=_recusal(cycle),
-        tie_break=[names[n] for n in voting_round.tie_break_order]))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return ballot_page("board/shortlist.html", cycle, voting_round, rows, form=form, approved=set(approved),
+                       totals=_panel_totals(cycle))
 
 
 def _read(cycle, form, rows):
@@ -84,11 +72,16 @@ def shortlist_review():
     approvals = _read(cycle, form, rows)
     if approvals is None:
         return _render(cycle, voting_round, rows, form, _posted())
-    response = make_response(render_template(
-        "board/shortlist_review.html", cycle=cycle, form=form, approved=approvals[0],
-        words=", ".join(row.host for row in rows if row.id in approvals[0])))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+
+    def page(approved):
+        return render_template(
+            "board/shortlist_review.html", cycle=cycle, form=form, approved=approved,
+            words=", ".join(row.host for row in rows if row.id in approved),
+            # What the cast form leaves out of its body, made up: one length whatever is approved.
+            padding="0" * sum(len(f"approve={n}&") for n in form.nomination_ids if n not in approved))
+
+    # As the final vote's review: one size whatever is approved, the longest being every box ticked.
+    return uncompressed(no_store(padded_to(page(approvals[0]), page(tuple(form.nomination_ids)))))
 
 
 @bp.route("/shortlist/cast", methods=["POST"])
@@ -106,7 +99,4 @@ def shortlist_cast():
         add_reasons(form, error.reasons, {})
         return _render(cycle, voting_round, rows, form, _posted())
     commit()
-    response = make_response(render_template("board/receipt.html", cycle=cycle, voting_round=voting_round,
-                                             receipt=receipt, replaced=False))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return receipt_page(cycle, voting_round, receipt)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from capital.domain.messages import Message, N_, RuleViolation
-from capital.domain.phase import FINAL_PHASES, Phase, course, deadline_for, next_in_course
+from capital.domain.phase import FINAL_PHASES, Phase, course, deadline_for, deadlines_still_ahead, next_in_course
 from capital.domain.timeline import Timeline, validate_timeline
 
 
@@ -284,9 +284,17 @@ def _is_second_round(current: Phase, target: Phase) -> bool:
 
 
 def _require_valid_timeline(timeline: Timeline, now: datetime, target: Phase) -> None:
-    problems = validate_timeline(timeline, now, phase=target)
+    # The deadlines behind ``target`` are history, kept in the order they were taken: a shortlist
+    # published by hand moves its publication to that moment, ahead of a shortlist deadline its vote
+    # closed before. Only a deadline still ahead must come after the one before it.
+    ahead = deadlines_still_ahead(target, timeline)
+    problems = [problem for problem in validate_timeline(timeline, now, phase=target)
+                if not problem.code.startswith(_ORDER) or problem.code.removeprefix(_ORDER) in ahead]
     if problems:
         raise TransitionError(_msg(N_("Correct the cycle's timeline first."), "phase.invalid_timeline"), *problems)
+
+
+_ORDER = "timeline.order."
 
 
 def _need(context: TransitionContext | None, *, quorum: bool = False) -> TransitionContext:

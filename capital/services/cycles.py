@@ -331,8 +331,8 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
 
     A second voting round (voting closed → voting open) gets a fresh voting window, and the
     announcement moves by as much. Opening nominations writes the call for nominations in the
-    same transaction; opening voting freezes the roll, draws the tie-break order and writes the
-    voting-open mail; closing it shuffles and counts the round's ballots and writes the result
+    same transaction; opening voting (or the shortlist vote) freezes the roll, draws the tie-break
+    order and writes the voting-open mail; closing it shuffles and counts the round's ballots and writes the result
     mail to the roll and the secretariat; the announcement designates the winner and writes
     the announcement mail; a cycle without a capital keeps the reason.
     """
@@ -341,7 +341,7 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
     if cycle.phase == Phase.NOMINATIONS_OPEN:
         queue_call_for_nominations(cycle, now)
     elif cycle.phase == Phase.SHORTLIST_VOTING:
-        voting.open_round(cycle, actor=actor, now=now, shortlist=True)
+        queue_voting_open_mail(cycle, voting.open_round(cycle, actor=actor, now=now, shortlist=True), now)
     elif cycle.phase == Phase.SHORTLIST_COUNTED and voting.close_round(cycle, now=now, shortlist=True) is not None:
         voting.tally_round(cycle, now=now, shortlist=True)
     elif cycle.phase == Phase.SHORTLISTED:

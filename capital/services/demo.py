@@ -10,7 +10,7 @@ from sqlalchemy import select
 from capital.domain.dossier import BudgetRange, Theme
 from capital.domain.membership import CityStatus, SignatureForm
 from capital.domain.nominations import NominationState
-from capital.domain.phase import Phase
+from capital.domain.phase import Phase, present_deadlines
 from capital.domain.roles import Role
 from capital.domain.timeline import celebration_day, default_timeline, next_cycle_year
 from capital.extensions import db
@@ -113,12 +113,13 @@ def load_demo(now: datetime) -> dict:
 
     year = next_cycle_year(now.date())
     if db.session.scalar(select(Cycle).where(Cycle.year == year)) is None:
-        timeline = default_timeline(year, has_assessment=True)
+        timeline = default_timeline(year, has_assessment=True, has_shortlist=True)
         if timeline.nominations_close_dt <= now:
             # Late in the season: keep the demo useful with a short, still-open call.
             timeline = _compressed(timeline, now)
         cycle = Cycle(year=year, celebration_date=timeline.celebration_date, phase=Phase.NOMINATIONS_OPEN,
-                      phase_changed_dt=now, created_dt=now, has_assessment=True, **timeline.deadlines())
+                      phase_changed_dt=now, created_dt=now, has_assessment=True, shortlist_size=DEMO_SHORTLIST_SIZE,
+                      **timeline.deadlines())
         db.session.add(cycle)
         db.session.flush()
         criteria.give_criteria(cycle)
@@ -128,16 +129,20 @@ def load_demo(now: datetime) -> dict:
 
 
 def _compressed(timeline, now: datetime):
-    left = datetime.combine(timeline.celebration_date, datetime.min.time(), tzinfo=now.tzinfo) - now
-    step = left / 6
-    return replace(timeline, nominations_open_dt=now - timedelta(days=1), nominations_close_dt=now + step,
-                   assessment_open_dt=now + step * 5 / 4, assessment_close_dt=now + step * 7 / 4,
-                   voting_open_dt=now + 2 * step, voting_close_dt=now + 3 * step, announcement_dt=now + 4 * step)
+    """``timeline``, stages and all, moved between ``now`` and the celebration: nominations opened
+    yesterday, and the deadlines after it evenly spaced, the announcement two steps before 16 May."""
+    later = present_deadlines(timeline)[1:]
+    step = (timeline.celebration_starts - now) / (len(later) + 2)
+    return replace(timeline, nominations_open_dt=now - timedelta(days=1),
+                   **{name: now + step * (number + 1) for number, name in enumerate(later)})
 
 
 # --- the vote, through the real services (`capital demo --through PHASE`) ---------------------
 
-THROUGH = ("nominations", "assessed", "voting", "tallied", "announced")
+THROUGH = ("nominations", "assessed", "shortlist-voting", "shortlisted", "voting", "tallied", "announced")
+
+# The demo cycle's shortlist: three finalists of the five nominations.
+DEMO_SHORTLIST_SIZE = 3
 
 # The invited expert who assesses the dossiers beside the seven board members.
 DEMO_EXPERT = ("expert@capital.example", "Esperanza Experta", "es")
@@ -151,7 +156,10 @@ DEMO_NOMINATIONS = [
     ("Tunis", "تونس: مدينة العيش المشترك", Theme.HEALTHY, 9_000, BudgetRange.FROM_50K_TO_100K),
 ]
 # Seven board members who cast their ballots in the demo (the demo's own board member,
-# board@capital.example, is left to try the ballot); best first, "=" for equal ranks.
+# board@capital.example, is left to try the ballots); best first, "=" for equal ranks. In the
+# shortlist vote each approves the first three cities of their ranking: Palermo 7, Lyon 6,
+# Venlo 3, Bamako 2, Tunis 2 approvals, so these seven ballots make Palermo, Lyon and Venlo the
+# finalists whatever the tie-break order; the final ballots are these rankings among the finalists.
 DEMO_VOTERS = [
     ("Amina Board", "Paris", "Palermo > Lyon > Venlo"),
     ("Carlos Board", "Brussels", "Lyon > Palermo = Bamako"),
@@ -227,17 +235,27 @@ def run_demo_vote(through: str, now: datetime) -> dict:
         if cycle.phase == Phase.ASSESSMENT:
             _assess(cycle, voters, expert, now)
             cycles.change_phase(cycle, Phase.ASSESSED, actor=secretariat, now=now, by_hand=True)
+    if target >= THROUGH.index("shortlist-voting") and cycle.shortlist_size:
+        if cycle.phase == Phase.ASSESSED:
+            cycles.change_phase(cycle, Phase.SHORTLIST_VOTING, actor=secretariat, now=now, by_hand=True)
+        if cycle.phase == Phase.SHORTLIST_VOTING:
+            for user, (_, _, ranking) in zip(voters, DEMO_VOTERS, strict=True):
+                if not voting.has_voted(cycle, user, shortlist=True):
+                    approved = [n for group in _ballot_groups(cycle, ranking, shortlist=True) for n in group]
+                    voting.cast_ballot(cycle, user, (tuple(approved[:cycle.shortlist_size]),), now=now,
+                                       shortlist=True)
+    if target >= THROUGH.index("shortlisted"):
+        if cycle.phase == Phase.SHORTLIST_VOTING:
+            cycles.change_phase(cycle, Phase.SHORTLIST_COUNTED, actor=secretariat, now=now, by_hand=True)
+        if cycle.phase == Phase.SHORTLIST_COUNTED:
+            cycles.change_phase(cycle, Phase.SHORTLISTED, actor=secretariat, now=now, by_hand=True)
     if target >= THROUGH.index("voting"):
-        if cycle.phase in (Phase.NOMINATIONS_CLOSED, Phase.ASSESSED):
+        if cycle.phase in (Phase.NOMINATIONS_CLOSED, Phase.ASSESSED, Phase.SHORTLISTED):
             cycles.open_voting(cycle, actor=secretariat, now=now)
         if cycle.phase == Phase.VOTING_OPEN:
-            ids = {n.host_city.name_latin: n.id for n in db.session.scalars(
-                select(Nomination).where(Nomination.cycle_id == cycle.id))}
             for user, (_, _, ranking) in zip(voters, DEMO_VOTERS, strict=True):
                 if not voting.has_voted(cycle, user):
-                    groups = tuple(tuple(ids[name.strip()] for name in group.split("="))
-                                   for group in ranking.split(">"))
-                    voting.cast_ballot(cycle, user, groups, now=now)
+                    voting.cast_ballot(cycle, user, _ballot_groups(cycle, ranking), now=now)
     if target >= THROUGH.index("tallied"):
         if cycle.phase == Phase.VOTING_OPEN:
             cycles.close_voting(cycle, actor=secretariat, now=now)
@@ -248,6 +266,19 @@ def run_demo_vote(through: str, now: datetime) -> dict:
         cycles.change_phase(cycle, Phase.ANNOUNCED, actor=secretariat, now=now, by_hand=True)
     db.session.flush()
     return {"credentials": credentials, "year": cycle.year, "phase": cycle.phase, "app_keys": summary["app_keys"]}
+
+
+def _ballot_groups(cycle: Cycle, ranking: str, *, shortlist: bool = False) -> tuple[tuple[int, ...], ...]:
+    """A demo ranking ("Palermo > Lyon = Venlo") as nomination ids, best first, among the nominations
+    on the current round's ballot (the finalists, once there is a shortlist)."""
+    from capital.services import voting
+
+    on_ballot = voting.current_round(cycle, shortlist=shortlist).tie_break_order
+    ids = {n.host_city.name_latin: n.id for n in db.session.scalars(
+        select(Nomination).where(Nomination.cycle_id == cycle.id, Nomination.id.in_(on_ballot)))}
+    groups = (tuple(ids[name] for name in map(str.strip, group.split("=")) if name in ids)
+              for group in ranking.split(">"))
+    return tuple(group for group in groups if group)
 
 
 # The demo's jury report, in English and French: the winner's name is put in.

@@ -6,16 +6,17 @@ audience, at most once per (cycle, kind, occasion); a task writes the mails in r
 the commit, each in its recipient's language with the cycle's dates in their time zone, at
 most once per (cycle, kind, recipient, occasion).
 
-The vote's mails keep its secrecy: they are recorded when voting opens, on reminder days and
-at the count, never when someone casts a ballot, and every mail of one mailing carries the
-mailing's time, whenever its range was written; a reminder goes to the roll members without
-a participation and says nothing about anyone else; the result carries counts, never a
-receipt or who voted what.
+The vote's mails — the final vote's and the shortlist vote's alike — keep its secrecy: they
+are recorded when voting opens, on reminder days and at the count, never when someone casts a
+ballot, and every mail of one mailing carries the mailing's time, whenever its range was
+written; a reminder goes to the roll members without a participation and says nothing about
+anyone else; the result carries counts, never a receipt or who voted what.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -124,26 +125,54 @@ def queue_due_assessment_reminders(now: datetime) -> int:
 
 # --- the board vote ------------------------------------------------------------------------------
 
-def _round_context(voting_round: VotingRound) -> dict:
+class _VoteMails(NamedTuple):
+    """The mails of one vote: the phase it is open in, the kinds and subjects of its voting-open mail
+    and of its reminders, and the page of its ballot."""
+
+    phase: Phase
+    opening: str
+    opening_subject: str
+    reminder: str
+    reminder_subject: str
+    ballot_page: str
+
+
+# By whether the round is the shortlist vote.
+_VOTE_MAILS = {
+    False: _VoteMails(Phase.VOTING_OPEN, "voting_open", N_("Voting is open: Capital of Living Together %(year)s"),
+                      "vote_reminder", N_("Reminder: you have not voted yet for the Capital of Living Together %(year)s"),
+                      "board.ballot"),
+    True: _VoteMails(Phase.SHORTLIST_VOTING, "shortlist_voting_open",
+                     N_("The shortlist vote is open: Capital of Living Together %(year)s"), "shortlist_reminder",
+                     N_("Reminder: you have not voted yet in the shortlist vote for the Capital of Living Together "
+                        "%(year)s"), "board.shortlist_ballot"),
+}
+
+
+def _round_context(cycle: Cycle, voting_round: VotingRound) -> dict:
     names = voting.nomination_names(voting.ballot_nominations(voting_round))
     return {"round": voting_round.number, "deadline": voting_round.closes_dt,
-            "tie_break": [names[n] for n in voting_round.tie_break_order]}
+            "tie_break": [names[n] for n in voting_round.tie_break_order],
+            "link": absolute_url(_VOTE_MAILS[voting_round.is_shortlist].ballot_page),
+            **({"size": cycle.shortlist_size} if voting_round.is_shortlist else {})}
 
 
 def queue_voting_open_mail(cycle: Cycle, voting_round: VotingRound, now: datetime) -> Mailing | None:
-    """Voting opens: each roll member gets the ballot link, the deadline and the tie-break order;
-    each board member who stands aside from this cycle is told so, with the reason. Call it in
-    the transaction that opens the round."""
-    return _queue("voting_open", "voting_open", N_("Voting is open: Capital of Living Together %(year)s"),
-                  cycle, now, occasion=f"r{voting_round.number}", params={"round_id": voting_round.id},
-                  context={**_round_context(voting_round), "link": absolute_url("board.ballot")})
+    """Voting opens (the final vote's round, or the shortlist vote): each roll member gets the ballot
+    link, the deadline and the tie-break order (and the shortlist's size); each board member who stands
+    aside from this cycle is told so, with the reason. Call it in the transaction that opens the round."""
+    mails = _VOTE_MAILS[voting_round.is_shortlist]
+    return _queue(mails.opening, "voting_open", mails.opening_subject, cycle, now,
+                  occasion=f"r{voting_round.number}", params={"round_id": voting_round.id},
+                  context=_round_context(cycle, voting_round))
 
 
 def due_vote_reminder_day(cycle: Cycle, voting_round: VotingRound | None, now: datetime) -> int | None:
     """The vote reminder round due at ``now``: the nearest of VOTE_REMINDER_DAYS whose moment has
-    come while the round was open (a round missed during an outage is not sent late)."""
-    if (cycle.phase != Phase.VOTING_OPEN or voting_round is None or voting_round.closed_dt is not None
-            or now >= voting_round.closes_dt):
+    come while the round (of the final vote, or the shortlist vote) was open (a round missed during
+    an outage is not sent late)."""
+    if (voting_round is None or cycle.phase != _VOTE_MAILS[voting_round.is_shortlist].phase
+            or voting_round.closed_dt is not None or now >= voting_round.closes_dt):
         return None
     due = [days for days in VOTE_REMINDER_DAYS
            if voting_round.opens_dt <= voting_round.closes_dt - timedelta(days=days) <= now]
@@ -151,25 +180,26 @@ def due_vote_reminder_day(cycle: Cycle, voting_round: VotingRound | None, now: d
 
 
 def queue_due_vote_reminders(now: datetime) -> int:
-    """Tick step: remind the roll members who have not voted in the open round, once per reminder
-    day; the number of rounds recorded.
+    """Tick step: remind the roll members who have not voted in the open round of the final vote
+    or in the open shortlist vote, once per reminder day; the number of rounds recorded.
 
     Who is reminded is read from the participations only (never the ballots), and the mailing's
     key (cycle, kind, round and day) keeps each reminder single. The cycle is read under a
     shared lock, so a round being closed is waited for, not reminded about.
     """
     recorded = 0
-    ids = db.session.scalars(select(Cycle.id).where(Cycle.phase == Phase.VOTING_OPEN)).all()
+    open_phases = [mails.phase for mails in _VOTE_MAILS.values()]
+    ids = db.session.scalars(select(Cycle.id).where(Cycle.phase.in_(open_phases))).all()
     for cycle_id in ids:
         cycle = db.session.get(Cycle, cycle_id, with_for_update={"read": True}, populate_existing=True)
-        voting_round = voting.current_round(cycle)
+        voting_round = voting.current_round(cycle, shortlist=cycle.phase == Phase.SHORTLIST_VOTING)
         days = due_vote_reminder_day(cycle, voting_round, now)
         if days is None:
             continue
-        mailing = _queue("vote_reminder", "roll_not_voted",
-                         N_("Reminder: you have not voted yet for the Capital of Living Together %(year)s"),
-                         cycle, now, occasion=f"r{voting_round.number}:{days}d", params={"round_id": voting_round.id},
-                         context={**_round_context(voting_round), "link": absolute_url("board.ballot")})
+        mails = _VOTE_MAILS[voting_round.is_shortlist]
+        mailing = _queue(mails.reminder, "roll_not_voted", mails.reminder_subject, cycle, now,
+                         occasion=f"r{voting_round.number}:{days}d", params={"round_id": voting_round.id},
+                         context=_round_context(cycle, voting_round))
         recorded += mailing is not None
     return recorded
 

@@ -174,12 +174,15 @@ def normalize_receipt(code: str) -> str:
 
 @dataclass(frozen=True)
 class CountedBallot:
-    """A ballot as the count read it: preference groups of city names, best first."""
+    """A ballot as the count read it: preference groups of city names, best first; a shortlist
+    ballot (``is_shortlist``, its round number 0) is one group, its approvals, and ``unranked``
+    the nominations it did not approve."""
 
     receipt_code: str
     round_number: int
     ranking: list[list[str]]
     unranked: list[str] = field(default_factory=list)
+    is_shortlist: bool = False
 
 
 def find_ballot(cycle: Cycle, code: str, now: datetime) -> CountedBallot | None:
@@ -188,19 +191,20 @@ def find_ballot(cycle: Cycle, code: str, now: datetime) -> CountedBallot | None:
     if not code or not is_result_public(cycle, now):
         return None
     row = db.session.execute(
-        select(Ballot, VotingRound.number).join(VotingRound, Ballot.round_id == VotingRound.id)
+        select(Ballot, VotingRound.number, VotingRound.is_shortlist)
+        .join(VotingRound, Ballot.round_id == VotingRound.id)
         .where(VotingRound.cycle_id == cycle.id, Ballot.receipt_code == code)
     ).first()
     if row is None:
         return None
-    ballot, number = row
+    ballot, number, is_shortlist = row
     result = db.session.scalar(select(Result).where(Result.round_id == ballot.round_id))
     names = _candidate_names(cycle, result)
     ranked = {n for group in ballot.ranking for n in group}
     return CountedBallot(
         receipt_code=ballot.receipt_code, round_number=number,
         ranking=[[names.get(n, str(n)) for n in group] for group in ballot.ranking],
-        unranked=[name for n, name in names.items() if n not in ranked],
+        unranked=[name for n, name in names.items() if n not in ranked], is_shortlist=is_shortlist,
     )
 
 

@@ -72,17 +72,21 @@ def rapporteur_cycles(user: User) -> list[Cycle]:
 
 
 def other_finalists(cycle: Cycle) -> list[Nomination]:
-    """The eligible nominations other than the capital's (or the count's winner's), by host city."""
+    """The eligible nominations other than the capital's (or the count's winner's), by host city; with a
+    shortlist, the other finalists only (the rest were not in the final vote)."""
+    from capital.services.voting import finalists, latest_result  # here: voting builds on public, as this does
+
     capital_id = cycle.capital_city_id
     if capital_id is None:
-        from capital.services.voting import latest_result  # here: voting builds on public, as this does
-
         result = latest_result(cycle)
         winner = db.session.get(Nomination, result.winner_nomination_id) if result and result.winner_nomination_id \
             else None
         capital_id = winner.host_city_id if winner else None
     nominations = db.session.scalars(select(Nomination).where(
         Nomination.cycle_id == cycle.id, Nomination.state == NominationState.ELIGIBLE)).all()
+    drawn = finalists(cycle)
+    if drawn is not None:
+        nominations = [n for n in nominations if n.id in drawn]
     return sorted((n for n in nominations if n.host_city_id != capital_id),
                   key=lambda n: (n.host_city.name_latin.casefold(), n.id))
 

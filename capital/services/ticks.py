@@ -10,9 +10,10 @@ The board vote rides on the ``phases`` step: :func:`capital.services.cycles.ente
 opens a round with its voting-open mail, closes it at the voting deadline with the count and
 the result mail, and announces from ``announcement_dt`` on (not a second earlier) with the
 announcement mail — each in the transaction of its phase change. ``vote_reminders`` reminds
-the roll members who have not voted, 3 and 1 days before the voting deadline
-(:func:`capital.services.notices.queue_due_vote_reminders`); ``assessment_reminders`` the
-panel members who have not submitted, 3 and 1 days before the assessment deadline.
+the roll members who have not voted, 3 and 1 days before the deadline of the final vote's
+round or of the shortlist vote (:func:`capital.services.notices.queue_due_vote_reminders`);
+``assessment_reminders`` the panel members who have not submitted, 3 and 1 days before the
+assessment deadline.
 """
 
 from __future__ import annotations

@@ -197,7 +197,8 @@ def _board_members() -> list[BoardMember]:
 
 
 def declare_conflict(cycle: Cycle, user: User, reason: str, *, now: datetime) -> Recusal:
-    """``user`` declares a conflict of interest in ``cycle``: they leave the roll and cannot vote.
+    """``user`` declares a conflict of interest in ``cycle``: they leave the roll of the open vote (the
+    shortlist vote's or the final vote's) and cannot vote.
 
     Refused without a reason, after the vote, or once they have cast a ballot in the open round.
     """
@@ -209,8 +210,10 @@ def declare_conflict(cycle: Cycle, user: User, reason: str, *, now: datetime) ->
         raise _refuse(N_("The vote is over: a conflict can no longer be declared."), "conflict.too_late")
     if db.session.scalar(select(Recusal.id).where(Recusal.cycle_id == cycle.id, Recusal.user_id == user.id)):
         raise _refuse(N_("You have already stood aside from this cycle’s vote."), "conflict.already")
-    voting_round = current_round(cycle)
-    if voting_round is not None and cycle.phase == Phase.VOTING_OPEN:
+    # The vote open now, the shortlist vote's or the final vote's: the member leaves its roll.
+    shortlist = cycle.phase == Phase.SHORTLIST_VOTING
+    voting_round = current_round(cycle, shortlist=shortlist)
+    if voting_round is not None and cycle.phase in (Phase.VOTING_OPEN, Phase.SHORTLIST_VOTING):
         voting_round = db.session.get(VotingRound, voting_round.id, with_for_update=True, populate_existing=True)
         if _has_voted(voting_round, user):
             raise _refuse(N_("You have already voted in this round: declare a conflict before casting."),

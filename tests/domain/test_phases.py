@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from itertools import product
 
@@ -192,6 +193,20 @@ def test_opening_nominations_needs_a_valid_timeline():
     with pytest.raises(TransitionError) as error:
         by_hand(P.DRAFT, P.NOMINATIONS_OPEN, timeline=muddled)
     assert "timeline.order.voting_open_dt" in [reason.code for reason in error.value.reasons]
+
+
+def test_a_shortlist_closed_and_published_early_by_hand_lets_the_final_vote_open():
+    """Published by hand a day into its vote, the shortlist's publication lies before the planned close
+    of that vote: history, which leaves opening the final vote (by hand, or at its date) alone."""
+    published = STAGED.shortlist_open_dt + timedelta(days=1)
+    early = replace(STAGED, shortlist_publication_dt=published)
+    by_hand(P.SHORTLISTED, P.VOTING_OPEN, now=published + SECOND, timeline=early)
+    automatic(P.SHORTLISTED, P.VOTING_OPEN, now=early.voting_open_dt, timeline=early)
+    # A deadline still ahead out of order is refused as before.
+    muddled = replace(early, voting_close_dt=early.voting_open_dt - SECOND)
+    with pytest.raises(TransitionError) as error:
+        by_hand(P.SHORTLISTED, P.VOTING_OPEN, now=published + SECOND, timeline=muddled)
+    assert "timeline.order.voting_close_dt" in [reason.code for reason in error.value.reasons]
 
 
 def test_opening_voting_needs_the_voting_deadline_ahead():

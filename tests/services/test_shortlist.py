@@ -212,3 +212,20 @@ def test_every_nominating_city_is_told_whether_it_is_a_finalist_in_its_mail_lang
     finalist = mails[other.nominating_city.contact_email.lower()]
     assert "it is a finalist" in body_text(finalist) and "1 March 2031" in body_text(finalist)
     assert "<li>Venlo</li>" in body_html(finalist)
+
+
+def test_a_conflict_declared_during_the_shortlist_vote_takes_the_member_off_its_roll(db, vote):
+    shortlist_round = _open(db, vote)
+    first, second = vote.members[:2]
+    _approve(db, vote, first, "Lyon")
+    with pytest.raises(RuleViolation) as refused:  # too late once cast, as in the final vote
+        voting.declare_conflict(vote.cycle, first, "My brother leads Lyon's dossier.", now=SHORTLIST_OPENS + SECOND)
+    assert refused.value.reason.code == "conflict.after_casting"
+    db.session.rollback()
+    voting.declare_conflict(vote.cycle, second, "My sister leads Venlo's dossier.", now=SHORTLIST_OPENS + SECOND)
+    db.session.commit()
+    db.session.refresh(shortlist_round)
+    assert first.id in shortlist_round.roll and second.id not in shortlist_round.roll
+    with pytest.raises(RuleViolation) as refused:
+        _approve(db, vote, second, "Venlo")
+    assert refused.value.reason.code == "ballot.not_on_roll"

@@ -18,6 +18,7 @@ from capital.services.ticks import run_tick
 from capital.services.voting import cast_ballot, declare_conflict
 from tests.conftest import at_once, body_html, body_text, write_group_mail
 from tests.services.test_notices import catalog
+from tests.services.test_shortlist import HOSTS, PUBLICATION, SHORTLIST_CLOSES, SHORTLIST_OPENS, UPDATES_CLOSE
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -267,3 +268,86 @@ def test_two_ticks_at_once_remind_each_member_once(app, db, make_vote):
     write_group_mail(vote.CLOSES - 3 * DAY)
     assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "vote_reminder")) == 3
     assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "voting_open")) == 3
+
+
+# The shortlist vote of test_shortlist.py: a shortlist of two, its vote from 20 January to 1 February 2031.
+SHORTLIST = {"shortlist_size": 2, "shortlist_open_dt": SHORTLIST_OPENS, "shortlist_close_dt": SHORTLIST_CLOSES,
+             "shortlist_publication_dt": PUBLICATION, "finalist_update_close_dt": UPDATES_CLOSE}
+
+
+def test_the_shortlist_vote_opening_goes_to_its_roll_in_each_language_and_zone(app, db, make_vote):
+    vote = make_vote(hosts=HOSTS, members=3, **SHORTLIST)
+    board(db, vote, ("de", "Europe/Berlin", "de@board.example"), ("ar", "Africa/Cairo", "ar@board.example"),
+          ("fr", "Europe/Paris", "fr@board.example"))
+    declare_conflict(vote.cycle, vote.members[2], "Je conseille la ville de Lyon.", now=SHORTLIST_OPENS - DAY)
+    db.session.commit()
+    tick(db, SHORTLIST_OPENS - SECOND)
+    assert mails(db, "shortlist_voting_open") == {}
+    tick(db, SHORTLIST_OPENS)
+    assert db.session.get(Cycle, vote.cycle_id).phase == Phase.SHORTLIST_VOTING
+    opened = mails(db, "shortlist_voting_open")
+    assert set(opened) == {"de@board.example", "ar@board.example", "fr@board.example"}
+    [german] = opened["de@board.example"]
+    assert german.locale == "de" and german.dedupe_key.endswith(":shortlist_voting_open:de@board.example:r0")
+    assert german.subject == catalog("de", "The shortlist vote is open: Capital of Living Together %(year)s",
+                                     year=2031)
+    # Its deadline, 1 February 2031 12:00 UTC: 13:00 in Berlin, 14:00 in Cairo.
+    deadline = "1. Februar 2031, 13:00 Uhr Ortszeit Berlin (CET, UTC+01:00)"
+    assert catalog("de", "Cast your ballot before %(deadline)s:", deadline=deadline) in body_text(german)
+    assert catalog("de", "Places on the shortlist: %(size)s", size=2) in body_text(german)
+    assert "http://127.0.0.1:5000/board/shortlist" in body_text(german)
+    assert 'href="http://127.0.0.1:5000/board/shortlist"' in body_html(german)
+    opening = catalog("de", "The shortlist vote for the Capital of Living Together %(year)s is open. You are on the "
+                            "voter roll: approve the nominations you want on the shortlist.", year=2031)
+    assert opening in body_text(german)
+    [arabic] = opened["ar@board.example"]
+    assert '<html lang="ar" dir="rtl">' in body_html(arabic) and "UTC+02:00" in body_text(arabic)
+    # The member who stands aside is told so, with their reason, and gets no ballot link.
+    [french] = opened["fr@board.example"]
+    assert "Je conseille la ville de Lyon." in body_text(french)
+    assert "/board/shortlist" not in body_text(french) and "/board/shortlist" not in body_html(french)
+    # The final vote's own mail waits for the final vote; a second tick writes nothing again.
+    assert mails(db, "voting_open") == {}
+    tick(db, SHORTLIST_OPENS + timedelta(minutes=1))
+    assert sum(map(len, mails(db, "shortlist_voting_open").values())) == 3
+
+
+def test_the_shortlist_reminders_go_once_to_roll_members_who_have_not_voted_in_it(app, db, make_vote):
+    vote = make_vote(hosts=HOSTS, members=3, **SHORTLIST)
+    board(db, vote, ("es", "Europe/Madrid", "es@board.example"), ("ru", "Europe/Moscow", "ru@board.example"),
+          ("en", "America/New_York", "en@board.example"))
+    tick(db, SHORTLIST_OPENS)
+    cycle = db.session.get(Cycle, vote.cycle_id)
+    palermo = vote.ids()["Palermo"]
+    cast_ballot(cycle, vote.members[0], [[palermo]], now=SHORTLIST_OPENS + DAY, shortlist=True)
+    db.session.commit()
+    tick(db, SHORTLIST_CLOSES - 3 * DAY - SECOND)
+    assert mails(db, "shortlist_reminder") == {}
+    tick(db, SHORTLIST_CLOSES - 3 * DAY)
+    tick(db, SHORTLIST_CLOSES - 3 * DAY + timedelta(hours=2))  # the same day: nothing new
+    reminded = mails(db, "shortlist_reminder")
+    assert set(reminded) == {"ru@board.example", "en@board.example"}
+    [russian] = reminded["ru@board.example"]
+    assert russian.subject == catalog(
+        "ru", "Reminder: you have not voted yet in the shortlist vote for the Capital of Living Together %(year)s",
+        year=2031)
+    assert catalog("ru", "You have not voted yet in the shortlist vote for the Capital of Living Together "
+                         "%(year)s.", year=2031) in body_text(russian)
+    assert "15:00" in body_text(russian) and "UTC+03:00" in body_text(russian)  # 12:00 UTC in Moscow
+    assert "http://127.0.0.1:5000/board/shortlist" in body_text(russian)
+    # Nothing about anyone else: no other member, no count of votes; the final vote's reminder is not sent.
+    for other in ("es@board.example", "Member 1", "Member 3"):
+        assert other not in body_text(russian) and other not in body_html(russian)
+    assert mails(db, "vote_reminder") == {}
+
+    cast_ballot(cycle, vote.members[1], [[palermo]], now=SHORTLIST_CLOSES - 2 * DAY, shortlist=True)
+    db.session.commit()
+    tick(db, SHORTLIST_CLOSES - DAY)
+    keys = sorted(m.dedupe_key.split(":", 2)[2] for ms in mails(db, "shortlist_reminder").values() for m in ms)
+    assert keys == ["en@board.example:r0:1d", "en@board.example:r0:3d", "ru@board.example:r0:3d"]
+    tick(db, SHORTLIST_CLOSES)  # the shortlist vote closes and is counted: no more reminders
+    assert db.session.get(Cycle, vote.cycle_id).phase == Phase.SHORTLIST_COUNTED
+    tick(db, SHORTLIST_CLOSES + DAY)
+    assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "shortlist_reminder")) == 3
+    # No mail is written when a ballot is cast: the only mails of the shortlist vote are these.
+    assert set(db.session.scalars(select(Mail.kind))) == {"shortlist_voting_open", "shortlist_reminder"}

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from capital.models import Ballot
 from capital.models.types import utcnow
+from tests.conftest import review_sizes
 
 
 @pytest.fixture
@@ -31,7 +32,10 @@ def test_the_shortlist_ballot_has_a_labelled_checkbox_per_nomination(client, vot
                 f'aria-describedby="approve_{n.id}-hint"><label for="approve_{n.id}">'
                 f'{n.host_city.name}: “{n.title}”</label>') in page
     assert "Approve up to 2 of the 4 nominations" in page
-    assert "Your shortlist ballot" in client.get("/board/").get_data(as_text=True)
+    dashboard = client.get("/board/").get_data(as_text=True)
+    assert "Your shortlist ballot" in dashboard
+    # The final vote is ahead, not behind.
+    assert "Voting opens on" in dashboard and "Voting has closed" not in dashboard
 
 
 def test_too_many_approvals_are_refused_at_the_field_and_the_boxes_kept(client, db, vote, member):
@@ -54,6 +58,7 @@ def test_review_in_words_then_cast_stores_one_equal_group_and_shows_the_receipt(
     [ballot] = db.session.scalars(select(Ballot)).all()
     assert response.headers["Cache-Control"] == "no-store"
     assert f">{ballot.receipt_code}<" in response.get_data(as_text=True)
+    assert "Your ballot in the shortlist vote is cast" in response.get_data(as_text=True)
     assert ballot.ranking == [sorted([vote.ids()["Venlo"], vote.ids()["Lyon"]])] and ballot.voter_id is None
     assert "You have voted in the shortlist vote." in client.get("/board/shortlist").get_data(as_text=True)
     again = client.post("/board/shortlist/cast", approve(vote, "Palermo") | {"cast": "1"})
@@ -93,3 +98,10 @@ def test_shortlisted_shows_on_the_public_pages_and_the_api_from_its_publication_
     assert "Shortlisted: Venlo." in calendar
     feed = client.get("/feed.atom").get_data(as_text=True)
     assert f"The shortlist of the Capital of Living Together {VOTE_YEAR}" in feed and "Shortlisted: Venlo." in feed
+
+
+def test_the_review_page_and_its_cast_form_have_one_size_whatever_is_approved(client, vote, member):
+    words, sizes, bodies = review_sizes(client, "/board/shortlist/review", [approve(vote, *hosts) for hosts in (
+        ("Lyon",), ("Venlo",), ("Palermo", "Tunis"), ("Lyon", "Venlo"), ("Tunis",))])
+    assert len(words) == 5  # five sets of approvals, told apart on the page…
+    assert len(sizes) == 1 and len(bodies) == 1  # …but not by its size, nor by the size of the cast

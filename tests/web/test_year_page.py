@@ -98,6 +98,38 @@ def test_a_voter_finds_their_ballot_by_receipt(client, db, make_city, at):
     assert "was counted" not in page(client, f"/2031?receipt={RECEIPT}")
 
 
+def test_a_shortlist_receipt_is_said_to_be_of_the_shortlist_vote_not_of_a_round_0(client, db, make_city, at):
+    import hashlib
+
+    from capital.models import Ballot, Nomination, Result, VotingRound
+    from capital.voting import tally
+
+    cycle = make_counted_cycle(db, make_city)
+    ids = {n.host_city.name_latin: n.id for n in db.session.query(Nomination).filter_by(cycle_id=cycle.id)}
+    names = ["Palermo", "Tunis", "Venlo"]
+    shortlist = VotingRound(cycle_id=cycle.id, number=0, is_shortlist=True, opens_dt=cycle.nominations_close_dt,
+                            closes_dt=cycle.voting_open_dt, closed_dt=cycle.voting_open_dt,
+                            tie_break_order=[ids[name] for name in names])
+    db.session.add(shortlist)
+    db.session.flush()
+    code = "SHO1-0000-0000-0006"
+    db.session.add(Ballot(round_id=shortlist.id, receipt_code=code, ranking=[[ids["Tunis"], ids["Palermo"]]]))
+    text = f"Tunis = Palermo # {code}\n"
+    data = tally(text, method="approval", candidates=names, tie_break=names).to_dict()
+    data["candidate_ids"] = [ids[name] for name in data["candidates"]]
+    db.session.add(Result(round_id=shortlist.id, method="approval", tally=data, eligible_voters=7, ballots_cast=1,
+                          is_quorum_met=True, ballot_file=text, checksum=hashlib.sha256(text.encode()).hexdigest(),
+                          tallied_dt=cycle.voting_open_dt))
+    db.session.commit()
+    at(AFTER)
+    html = look_up(client, code)
+    assert f"The ballot with receipt {code} was counted in the shortlist vote, approving:" in html
+    assert "<ul><li>Tunis</li><li>Palermo</li></ul>" in html and "Not approved: Venlo" in html
+    assert "round 0" not in html and "ranked equal" not in html
+    # A receipt of the final vote still says its round.
+    assert f"The ballot with receipt {RECEIPT} was counted in round 1 as:" in look_up(client, RECEIPT)
+
+
 def test_an_unknown_receipt_is_said_at_the_field_and_kept(client, db, make_city, at):
     make_counted_cycle(db, make_city)
     at(AFTER)
