@@ -63,7 +63,8 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
     written = runner.invoke(args=["capital", "audit-bundle", str(year), str(bundle)])
     assert written.exit_code == 0, written.output
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=bundle, capture_output=True, text=True)
-    assert check.returncode == 0 and check.stdout.count(": OK") == 9, check.stdout + check.stderr
+    # The final vote's two files, the shortlist vote's two and the seven records.
+    assert check.returncode == 0 and check.stdout.count(": OK") == 11, check.stdout + check.stderr
     assert "record-ar.pdf: OK" in check.stdout and (bundle / "record-zh.pdf").read_bytes().startswith(b"%PDF-")
     tally = json.loads((bundle / "tally.json").read_text())
     assert tally["roll"] == 8 and tally["turnout"] == 7 and tally["quorum"]["met"] and tally["tie_break_seed"]
@@ -78,6 +79,18 @@ def test_the_demo_vote_recounts_to_the_announced_capital(sqlite_app, tmp_path):
     recounted = json.loads(recount.stdout)
     assert recounted["winner"] == capital == tally["winner"]
     assert recounted["ranking"] == tally["ranking"]
+    # The shortlist vote recounts the same way, from its own files: the same three finalists.
+    shortlist = json.loads((bundle / "shortlist-tally.json").read_text())
+    assert shortlist["vote"] == "shortlist" and shortlist["seats"] == 3 and shortlist["roll"] == 8
+    assert shortlist["turnout"] == 7 and sorted(shortlist["shortlist"]) == sorted(tally["candidates"])
+    approvals = [line for line in (bundle / "shortlist-ballots.txt").read_text().splitlines()
+                 if not line.startswith("#")]
+    assert len(approvals) == 7 and all(">" not in line for line in approvals)  # each its approved set, one group
+    command = shlex.split(shortlist["recount"])
+    assert command[-1] == "shortlist-ballots.txt" and command[command.index("--seats") + 1] == "3"
+    recount = subprocess.run([sys.executable, *command[1:]], cwd=bundle, capture_output=True, text=True)
+    assert recount.returncode == 0, recount.stderr
+    assert json.loads(recount.stdout)["shortlist"] == shortlist["shortlist"]
 
 
 def test_the_demo_is_assessed_by_the_board_and_an_invited_expert(sqlite_app):

@@ -72,8 +72,9 @@ def record_files(cycle: Cycle, now: datetime) -> dict[str, bytes]:
 @dataclass(frozen=True)
 class ShortlistRecord:
     """The shortlist vote as the record states it: its size K, when it was published, its turnout
-    and quorum, the checksum of its ballot file, and each nomination's approvals (``approvals``:
-    name, approvals, whether it is a finalist; in the count's ranking)."""
+    and quorum, the checksum of its ballot file, the command that recounts it, and each
+    nomination's approvals (``approvals``: name, approvals, whether it is a finalist; in the
+    count's ranking)."""
 
     size: int
     published: datetime | None
@@ -84,6 +85,7 @@ class ShortlistRecord:
     turnout: str
     is_quorum_met: bool
     checksum: str
+    recount: str
 
 
 def _shortlist(cycle: Cycle, result: Result | None) -> ShortlistRecord | None:
@@ -97,7 +99,9 @@ def _shortlist(cycle: Cycle, result: Result | None) -> ShortlistRecord | None:
     return ShortlistRecord(size=cycle.shortlist_size, published=cycle.shortlist_publication_dt, finalists=finalists,
                            approvals=[(name, scores[name], name in finalists) for name in ranked],
                            eligible_voters=result.eligible_voters, ballots_cast=result.ballots_cast,
-                           turnout=turnout(result), is_quorum_met=result.is_quorum_met, checksum=result.checksum)
+                           turnout=turnout(result), is_quorum_met=result.is_quorum_met, checksum=result.checksum,
+                           recount=voting.recount_command(result, db.session.get(VotingRound, result.round_id),
+                                                          seats=cycle.shortlist_size))
 
 
 def _number(value):

@@ -516,17 +516,35 @@ def _designate(cycle: Cycle, nomination: Nomination, *, actor: Actor, now: datet
 def audit_files(cycle: Cycle, now: datetime) -> dict[str, bytes]:
     """The announced cycle's audit bundle: ``ballots.txt`` (exactly the file counted),
     ``tally.json`` (the engine's explanation, the roll, turnout, quorum, the tie-break seed and
-    the recount command) and ``SHA256SUMS`` (for ``sha256sum -c``). Empty until the result is
-    public (see :func:`capital.domain.publication.result_is_public`)."""
+    the recount command), the same two for the shortlist vote when the cycle had one
+    (``shortlist-ballots.txt``, ``shortlist-tally.json``, with the shortlist and its size) and
+    ``SHA256SUMS`` (for ``sha256sum -c``). Empty until the result is public (see
+    :func:`capital.domain.publication.result_is_public`)."""
     result = latest_result(cycle)
     if result is None or not result_is_public(cycle.phase, cycle.announcement_dt, now):
         return {}
+    files = _count_files(cycle, result, "")
+    shortlisted = shortlist_result(cycle)
+    if shortlisted is not None:
+        files.update(_count_files(cycle, shortlisted, SHORTLIST_PREFIX))
+    files["SHA256SUMS"] = checksums(files)
+    return files
+
+
+# The shortlist vote's files in the audit bundle are named like the final vote's, with this before.
+SHORTLIST_PREFIX = "shortlist-"
+
+
+def _count_files(cycle: Cycle, result: Result, prefix: str) -> dict[str, bytes]:
+    """One counted vote's ballot file and its explanation, named with ``prefix``."""
     voting_round = db.session.get(VotingRound, result.round_id)
     names = dict(zip(result.tally["candidate_ids"], result.tally["candidates"], strict=True))
     data = {
         **result.tally,
         "cycle": cycle.year,
-        "round": voting_round.number,
+        **({"vote": "shortlist", "seats": cycle.shortlist_size,
+            "shortlist": [names[n] for n in result.tally.get("shortlist_ids", [])]}
+           if voting_round.is_shortlist else {"round": voting_round.number}),
         "roll": result.eligible_voters,
         "turnout": result.ballots_cast,
         "quorum": {"share": str(Decimal(cycle.quorum_share).normalize()),
@@ -535,20 +553,22 @@ def audit_files(cycle: Cycle, now: datetime) -> dict[str, bytes]:
         "tie_break_seed": voting_round.tie_break_seed,
         "tie_break_order": [names[n] for n in voting_round.tie_break_order],
         "ballots_sha256": result.checksum,
-        "recount": recount_command(result, voting_round),
+        "recount": recount_command(result, voting_round, seats=cycle.shortlist_size if voting_round.is_shortlist
+                                   else None),
     }
-    files = {"ballots.txt": result.ballot_file.encode(),
-             "tally.json": (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()}
-    files["SHA256SUMS"] = checksums(files)
-    return files
+    return {f"{prefix}ballots.txt": result.ballot_file.encode(),
+            f"{prefix}tally.json": (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()}
 
 
-def recount_command(result: Result, voting_round: VotingRound) -> str:
-    """The command that recounts the published ``ballots.txt`` of ``result`` as the server counted it."""
+def recount_command(result: Result, voting_round: VotingRound, *, seats: int | None = None) -> str:
+    """The command that recounts the published ballot file of ``result`` as the server counted it
+    (``seats``: the shortlist's size, for the shortlist vote's file)."""
     names = dict(zip(result.tally["candidate_ids"], result.tally["candidates"], strict=True))
     order = ",".join(names[n] for n in voting_round.tie_break_order)
-    return shlex.join(["python", "-m", "capital.voting", "--method", result.method, "--candidates", order,
-                       "--tie-break", order, "--json", "ballots.txt"])
+    extra = ["--seats", str(seats)] if seats is not None else []
+    file = f"{SHORTLIST_PREFIX}ballots.txt" if seats is not None else "ballots.txt"
+    return shlex.join(["python", "-m", "capital.voting", "--method", result.method, *extra, "--candidates", order,
+                       "--tie-break", order, "--json", file])
 
 
 def checksums(files: dict[str, bytes]) -> bytes:

@@ -159,6 +159,8 @@ def test_the_record_of_a_cycle_with_a_shortlist_holds_it_and_the_phases_as_they_
     assert "The finalists: Venlo, Palermo" in shortlist
     assert "Venlo 4 Yes Palermo 2 Yes Lyon 1 No Tunis 0 No" in shortlist  # the approvals, in the count's order
     assert "round 0" not in text  # the shortlist vote is not a round of the final vote
+    recount = " ".join(text[text.index("How anyone can recount"):].split())
+    assert "--method approval --seats 2" in recount and "shortlist-ballots.txt" in recount
     happened = text[text.index("As it happened"):text.index("Nominations ", text.index("As it happened"))]
     for title in ("Shortlist vote open", "Shortlist counted (not yet published)", "Shortlist published",
                   "Voting open", "Voting closed", "Tallied", "Announced"):
