@@ -24,6 +24,16 @@ class NominationState(Titled, IntEnum):
     ELIGIBLE = 4
     INELIGIBLE = 5
 
+    @property
+    def is_draft(self) -> bool:
+        """Whether the dossier is still being written (not yet submitted)."""
+        return self == NominationState.DRAFT
+
+    @property
+    def is_reviewable(self) -> bool:
+        """Whether the nomination is put forward: submitted, and not withdrawn (:data:`REVIEWABLE_STATES`)."""
+        return self in REVIEWABLE_STATES
+
 
 NOMINATION_STATE_TITLES = NominationState.set_titles({
     NominationState.DRAFT: N_("Draft"),

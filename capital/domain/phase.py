@@ -45,6 +45,31 @@ class Phase(Titled, IntEnum):
         """Whether a cycle in this phase is at ``other`` or beyond it in the course (never by number)."""
         return self.step >= other.step
 
+    # The questions the pages ask of a phase (templates ask these, never compare names).
+    @property
+    def is_voting_open(self) -> bool:
+        """Whether the board's final (ranked) vote is open."""
+        return self == Phase.VOTING_OPEN
+
+    @property
+    def is_shortlist_voting_open(self) -> bool:
+        """Whether the board's shortlist (approval) vote is open."""
+        return self == Phase.SHORTLIST_VOTING
+
+    @property
+    def is_before_voting(self) -> bool:
+        """Whether the final vote is still ahead: every phase of the course before it opens."""
+        return not self.has_reached(Phase.VOTING_OPEN)
+
+    @property
+    def awaits_announcement(self) -> bool:
+        """Whether the count is done and the announcement is the next step."""
+        return self == Phase.TALLIED
+
+    @property
+    def is_announced(self) -> bool:
+        return self == Phase.ANNOUNCED
+
 
 PHASE_TITLES = Phase.set_titles({
     Phase.DRAFT: N_("Draft"),

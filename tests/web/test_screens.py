@@ -143,6 +143,30 @@ def test_a_submitted_dossier_has_its_own_wording_and_what_happens_next(client, d
     assert "Change the submitted dossier" in show and "Submit the nomination" not in show
 
 
+def test_what_happens_next_names_the_assessment_and_the_shortlist_when_the_cycle_has_them(client, db, rep, city,
+                                                                                          cycle):
+    client.login(rep.email)
+    nomination_id = _submitted(client, db, city)
+    show = client.get(f"/city/nominations/{nomination_id}").get_data(as_text=True)
+    assert "assess the eligible dossiers" not in show and "The shortlist is published" not in show
+    # The same cycle with both stages, between the close of nominations and the vote.
+    close, opens = cycle.nominations_close_dt, cycle.voting_open_dt
+    step = (opens - close) / 7
+    cycle.assessment_open_dt, cycle.assessment_close_dt = close + step, close + 2 * step
+    cycle.shortlist_open_dt, cycle.shortlist_close_dt = close + 3 * step, close + 4 * step
+    cycle.shortlist_publication_dt, cycle.finalist_update_close_dt = close + 5 * step, close + 6 * step
+    cycle.has_assessment, cycle.shortlist_size = True, 3
+    db.session.commit()
+    show = client.get(f"/city/nominations/{nomination_id}").get_data(as_text=True)
+    steps = re.search(r'<ol class="next-steps">(.*?)</ol>', show, re.S).group(1)
+    items = [" ".join(re.sub(r"<[^>]+>", "", item).split()) for item in re.findall(r"<li>(.*?)</li>", steps, re.S)]
+    assert [item.split()[:3] for item in items] == [
+        ["Nominations", "close", "on"], ["The", "secretariat", "then"], ["The", "board", "and"],
+        ["The", "shortlist", "is"], ["The", "board", "votes"], ["The", "capital", "is"]]
+    assert "Finalists may send an updated dossier or a presentation until" in items[3]
+    assert items[4].endswith("The vote is among the finalists only.")
+
+
 def test_endorse_is_offered_only_when_it_can_work(app, client, db, rep, city, cycle, make_city, make_user):
     client.login(rep.email)
     nomination_id = _submitted(client, db, city)
