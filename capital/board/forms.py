@@ -62,17 +62,18 @@ def reason_field_name(criterion_id: int | str) -> str:
 
 def _in_language(shown, text: str):
     """``text`` of a criterion (``shown``, see :func:`capital.domain.criteria.localised`), marked with its
-    language when it is not the draft's own."""
+    language when it is not the page's own."""
     if shown.is_own:
         return text
     return Markup('<span lang="{}" dir="{}">{}</span>').format(shown.lang, "rtl" if shown.lang == "ar" else "ltr",
                                                               text)
 
 
-def report_form(finalists, criteria=(), *, locale: str, data=None):
-    """The jury report in ``locale``: the citation, the reasons against each of the cycle's
-    ``criteria`` (labelled with its name in ``locale``, else in its first language) and a short
-    paragraph on each other finalist; ``form.reason_hints`` holds each reason field's hint."""
+def report_form(finalists, criteria=(), *, labels_locale: str, data=None):
+    """The jury report in one language: the citation, the reasons against each of the cycle's
+    ``criteria`` (labelled with its name in the page's ``labels_locale``, else in its first language,
+    marked) and a short paragraph on each other finalist; ``form.reason_hints`` holds each reason
+    field's hint."""
     from capital.domain.criteria import localised
     from capital.domain.report import CITATION_LIMIT, PARAGRAPH_LIMIT
 
@@ -87,7 +88,7 @@ def report_form(finalists, criteria=(), *, locale: str, data=None):
 
     hints = {}
     for criterion in criteria:
-        shown = localised(criterion.texts, locale)
+        shown = localised(criterion.texts, labels_locale)
         name = reason_field_name(criterion.id)
         setattr(ReportForm, name, TextAreaField(_in_language(shown, shown.text.name), filters=[strip],
                                                 validators=[Length(max=PARAGRAPH_LIMIT)]))

@@ -339,7 +339,7 @@ def report(year):
         data = {"citation": current.citation,
                 **{finalist_field_name(int(key)): value for key, value in current.finalists.items()},
                 **{reason_field_name(int(key)): value for key, value in current.reasons.items()}}
-    form = report_form(finalists, criteria, locale=locale, data=data)
+    form = report_form(finalists, criteria, labels_locale=str(get_locale()), data=data)
     if form.validate_on_submit():
         paragraphs = {n.id: form[finalist_field_name(n.id)].data or "" for n in finalists}
         reasons = {str(c.id): form[reason_field_name(c.id)].data or "" for c in criteria}

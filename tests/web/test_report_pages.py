@@ -1,6 +1,7 @@
 """The jury report as the public reads it (year page, API, feed, exhibition, mail) and as the board writes it."""
 
 import json
+import re
 from datetime import timedelta
 from xml.etree import ElementTree as ET
 
@@ -142,7 +143,9 @@ def test_the_secretariat_gives_the_report_to_a_board_member_who_writes_it(client
     client.login(member.email)
     assert "Write the jury report 2031" in client.get("/board/").get_data(as_text=True)
     form = client.get("/board/report/2031?lang=fr").get_data(as_text=True)
-    assert '<form method="post" class="form" lang="fr" dir="ltr">' in form and "On تونس (optional)" in form
+    # The labels are in the page's language (English here); what is typed is French, and each box says so.
+    assert '<form method="post" class="form">' in form and "On تونس (optional)" in form
+    assert re.search(r'<textarea[^>]*id="citation"[^>]*lang="fr"[^>]*>', form) and 'dir="ltr"' in form
     assert 'name="reason_' not in form and "criterion by criterion" not in form  # a cycle without criteria
     tunis = next(n for n in reports.other_finalists(cycle) if n.host_city.name_latin == "Tunis")
 
@@ -198,9 +201,11 @@ def test_the_reasons_are_written_per_criterion_and_read_wherever_the_report_is(c
     inclusive, reach = add_criteria(db, cycle)
     client.login(member.email)
     form = client.get("/board/report/2031?lang=fr").get_data(as_text=True)
-    # Each criterion's name in the language written, else its first one, marked; its description as the hint.
-    assert f'<label for="reason_{inclusive.id}">Ville inclusive</label>' in form
-    assert f'<p class="hint" id="reason_{inclusive.id}-hint">Une ville où chacun a sa place.</p>' in form
+    # Each criterion's name in the page's language (the writer's), else its first one, marked; its
+    # description as the hint; the text box in the language written.
+    assert f'<label for="reason_{inclusive.id}">Inclusive city</label>' in form
+    assert f'<p class="hint" id="reason_{inclusive.id}-hint">A city where everyone belongs.</p>' in form
+    assert re.search(rf'<textarea[^>]*id="reason_{inclusive.id}"[^>]*lang="fr"', form)
     assert f'<label for="reason_{reach.id}"><span lang="de" dir="ltr">Reichweite</span></label>' in form
     assert f'aria-describedby="reason_{reach.id}-hint"' in form
     assert form.index(f'id="reason_{reach.id}"') < form.index('id="finalist_')  # the reasons before the notes
