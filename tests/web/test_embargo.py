@@ -16,7 +16,9 @@ from capital.models import Result
 from capital.public import clock
 from tests.public_data import AFTER, BALLOTS, BEFORE, WINNER, add_report, make_counted_cycle
 
-PLAUSIBLE = {"year": ["2031", "2032", "2033"], "name": ["announced", "tallied", "ballots.txt", "tally.json", "SHA256SUMS", "help"],
+PLAUSIBLE = {"year": ["2031", "2032", "2033"],
+             "name": ["announced", "tallied", "ballots.txt", "tally.json", "SHA256SUMS", "shortlist-ballots.txt",
+                      "shortlist-tally.json", "help"],
              "token": ["x"],
              "filename": ["capital.css"], "page": ["1"]}
 QUERIES = ["", "?receipt=" + quote(BALLOTS[0][0].lower().replace("-", " ")), "?page=1&per_page=100"]

@@ -107,7 +107,7 @@ def test_a_record_is_laid_out_once_per_worker_and_follows_a_changed_report(app, 
 
 @pytest.mark.timeout(300)
 def test_the_record_of_a_cycle_with_a_shortlist_holds_it_and_the_phases_as_they_happened(app, db, make_vote,
-                                                                                         tmp_path):
+                                                                                         tmp_path, monkeypatch):
     """A cycle driven through the services: the shortlist vote, its publication, the final vote among the
     finalists, the count and the announcement, each at its deadline."""
     from datetime import UTC, datetime, timedelta
@@ -145,6 +145,16 @@ def test_the_record_of_a_cycle_with_a_shortlist_holds_it_and_the_phases_as_they_
     announcement = vote.cycle.announcement_dt
     step(announcement, Phase.ANNOUNCED)
     assert voting.finalists(vote.cycle) == [ids["Venlo"], ids["Palermo"]]
+    # The shortlist vote's files are published with the rest of the audit bundle, not a second earlier.
+    from capital.public import clock
+
+    client = app.test_client()
+    for moment, status in ((announcement - timedelta(seconds=1), 404), (announcement, 200)):
+        monkeypatch.setattr(clock, "now", lambda moment=moment: moment)
+        answers = [client.get(f"/vote/2031/shortlist-{name}") for name in ("ballots.txt", "tally.json")]
+        assert [answer.status_code for answer in answers] == [status, status]
+    assert answers[0].get_data(as_text=True) == voting.shortlist_result(vote.cycle).ballot_file
+    assert "shortlist-ballots.txt" in client.get("/vote/2031/SHA256SUMS").get_data(as_text=True)
 
     later = datetime(2032, 1, 1, tzinfo=UTC)
     content = record_pdf(vote.cycle, "en", later)
