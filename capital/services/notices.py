@@ -229,12 +229,13 @@ def _host_names(nomination_ids: list[int]) -> dict[int, str]:
 def queue_shortlist_result_mail(cycle: Cycle, result: Result, now: datetime) -> Mailing | None:
     """The count of the shortlist vote to its roll and to the secretariat, in the transaction that
     stores it: turnout, quorum and the finalists (none without the quorum), not public until the
-    shortlist's publication. Its own kind, so it never meets the final vote's result mail."""
+    shortlist's publication. Its own kind, and the shortlist round's number (0) as its occasion, so it
+    never meets the final vote's result mail (rounds 1, 2…)."""
     finalists = voting.finalists(cycle) or []
     names = _host_names(finalists)
     return _queue("shortlist_result", "roll_and_secretariat",
                   N_("Count of the shortlist vote: Capital of Living Together %(year)s"), cycle, now,
-                  params={"round_id": result.round_id},
+                  occasion="r0", params={"round_id": result.round_id},
                   context={"cast": result.ballots_cast, "roll": result.eligible_voters,
                            "quorum_met": result.is_quorum_met, "size": cycle.shortlist_size,
                            "finalists": [names[n] for n in finalists], "publication": cycle.shortlist_publication_dt,

@@ -359,6 +359,7 @@ def test_the_shortlist_count_goes_once_to_its_roll_and_the_secretariat_with_coun
         assert not any(code in body_text(mail) or code in body_html(mail) for code in receipts)
         others = {member.name for member in vote.members} - {mail.recipient_name}
         assert not any(name in body_text(mail) or name in body_html(mail) for name in others)
+    assert german.dedupe_key == f"{vote.cycle_id}:shortlist_result:de@board.example:r0"
     tick(db, SHORTLIST_CLOSES + DAY)
     tick(db, PUBLICATION)
     assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "shortlist_result")) == 4

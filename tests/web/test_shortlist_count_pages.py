@@ -129,3 +129,19 @@ def test_without_the_quorum_nobody_is_a_finalist_and_the_page_says_what_follows(
     assert "The board did not reach its quorum in the shortlist vote." in page
     assert "Not public yet" in page and "Not public until" not in page
     assert "Finalist</span>" not in page and "A tie at" not in page and "/phase/shortlisted" not in page
+
+
+def test_the_final_votes_result_links_to_the_shortlist_count(client, db, vote, at):
+    _count(db, vote, TIED)
+    advance_due_cycles(PUBLICATION)
+    db.session.commit()
+    final = vote.open()
+    for member in vote.members[:4]:
+        voting.cast_ballot(vote.cycle, member, ((final.tie_break_order[0],),), now=vote.OPENS + SECOND)
+        db.session.commit()
+    vote.close()
+    client.login(vote.members[0].email)
+    assert f'href="{URL}"' in client.get("/board/results").get_data(as_text=True)
+    at(vote.CLOSES)
+    page = client.get(URL).get_data(as_text=True)
+    assert "The shortlist was published on" in page and page.count('<span class="tag">Finalist</span>') == 2
