@@ -45,7 +45,8 @@ def dashboard():
                            current=current, timeline=cycle_timeline(current) if current else None,
                            has_voted=cycle is not None and voting.has_voted(cycle, current_user),
                            conflict_cycle=upcoming, recusal=_recusal(upcoming),
-                           report_cycles=reports.rapporteur_cycles(current_user))
+                           report_cycles=reports.rapporteur_cycles(current_user),
+                           shortlist_counted=voting.has_shortlist_count(voting.shortlist_cycle()))
 
 
 def _recusal(cycle) -> Recusal | None:
@@ -290,7 +291,8 @@ def results():
     return render_template("board/results.html", cycle=cycle, result=result,
                            voting_round=voting.current_round(cycle), designations=voting.designations(cycle),
                            runner_up=voting.runner_up(cycle) if cycle.phase == Phase.ANNOUNCED else None, roles=Role,
-                           no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES)
+                           no_capital_reasons=voting.NO_CAPITAL_REASONS, method_titles=METHOD_TITLES,
+                           shortlist_counted=voting.has_shortlist_count(cycle))
 
 
 @bp.route("/results/runner-up", methods=["GET", "POST"])

@@ -8,10 +8,12 @@ from flask_login import current_user
 from capital.auth.access import role_required
 from capital.board import bp
 from capital.board.forms import BallotForm
-from capital.domain.ballots import BallotFormError
+from capital.domain.ballots import BallotFormError, quorum_needed
 from capital.domain.messages import RuleViolation
 from capital.domain.roles import Role
-from capital.domain.shortlist import read_approvals
+from capital.domain.phase import Phase
+from capital.domain.publication import shortlist_is_public
+from capital.domain.shortlist import read_approvals, read_shortlist_count
 from capital.extensions import db
 from capital.forms import add_reasons
 from capital.i18n import translate
@@ -100,3 +102,23 @@ def shortlist_cast():
         return _render(cycle, voting_round, rows, form, _posted())
     commit()
     return receipt_page(cycle, voting_round, receipt)
+
+
+@bp.route("/shortlist/results")
+@role_required(Role.BOARD, Role.SECRETARIAT, Role.OBSERVER)
+def shortlist_results():
+    """The shortlist vote's count, from the count on, for whoever sees the final vote's result
+    (recused members included: it is a count, not anyone's assessment); counts only, never who
+    approved what. 404 before the count."""
+    cycle = voting.shortlist_cycle()
+    result = voting.shortlist_result(cycle) if cycle else None
+    if result is None:
+        abort(404)
+    return render_template("board/shortlist_results.html", cycle=cycle, result=result,
+                           voting_round=voting.current_round(cycle, shortlist=True),
+                           count=read_shortlist_count(result.tally, is_quorum_met=result.is_quorum_met),
+                           needed=quorum_needed(result.eligible_voters, cycle.quorum_share),
+                           is_public=shortlist_is_public(cycle, utcnow()),
+                           may_publish=cycle.phase == Phase.SHORTLIST_COUNTED and bool(voting.finalists(cycle)),
+                           no_capital_reason=voting.NO_CAPITAL_REASONS["shortlist_quorum_missed"],
+                           is_secretariat=current_user.has_role(Role.SECRETARIAT))

@@ -10,7 +10,7 @@ first K approved at least once (:func:`capital.voting.shortlist`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,3 +48,53 @@ def finalist_update_decision(is_finalist: bool, timeline: Any, now: datetime) ->
         return Decision.refuse(Message(N_("Updated dossiers are accepted from the shortlist's publication until "
                                           "their deadline only."), {}, "finalist_update.closed"))
     return Decision.allow()
+
+
+@dataclass(frozen=True)
+class CountLine:
+    """One nomination in the shortlist vote's count: its place, its name on the ballot file, its approvals."""
+
+    place: int
+    name: str
+    approvals: int
+    is_finalist: bool
+
+
+@dataclass(frozen=True)
+class KthPlaceTie:
+    """Nominations with equal approvals across the shortlist's last place, which the published
+    tie-break order split: ``chosen`` are on the shortlist, ``left_out`` are not."""
+
+    approvals: int
+    chosen: tuple[str, ...]
+    left_out: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShortlistCount:
+    """The shortlist vote's count as the board reads it: every nomination in the count's order, and the
+    tie at the K-th place when the tie-break order decided it (None otherwise)."""
+
+    lines: tuple[CountLine, ...]
+    tie: KthPlaceTie | None
+
+
+def read_shortlist_count(tally: dict[str, Any], *, is_quorum_met: bool) -> ShortlistCount:
+    """The count ``tally`` (a stored approval count with its ``shortlist_ids``) line by line.
+
+    The ranking is the count's, the tie-break order already applied, so the shortlist is its first
+    lines approved at least once. A tie matters only when its group holds finalists and others: the
+    tie-break order then decided who took the last places (:func:`capital.voting.shortlist`).
+    Without the quorum nobody is a finalist, and no tie decided anything."""
+    names = dict(zip(tally["candidate_ids"], tally["candidates"], strict=True))
+    finalists = {names[n] for n in tally.get("shortlist_ids", [])} if is_quorum_met else set()
+    scores = tally["scores"]
+    ordered = [name for group in tally["ranking"] for name in group]
+    lines = tuple(CountLine(place, name, scores[name], name in finalists) for place, name in enumerate(ordered, 1))
+    tie = None
+    for used in tally.get("tie_break_used", []):
+        resolved = used["resolved"]
+        chosen = tuple(name for name in resolved if name in finalists)
+        if chosen and len(chosen) < len(resolved):
+            tie = KthPlaceTie(scores[resolved[0]], chosen, tuple(name for name in resolved if name not in finalists))
+    return ShortlistCount(lines, tie)

@@ -28,7 +28,7 @@ from capital.secretariat.forms import (
 )
 from capital.services import (
     accounts, cities as city_service, criteria as criteria_service, cycles as cycle_service, factors, personal_data,
-    reports,
+    reports, voting,
 )
 from capital.services import onboarding as onboarding_service
 from capital.services.audit import (
@@ -161,7 +161,8 @@ def _cycle_page(cycle: Cycle, trail, form: RapporteurForm):
     return render_template("secretariat/cycle.html", cycle=cycle, deadlines=labelled_deadlines(cycle), trail=trail,
                            settings=cycle_service.CycleSettings.of(cycle),
                            phase_moves=phase_moves, phases=Phase, form=form, report=reports.report_of(cycle),
-                           method_titles=METHOD_TITLES, action_titles=ACTION_TITLES)
+                           method_titles=METHOD_TITLES, action_titles=ACTION_TITLES,
+                           shortlist_counted=voting.has_shortlist_count(cycle))
 
 
 def _rapporteur_form(cycle: Cycle) -> RapporteurForm:

@@ -31,7 +31,7 @@ from capital.services import criteria, voting
 from capital.services.audit import Actor, record
 from capital.services.notices import (
     queue_announcement_mail, queue_call_for_nominations, queue_result_mail, queue_shortlist_mail,
-    queue_voting_open_mail,
+    queue_shortlist_result_mail, queue_voting_open_mail,
 )
 
 log = logging.getLogger(__name__)
@@ -333,8 +333,8 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
     announcement moves by as much. Opening nominations writes the call for nominations in the
     same transaction; opening voting (or the shortlist vote) freezes the roll, draws the tie-break
     order and writes the voting-open mail; closing it shuffles and counts the round's ballots and writes the result
-    mail to the roll and the secretariat; the announcement designates the winner and writes
-    the announcement mail; a cycle without a capital keeps the reason.
+    mail (the final vote's, or the shortlist vote's) to the roll and the secretariat; the announcement designates
+    the winner and writes the announcement mail; a cycle without a capital keeps the reason.
     """
     if previous == Phase.VOTING_CLOSED and cycle.phase == Phase.VOTING_OPEN:
         _apply_timeline(cycle, cycle_timeline(cycle).second_round(now))
@@ -343,7 +343,7 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
     elif cycle.phase == Phase.SHORTLIST_VOTING:
         queue_voting_open_mail(cycle, voting.open_round(cycle, actor=actor, now=now, shortlist=True), now)
     elif cycle.phase == Phase.SHORTLIST_COUNTED and voting.close_round(cycle, now=now, shortlist=True) is not None:
-        voting.tally_round(cycle, now=now, shortlist=True)
+        queue_shortlist_result_mail(cycle, voting.tally_round(cycle, now=now, shortlist=True), now)
     elif cycle.phase == Phase.SHORTLISTED:
         # Publishing by hand ahead of the planned time publishes now, as the announcement does.
         if cycle.shortlist_publication_dt is None or cycle.shortlist_publication_dt > now:

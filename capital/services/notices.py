@@ -220,12 +220,33 @@ def queue_result_mail(cycle: Cycle, result: Result, now: datetime) -> Mailing | 
                            "announcement": cycle.announcement_dt, "link": absolute_url("board.results")})
 
 
+def _host_names(nomination_ids: list[int]) -> dict[int, str]:
+    """The host city's name of each of ``nomination_ids``."""
+    return dict(db.session.execute(select(Nomination.id, City.name).join(City, City.id == Nomination.host_city_id)
+                                   .where(Nomination.id.in_(nomination_ids))).all())
+
+
+def queue_shortlist_result_mail(cycle: Cycle, result: Result, now: datetime) -> Mailing | None:
+    """The count of the shortlist vote to its roll and to the secretariat, in the transaction that
+    stores it: turnout, quorum and the finalists (none without the quorum), not public until the
+    shortlist's publication. Its own kind, and the shortlist round's number (0) as its occasion, so it
+    never meets the final vote's result mail (rounds 1, 2…)."""
+    finalists = voting.finalists(cycle) or []
+    names = _host_names(finalists)
+    return _queue("shortlist_result", "roll_and_secretariat",
+                  N_("Count of the shortlist vote: Capital of Living Together %(year)s"), cycle, now,
+                  occasion="r0", params={"round_id": result.round_id},
+                  context={"cast": result.ballots_cast, "roll": result.eligible_voters,
+                           "quorum_met": result.is_quorum_met, "size": cycle.shortlist_size,
+                           "finalists": [names[n] for n in finalists], "publication": cycle.shortlist_publication_dt,
+                           "link": absolute_url("board.shortlist_results")})
+
+
 def queue_shortlist_mail(cycle: Cycle, finalist_ids: list[int], now: datetime) -> Mailing | None:
     """To every city that put a nomination forward: the published shortlist, and whether it is a
     finalist (with the opening of the final vote), each in its mail language. Call it in
     the transaction that publishes the shortlist; None when it was already recorded."""
-    names = dict(db.session.execute(select(Nomination.id, City.name).join(City, City.id == Nomination.host_city_id)
-                                    .where(Nomination.id.in_(finalist_ids))).all())
+    names = _host_names(finalist_ids)
     context = {"finalists": [names[n] for n in finalist_ids], "voting_opens": cycle.voting_open_dt,
                "link": absolute_url("public.year_page", year=cycle.year)}
     return _queue("shortlist", "nominating_cities", N_("The shortlist of the Capital of Living Together %(year)s"),

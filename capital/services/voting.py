@@ -586,3 +586,9 @@ def shortlist_cycle() -> Cycle | None:
     """The latest cycle that has held a shortlist vote."""
     return db.session.scalar(select(Cycle).join(VotingRound, VotingRound.cycle_id == Cycle.id)
                              .where(VotingRound.is_shortlist.is_(True)).order_by(Cycle.year.desc()).limit(1))
+
+
+def has_shortlist_count(cycle: Cycle | None) -> bool:
+    """Whether ``cycle`` is the one whose shortlist vote's count the board's page shows
+    (the latest cycle with a shortlist vote) and that vote is counted."""
+    return cycle is not None and cycle == shortlist_cycle() and shortlist_result(cycle) is not None

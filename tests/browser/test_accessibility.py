@@ -388,8 +388,9 @@ def test_the_second_factor_pages_pass_axe_and_reflow(locale, live_server, browse
 
 @pytest.mark.parametrize("locale", ["en", "ar"])
 def test_the_shortlist_pages_pass_axe_and_reflow(locale, live_server, browser, db, make_shortlist_vote, make_user):
-    """The board's shortlist ballot (blank, refused, reviewed, cast), the published shortlist on the public
-    pages and a finalist's page with its update form: the pages the shortlist added."""
+    """The board's shortlist ballot (blank, refused, reviewed, cast), the count before its publication (as the
+    board and the secretariat), the published shortlist on the public pages and a finalist's page with its
+    update form: the pages the shortlist added."""
     from capital.services import voting
     from capital.services.cycles import change_phase
 
@@ -426,6 +427,16 @@ def test_the_shortlist_pages_pass_axe_and_reflow(locale, live_server, browser, d
             db.session.commit()
         cycle = db.session.get(Cycle, vote.cycle_id)
         change_phase(cycle, Phase.SHORTLIST_COUNTED, actor=vote.secretariat, now=now, by_hand=True)
+        vote.secretariat.locale = locale
+        db.session.commit()
+        # The count before its publication, as the board and as the secretariat (who may publish it).
+        visit("/board/", "/board/shortlist/results")
+        assert page.locator("table.stack caption").count() == 1
+        page.click("button.link-button")  # sign out
+        page.wait_for_load_state()
+        sign_in(page, live_server, vote.secretariat.email)
+        visit(f"/secretariat/cycles/{cycle.id}", "/board/shortlist/results")
+        assert page.locator("a.button.primary[href$='/phase/shortlisted']").count() == 1
         change_phase(cycle, Phase.SHORTLISTED, actor=vote.secretariat, now=now, by_hand=True)
         db.session.commit()
         page.click("button.link-button")  # sign out

@@ -312,12 +312,79 @@ def test_the_shortlist_vote_opening_goes_to_its_roll_in_each_language_and_zone(a
     assert sum(map(len, mails(db, "shortlist_voting_open").values())) == 3
 
 
-def test_the_shortlist_reminders_go_once_to_roll_members_who_have_not_voted_in_it(app, db, make_vote):
-    vote = make_vote(hosts=HOSTS, members=3, **SHORTLIST)
-    board(db, vote, ("es", "Europe/Madrid", "es@board.example"), ("ru", "Europe/Moscow", "ru@board.example"),
-          ("en", "America/New_York", "en@board.example"))
+def shortlist_vote_open(db, make_vote, *settings):
+    """A shortlist vote of two places opened by the tick, its members' mail settings as in :func:`board`;
+    the vote and its cycle."""
+    vote = make_vote(hosts=HOSTS, members=len(settings), **SHORTLIST)
+    board(db, vote, *settings)
     tick(db, SHORTLIST_OPENS)
-    cycle = db.session.get(Cycle, vote.cycle_id)
+    return vote, db.session.get(Cycle, vote.cycle_id)
+
+
+def test_the_shortlist_count_goes_once_to_its_roll_and_the_secretariat_with_counts_only(app, db, make_vote):
+    vote, cycle = shortlist_vote_open(
+        db, make_vote, ("de", "Europe/Berlin", "de@board.example"), ("ar", "Africa/Cairo", "ar@board.example"),
+        ("fr", "Europe/Paris", "fr@board.example"), ("en", "UTC", "en@board.example"))
+    vote.secretariat.mail_locale = "ru"
+    # The French member stands aside: off the roll, and so without the count's mail.
+    declare_conflict(cycle, vote.members[2], "Je travaille pour Lyon.", now=SHORTLIST_OPENS + DAY)
+    db.session.commit()
+    ids = vote.ids()
+    receipts = [cast_ballot(cycle, member, [sorted(ids[h] for h in hosts)], now=SHORTLIST_OPENS + DAY,
+                            shortlist=True).code
+                for member, hosts in zip(vote.members[:2], [("Venlo", "Lyon"), ("Venlo",)])]
+    db.session.commit()
+    tick(db, SHORTLIST_CLOSES - SECOND)
+    assert mails(db, "shortlist_result") == {}
+    tick(db, SHORTLIST_CLOSES)  # counted: Venlo 2, Lyon 1
+    results = mails(db, "shortlist_result")
+    assert set(results) == {"de@board.example", "ar@board.example", "en@board.example", vote.secretariat.email}
+    assert mails(db, "vote_result") == {}
+    [german] = results["de@board.example"]
+    assert german.subject == catalog("de", "Count of the shortlist vote: Capital of Living Together %(year)s",
+                                     year=2031)
+    text = body_text(german)
+    assert catalog("de", "The shortlist vote for the Capital of Living Together %(year)s has been counted.",
+                   year=2031) in text
+    assert catalog("de", "%(cast)s of %(roll)s board members on the roll", cast=2, roll=3) in text
+    assert "- Venlo\n- Lyon\n" in text  # the finalists, in the count's order
+    # Not public until the shortlist's publication, in the reader's zone: 12:00 UTC is 13:00 in Berlin.
+    assert catalog("de", "Not public until %(moment)s: only the board and the secretariat see this count.",
+                   moment="5. Februar 2031, 13:00 Uhr Ortszeit Berlin (CET, UTC+01:00)") in text
+    assert "http://127.0.0.1:5000/board/shortlist/results" in text
+    assert results[vote.secretariat.email][0].locale == "ru"
+    assert catalog("ru", "The finalists:") in body_text(results[vote.secretariat.email][0])
+    assert "<li>Venlo</li>" in body_html(results["ar@board.example"][0])
+    for mail in (m for ms in results.values() for m in ms):
+        assert not any(code in body_text(mail) or code in body_html(mail) for code in receipts)
+        others = {member.name for member in vote.members} - {mail.recipient_name}
+        assert not any(name in body_text(mail) or name in body_html(mail) for name in others)
+    assert german.dedupe_key == f"{vote.cycle_id}:shortlist_result:de@board.example:r0"
+    tick(db, SHORTLIST_CLOSES + DAY)
+    tick(db, PUBLICATION)
+    assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "shortlist_result")) == 4
+
+
+def test_a_shortlist_count_without_its_quorum_says_so_and_names_no_finalist(app, db, make_vote):
+    vote, cycle = shortlist_vote_open(db, make_vote, ("es", "Europe/Madrid", "es@board.example"),
+                                      ("zh", "Asia/Shanghai", "zh@board.example"), ("en", "UTC", "en@board.example"))
+    cast_ballot(cycle, vote.members[0], [[vote.ids()["Lyon"]]], now=SHORTLIST_OPENS + DAY, shortlist=True)
+    db.session.commit()
+    tick(db, SHORTLIST_CLOSES)  # one ballot of three: the quorum is half
+    results = mails(db, "shortlist_result")
+    [spanish] = results["es@board.example"]
+    text = body_text(spanish)
+    assert catalog("es", "The quorum was not met: there is no shortlist, and the cycle ends without a capital "
+                         "designated.") in text
+    assert catalog("es", "Not public yet: only the board and the secretariat see this count.") in text
+    assert "Lyon" not in text and catalog("es", "The finalists:") not in text
+    assert catalog("zh", "Quorum") in body_text(results["zh@board.example"][0])
+
+
+def test_the_shortlist_reminders_go_once_to_roll_members_who_have_not_voted_in_it(app, db, make_vote):
+    vote, cycle = shortlist_vote_open(db, make_vote, ("es", "Europe/Madrid", "es@board.example"),
+                                      ("ru", "Europe/Moscow", "ru@board.example"),
+                                      ("en", "America/New_York", "en@board.example"))
     palermo = vote.ids()["Palermo"]
     cast_ballot(cycle, vote.members[0], [[palermo]], now=SHORTLIST_OPENS + DAY, shortlist=True)
     db.session.commit()
@@ -350,4 +417,5 @@ def test_the_shortlist_reminders_go_once_to_roll_members_who_have_not_voted_in_i
     tick(db, SHORTLIST_CLOSES + DAY)
     assert db.session.scalar(select(func.count(Mail.id)).where(Mail.kind == "shortlist_reminder")) == 3
     # No mail is written when a ballot is cast: the only mails of the shortlist vote are these.
-    assert set(db.session.scalars(select(Mail.kind))) == {"shortlist_voting_open", "shortlist_reminder"}
+    assert set(db.session.scalars(select(Mail.kind))) == {"shortlist_voting_open", "shortlist_reminder",
+                                                          "shortlist_result"}
