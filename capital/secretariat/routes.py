@@ -162,7 +162,8 @@ def _cycle_page(cycle: Cycle, trail, form: RapporteurForm):
                            settings=cycle_service.CycleSettings.of(cycle),
                            phase_moves=phase_moves, phases=Phase, form=form, report=reports.report_of(cycle),
                            method_titles=METHOD_TITLES, action_titles=ACTION_TITLES,
-                           shortlist_counted=voting.has_shortlist_count(cycle))
+                           shortlist_counted=voting.has_shortlist_count(cycle),
+                           final_counted=voting.has_final_count(cycle))
 
 
 def _rapporteur_form(cycle: Cycle) -> RapporteurForm:

@@ -588,6 +588,12 @@ def shortlist_cycle() -> Cycle | None:
                              .where(VotingRound.is_shortlist.is_(True)).order_by(Cycle.year.desc()).limit(1))
 
 
+def has_final_count(cycle: Cycle | None) -> bool:
+    """Whether ``cycle`` is the one whose final vote's count ``/board/results`` shows (the latest
+    cycle with a final vote) and a round of it is counted; the shortlist vote's count is not one."""
+    return cycle is not None and cycle == vote_cycle() and latest_result(cycle) is not None
+
+
 def has_shortlist_count(cycle: Cycle | None) -> bool:
     """Whether ``cycle`` is the one whose shortlist vote's count the board's page shows
     (the latest cycle with a shortlist vote) and that vote is counted."""
