@@ -23,6 +23,7 @@ from weasyprint import HTML
 from capital.config import LOCALES
 from capital.domain.nominations import NominationState
 from capital.domain.phase import Phase
+from capital.domain.shortlist import read_shortlist_count
 from capital.domain.timeline import labelled_deadlines
 from capital.extensions import db
 from capital.models import AuditEntry, Cycle, EligibilityDecision, Nomination, Recusal, Result, User, VotingRound
@@ -91,13 +92,11 @@ class ShortlistRecord:
 def _shortlist(cycle: Cycle, result: Result | None) -> ShortlistRecord | None:
     if result is None:
         return None
-    tally = result.tally
-    names = dict(zip(tally["candidate_ids"], tally["candidates"], strict=True))
-    finalists = [names[n] for n in tally.get("shortlist_ids", [])]
-    scores = tally["scores"]
-    ranked = [name for group in tally["ranking"] for name in group]  # by approvals, ties in the tie-break order
-    return ShortlistRecord(size=cycle.shortlist_size, published=cycle.shortlist_publication_dt, finalists=finalists,
-                           approvals=[(name, scores[name], name in finalists) for name in ranked],
+    # Read as the board's count page reads it: without the quorum, nobody is a finalist.
+    count = read_shortlist_count(result.tally, is_quorum_met=result.is_quorum_met)
+    return ShortlistRecord(size=cycle.shortlist_size, published=cycle.shortlist_publication_dt,
+                           finalists=[line.name for line in count.lines if line.is_finalist],
+                           approvals=[(line.name, line.approvals, line.is_finalist) for line in count.lines],
                            eligible_voters=result.eligible_voters, ballots_cast=result.ballots_cast,
                            turnout=turnout(result), is_quorum_met=result.is_quorum_met, checksum=result.checksum,
                            recount=voting.recount_command(result, db.session.get(VotingRound, result.round_id),
