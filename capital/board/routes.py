@@ -14,7 +14,7 @@ from capital.board.forms import (
 from capital.domain.ballots import BallotFormError, ranking_in_words, ranks_of, read_ballot, unranked
 from capital.domain.messages import RuleViolation
 from capital.domain.localisation import LOCALES
-from capital.domain.phase import Phase
+from capital.domain.phase import Phase, vote_phase
 from capital.domain.report import WRITING_PHASES
 from capital.domain.roles import Role
 from capital.extensions import db
@@ -75,8 +75,7 @@ def no_store(html: str):
 def ballot_page(template: str, cycle, voting_round, rows, **context):
     """The ballot of ``voting_round`` (of the final vote or the shortlist vote) for the signed-in member:
     whether it is open, whether they have voted and are on its roll, their recusal, the tie-break order."""
-    phase = Phase.SHORTLIST_VOTING if voting_round.is_shortlist else Phase.VOTING_OPEN
-    is_open = cycle.phase == phase and voting_round.closed_dt is None and utcnow() < voting_round.closes_dt
+    is_open = cycle.phase == vote_phase(shortlist=voting_round.is_shortlist) and voting_round.closed_dt is None and utcnow() < voting_round.closes_dt
     names = voting.row_names(rows)
     return no_store(render_template(
         template, cycle=cycle, voting_round=voting_round, rows=rows,

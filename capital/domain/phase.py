@@ -57,6 +57,11 @@ class Phase(Titled, IntEnum):
         return self == Phase.SHORTLIST_VOTING
 
     @property
+    def is_any_vote_open(self) -> bool:
+        """Whether one of the board's votes, the shortlist vote or the final vote, is open."""
+        return self in VOTE_PHASES
+
+    @property
     def is_before_voting(self) -> bool:
         """Whether the final vote is still ahead: every phase of the course before it opens."""
         return not self.has_reached(Phase.VOTING_OPEN)
@@ -106,6 +111,13 @@ STAGE_PHASES: dict[str, frozenset[Phase]] = {
 }
 
 FINAL_PHASES = frozenset({Phase.ANNOUNCED, Phase.CANCELLED, Phase.NO_CAPITAL})
+# The phases in which a board vote is open: the shortlist vote's, the final vote's.
+VOTE_PHASES = frozenset({Phase.SHORTLIST_VOTING, Phase.VOTING_OPEN})
+
+
+def vote_phase(*, shortlist: bool) -> Phase:
+    """The phase in which the board's shortlist vote (or its final vote) is open."""
+    return Phase.SHORTLIST_VOTING if shortlist else Phase.VOTING_OPEN
 
 # The one table between phases and deadlines: the deadline (a Timeline field) that ends each
 # phase of the normal course with every stage. A cycle without a stage has none of its

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from capital.domain.messages import N_
-from capital.domain.phase import Phase
+from capital.domain.phase import VOTE_PHASES, Phase, vote_phase
 from capital.domain.timeline import DEADLINE_LABELS, timeline_fields
 from capital.extensions import db
 from capital.models import City, Cycle, Mailing, Nomination, Result, VotingRound
@@ -126,10 +126,9 @@ def queue_due_assessment_reminders(now: datetime) -> int:
 # --- the board vote ------------------------------------------------------------------------------
 
 class _VoteMails(NamedTuple):
-    """The mails of one vote: the phase it is open in, the kinds and subjects of its voting-open mail
-    and of its reminders, and the page of its ballot."""
+    """The mails of one vote: the kinds and subjects of its voting-open mail and of its reminders,
+    and the page of its ballot."""
 
-    phase: Phase
     opening: str
     opening_subject: str
     reminder: str
@@ -139,10 +138,10 @@ class _VoteMails(NamedTuple):
 
 # By whether the round is the shortlist vote.
 _VOTE_MAILS = {
-    False: _VoteMails(Phase.VOTING_OPEN, "voting_open", N_("Voting is open: Capital of Living Together %(year)s"),
+    False: _VoteMails("voting_open", N_("Voting is open: Capital of Living Together %(year)s"),
                       "vote_reminder", N_("Reminder: you have not voted yet for the Capital of Living Together %(year)s"),
                       "board.ballot"),
-    True: _VoteMails(Phase.SHORTLIST_VOTING, "shortlist_voting_open",
+    True: _VoteMails("shortlist_voting_open",
                      N_("The shortlist vote is open: Capital of Living Together %(year)s"), "shortlist_reminder",
                      N_("Reminder: you have not voted yet in the shortlist vote for the Capital of Living Together "
                         "%(year)s"), "board.shortlist_ballot"),
@@ -171,7 +170,7 @@ def due_vote_reminder_day(cycle: Cycle, voting_round: VotingRound | None, now: d
     """The vote reminder round due at ``now``: the nearest of VOTE_REMINDER_DAYS whose moment has
     come while the round (of the final vote, or the shortlist vote) was open (a round missed during
     an outage is not sent late)."""
-    if (voting_round is None or cycle.phase != _VOTE_MAILS[voting_round.is_shortlist].phase
+    if (voting_round is None or cycle.phase != vote_phase(shortlist=voting_round.is_shortlist)
             or voting_round.closed_dt is not None or now >= voting_round.closes_dt):
         return None
     due = [days for days in VOTE_REMINDER_DAYS
@@ -188,11 +187,10 @@ def queue_due_vote_reminders(now: datetime) -> int:
     shared lock, so a round being closed is waited for, not reminded about.
     """
     recorded = 0
-    open_phases = [mails.phase for mails in _VOTE_MAILS.values()]
-    ids = db.session.scalars(select(Cycle.id).where(Cycle.phase.in_(open_phases))).all()
+    ids = db.session.scalars(select(Cycle.id).where(Cycle.phase.in_(VOTE_PHASES))).all()
     for cycle_id in ids:
         cycle = db.session.get(Cycle, cycle_id, with_for_update={"read": True}, populate_existing=True)
-        voting_round = voting.current_round(cycle, shortlist=cycle.phase == Phase.SHORTLIST_VOTING)
+        voting_round = voting.current_round(cycle, shortlist=cycle.phase.is_shortlist_voting_open)
         days = due_vote_reminder_day(cycle, voting_round, now)
         if days is None:
             continue

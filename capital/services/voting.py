@@ -37,7 +37,7 @@ from capital.domain.ballots import (
 )
 from capital.domain.messages import Message, N_, RuleViolation
 from capital.domain.nominations import NominationState
-from capital.domain.phase import Phase
+from capital.domain.phase import Phase, vote_phase
 from capital.domain.publication import result_is_public
 from capital.domain.roles import Role
 from capital.extensions import db
@@ -211,9 +211,8 @@ def declare_conflict(cycle: Cycle, user: User, reason: str, *, now: datetime) ->
     if db.session.scalar(select(Recusal.id).where(Recusal.cycle_id == cycle.id, Recusal.user_id == user.id)):
         raise _refuse(N_("You have already stood aside from this cycle’s vote."), "conflict.already")
     # The vote open now, the shortlist vote's or the final vote's: the member leaves its roll.
-    shortlist = cycle.phase == Phase.SHORTLIST_VOTING
-    voting_round = current_round(cycle, shortlist=shortlist)
-    if voting_round is not None and cycle.phase in (Phase.VOTING_OPEN, Phase.SHORTLIST_VOTING):
+    voting_round = current_round(cycle, shortlist=cycle.phase.is_shortlist_voting_open)
+    if voting_round is not None and cycle.phase.is_any_vote_open:
         voting_round = db.session.get(VotingRound, voting_round.id, with_for_update=True, populate_existing=True)
         if _has_voted(voting_round, user):
             raise _refuse(N_("You have already voted in this round: declare a conflict before casting."),
@@ -300,8 +299,7 @@ def _open_round_for(cycle: Cycle, voter: User, now: datetime, *, shortlist: bool
     voting_round = current_round(cycle, shortlist=shortlist)
     if voting_round is not None:
         voting_round = db.session.get(VotingRound, voting_round.id, populate_existing=True)
-    phase = Phase.SHORTLIST_VOTING if shortlist else Phase.VOTING_OPEN
-    if (voting_round is None or cycle.phase != phase or voting_round.closed_dt is not None
+    if (voting_round is None or cycle.phase != vote_phase(shortlist=shortlist) or voting_round.closed_dt is not None
             or not voting_round.opens_dt <= now < voting_round.closes_dt):
         raise _refuse(N_("Voting is not open: the ballot was not stored."), "ballot.closed")
     if voter.id not in voting_round.roll:
@@ -566,7 +564,7 @@ def recount_command(result: Result, voting_round: VotingRound, *, seats: int | N
     names = dict(zip(result.tally["candidate_ids"], result.tally["candidates"], strict=True))
     order = ",".join(names[n] for n in voting_round.tie_break_order)
     extra = ["--seats", str(seats)] if seats is not None else []
-    file = f"{SHORTLIST_PREFIX}ballots.txt" if seats is not None else "ballots.txt"
+    file = f"{SHORTLIST_PREFIX if voting_round.is_shortlist else ''}ballots.txt"  # as audit_files names it
     return shlex.join(["python", "-m", "capital.voting", "--method", result.method, *extra, "--candidates", order,
                        "--tie-break", order, "--json", file])
 

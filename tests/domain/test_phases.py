@@ -364,3 +364,12 @@ def test_every_phase_has_a_title_and_keeps_its_value():
     assert [phase.value for phase in Phase] == list(range(1, 15))
     assert P.NO_CAPITAL.title == "No capital designated"
     assert P.ANNOUNCED.is_final and not P.TALLIED.is_final
+
+
+def test_a_board_vote_is_open_in_its_own_phase_and_in_no_other():
+    from capital.domain.phase import vote_phase
+
+    assert vote_phase(shortlist=True) == Phase.SHORTLIST_VOTING and vote_phase(shortlist=False) == Phase.VOTING_OPEN
+    assert {phase for phase in Phase if phase.is_any_vote_open} == {Phase.SHORTLIST_VOTING, Phase.VOTING_OPEN}
+    assert [phase for phase in Phase if phase.is_shortlist_voting_open] == [Phase.SHORTLIST_VOTING]
+    assert [phase for phase in Phase if phase.is_voting_open] == [Phase.VOTING_OPEN]
