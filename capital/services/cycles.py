@@ -332,9 +332,10 @@ def enter_phase(cycle: Cycle, previous: Phase, *, actor: Actor, now: datetime) -
     A second voting round (voting closed → voting open) gets a fresh voting window, and the
     announcement moves by as much. Opening nominations writes the call for nominations in the
     same transaction; opening voting (or the shortlist vote) freezes the roll, draws the tie-break
-    order and writes the voting-open mail; closing it shuffles and counts the round's ballots and writes the result
-    mail (the final vote's, or the shortlist vote's) to the roll and the secretariat; the announcement designates
-    the winner and writes the announcement mail; a cycle without a capital keeps the reason.
+    order and writes the voting-open mail; closing it shuffles and counts the round's ballots and
+    writes the result mail (the final vote's, or the shortlist vote's) to the roll and the
+    secretariat; the announcement designates the winner and writes the announcement mail; a cycle
+    without a capital keeps the reason.
     """
     if previous == Phase.VOTING_CLOSED and cycle.phase == Phase.VOTING_OPEN:
         _apply_timeline(cycle, cycle_timeline(cycle).second_round(now))
